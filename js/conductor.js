@@ -1,0 +1,184 @@
+// mcp-conductor glue, embedded in the binary as the `mcp_conductor` extension.
+//
+// It installs one frozen, non-enumerable hook on globalThis under Symbol.for("mcp-conductor"):
+//   setup()  - called by the server before the user's module loads: defines the injected
+//              globals (WORKSPACE_DIR, ROOT_DIR, PLAYBOOKS_DIR, PERMISSIONS, per-call globals)
+//              and disables APIs the sandbox does not offer.
+//   run(fn)  - called by the wrapped user module (see src/sandbox/code.rs): runs the user's
+//              statements and resolves to the JSON text of their result.
+// Builtins are captured here, at load time, so user code replacing JSON.stringify & co. cannot
+// break or forge the serialization of its own result.
+// Keep this file ASCII: it is embedded as a one-byte string.
+
+import { op_conductor_globals } from "ext:core/ops";
+
+const JSONParse = JSON.parse;
+const JSONStringify = JSON.stringify;
+const ObjectDefineProperty = Object.defineProperty;
+const ObjectEntries = Object.entries;
+const ObjectFreeze = Object.freeze;
+const ObjectKeys = Object.keys;
+const ObjectPrototypeToString = Object.prototype.toString;
+const ArrayIsArray = Array.isArray;
+const ArrayFrom = Array.from;
+const ArrayPrototypeMap = Array.prototype.map;
+const ArrayPrototypeEvery = Array.prototype.every;
+const ArrayBufferIsView = ArrayBuffer.isView;
+const NumberIsFinite = Number.isFinite;
+const StringCtor = String;
+const ReflectApply = Reflect.apply;
+const MapPrototypeEntries = Map.prototype.entries;
+const SetPrototypeValues = Set.prototype.values;
+const ErrorCtor = Error;
+const SymbolFor = Symbol.for;
+const SymbolPrototypeToString = Symbol.prototype.toString;
+const Uint8ArrayCtor = Uint8Array;
+
+const MAX_DEPTH = 100;
+
+function isInstance(value, tag) {
+  return ReflectApply(ObjectPrototypeToString, value, []) === `[object ${tag}]`;
+}
+
+function functionLabel(fn) {
+  let name = "";
+  try {
+    name = fn.name;
+  } catch {
+    // a hostile getter
+  }
+  return name ? `[Function: ${name}]` : "[Function (anonymous)]";
+}
+
+// Converts any value into something JSON can hold. Documented in README ("Return values").
+function toJsonSafe(value, ancestors, depth) {
+  switch (typeof value) {
+    case "undefined":
+      return null;
+    case "boolean":
+    case "string":
+      return value;
+    case "number":
+      return NumberIsFinite(value) ? value : StringCtor(value);
+    case "bigint":
+      return `${value}n`;
+    case "symbol":
+      return ReflectApply(SymbolPrototypeToString, value, []);
+    case "function":
+      return functionLabel(value);
+  }
+  if (value === null) return null;
+  if (ancestors.includes(value)) return "[Circular]";
+  if (depth >= MAX_DEPTH) return "[Too deep]";
+  ancestors.push(value);
+  try {
+    return objectToJsonSafe(value, ancestors, depth + 1);
+  } catch (err) {
+    return `[Unserializable: ${describeError(err)}]`;
+  } finally {
+    ancestors.pop();
+  }
+}
+
+function describeError(err) {
+  try {
+    return StringCtor(err && err.message !== undefined ? err.message : err);
+  } catch {
+    return "unknown error";
+  }
+}
+
+function objectToJsonSafe(value, ancestors, depth) {
+  const recurse = (v) => toJsonSafe(v, ancestors, depth);
+  if (ArrayIsArray(value)) {
+    const out = [];
+    for (let i = 0; i < value.length; i++) out.push(recurse(value[i]));
+    return out;
+  }
+  if (typeof value.toJSON === "function") {
+    return recurse(value.toJSON());
+  }
+  if (value instanceof ErrorCtor || isInstance(value, "Error")) {
+    const out = { name: StringCtor(value.name), message: StringCtor(value.message) };
+    if (value.stack !== undefined) out.stack = StringCtor(value.stack);
+    for (const key of ObjectKeys(value)) out[key] = recurse(value[key]);
+    return out;
+  }
+  if (isInstance(value, "Map")) {
+    const entries = ArrayFrom(ReflectApply(MapPrototypeEntries, value, []));
+    if (ReflectApply(ArrayPrototypeEvery, entries, [([k]) => typeof k === "string"])) {
+      const out = {};
+      for (const [k, v] of entries) out[k] = recurse(v);
+      return out;
+    }
+    return ReflectApply(ArrayPrototypeMap, entries, [([k, v]) => [recurse(k), recurse(v)]]);
+  }
+  if (isInstance(value, "Set")) {
+    return ReflectApply(ArrayPrototypeMap, ArrayFrom(ReflectApply(SetPrototypeValues, value, [])), [recurse]);
+  }
+  if (ArrayBufferIsView(value)) {
+    return ArrayFrom(value.buffer ? new Uint8ArrayCtor(value.buffer, value.byteOffset, value.byteLength) : []);
+  }
+  if (isInstance(value, "ArrayBuffer")) {
+    return ArrayFrom(new Uint8ArrayCtor(value));
+  }
+  for (const tag of ["Promise", "WeakMap", "WeakSet", "WeakRef"]) {
+    if (isInstance(value, tag)) return `[${tag}]`;
+  }
+  const out = {};
+  for (const key of ObjectKeys(value)) {
+    let v;
+    try {
+      v = value[key];
+    } catch (err) {
+      out[key] = `[Thrown: ${describeError(err)}]`;
+      continue;
+    }
+    if (v === undefined) continue; // as JSON.stringify does
+    out[key] = recurse(v);
+  }
+  return out;
+}
+
+function serialize(value) {
+  try {
+    return JSONStringify(toJsonSafe(value, [], 0));
+  } catch (err) {
+    return JSONStringify(`[Unserializable: ${describeError(err)}]`);
+  }
+}
+
+function setup() {
+  const globals = JSONParse(op_conductor_globals());
+  for (const [name, value] of ObjectEntries(globals)) {
+    ObjectDefineProperty(globalThis, name, {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  }
+  // deno_runtime's default web-worker factory aborts; workers are not offered in the sandbox.
+  class Worker {
+    constructor() {
+      throw new ErrorCtor("Worker is not available in the mcp-conductor sandbox");
+    }
+  }
+  ObjectDefineProperty(globalThis, "Worker", {
+    value: Worker,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
+}
+
+async function run(fn) {
+  return serialize(await fn());
+}
+
+ObjectDefineProperty(globalThis, SymbolFor("mcp-conductor"), {
+  value: ObjectFreeze({ setup, run }),
+  writable: false,
+  enumerable: false,
+  configurable: false,
+});

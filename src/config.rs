@@ -1,0 +1,176 @@
+//! Server configuration from the environment (names compatible with the original product).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::run_args::{RunArgs, RunArgsError};
+
+/// Every environment variable, as printed by `--help` (README has the same table).
+pub const ENV_HELP: &str = "\
+Environment:
+  MCP_CONDUCTOR_WORKSPACE        Working directory of executions; created if missing, and the
+                                 process's cwd. Default: ~/.mcp-conductor/workspace
+  MCP_CONDUCTOR_ROOT             ROOT_DIR global. Default: the workspace's parent when the
+                                 workspace dir is named `workspace`, else the workspace
+  MCP_CONDUCTOR_RUN_ARGS         Sandbox permissions, Deno flags separated by , or ;
+                                 e.g. allow-read=/data,allow-net=api.example.com
+                                 Unset or empty: no permissions at all. Never prompts.
+  MCP_CONDUCTOR_DEFAULT_TIMEOUT  Execution timeout in ms when a call gives none. Default: 30000
+  MCP_CONDUCTOR_MAX_TIMEOUT      Largest timeout a call may ask for, in ms. Default: 300000
+  MCP_CONDUCTOR_LOG              Log filter for stderr (tracing syntax). Default: info";
+
+pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+pub const MAX_TIMEOUT_MS: u64 = 300_000;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub workspace: PathBuf,
+    pub root: PathBuf,
+    pub playbooks_dir: PathBuf,
+    pub run_args: RunArgs,
+    pub default_timeout: Duration,
+    pub max_timeout: Duration,
+}
+
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl From<RunArgsError> for ConfigError {
+    fn from(e: RunArgsError) -> Self {
+        ConfigError(e.to_string())
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads the configuration through `get` (unset and empty are the same); touches no files.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let workspace = match get("MCP_CONDUCTOR_WORKSPACE") {
+            Some(dir) => PathBuf::from(dir),
+            None => {
+                let home = get("HOME").ok_or_else(|| {
+                    ConfigError("HOME is not set: set MCP_CONDUCTOR_WORKSPACE to the workspace directory".into())
+                })?;
+                Path::new(&home).join(".mcp-conductor").join("workspace")
+            }
+        };
+        if !workspace.is_absolute() {
+            return Err(ConfigError(format!(
+                "MCP_CONDUCTOR_WORKSPACE must be an absolute path, got '{}'",
+                workspace.display()
+            )));
+        }
+        let root = match get("MCP_CONDUCTOR_ROOT") {
+            Some(dir) => PathBuf::from(dir),
+            None => default_root(&workspace),
+        };
+        let default_timeout = timeout_var(&get, "MCP_CONDUCTOR_DEFAULT_TIMEOUT", DEFAULT_TIMEOUT_MS)?;
+        let max_timeout = timeout_var(&get, "MCP_CONDUCTOR_MAX_TIMEOUT", MAX_TIMEOUT_MS)?;
+        if default_timeout > max_timeout {
+            return Err(ConfigError(format!(
+                "MCP_CONDUCTOR_DEFAULT_TIMEOUT ({} ms) is larger than MCP_CONDUCTOR_MAX_TIMEOUT ({} ms)",
+                default_timeout.as_millis(),
+                max_timeout.as_millis()
+            )));
+        }
+        let run_args = RunArgs::parse(&get("MCP_CONDUCTOR_RUN_ARGS").unwrap_or_default())?;
+        Ok(Config {
+            playbooks_dir: root.join("playbooks"),
+            workspace,
+            root,
+            run_args,
+            default_timeout,
+            max_timeout,
+        })
+    }
+
+    /// Creates the workspace and resolves it (and the paths derived from it) to canonical form,
+    /// so permission paths and stack traces agree with what the filesystem says.
+    pub fn prepare_workspace(&mut self) -> Result<(), ConfigError> {
+        std::fs::create_dir_all(&self.workspace).map_err(|e| {
+            ConfigError(format!("cannot create workspace '{}': {e}", self.workspace.display()))
+        })?;
+        let canonical = self.workspace.canonicalize().map_err(|e| {
+            ConfigError(format!("cannot resolve workspace '{}': {e}", self.workspace.display()))
+        })?;
+        if self.root == default_root(&self.workspace) {
+            self.root = default_root(&canonical);
+            self.playbooks_dir = self.root.join("playbooks");
+        }
+        self.workspace = canonical;
+        Ok(())
+    }
+}
+
+fn default_root(workspace: &Path) -> PathBuf {
+    match (workspace.file_name(), workspace.parent()) {
+        (Some(name), Some(parent)) if name == "workspace" => parent.to_path_buf(),
+        _ => workspace.to_path_buf(),
+    }
+}
+
+fn timeout_var(get: &impl Fn(&str) -> Option<String>, name: &str, default: u64) -> Result<Duration, ConfigError> {
+    let Some(raw) = get(name) else {
+        return Ok(Duration::from_millis(default));
+    };
+    match raw.trim().parse::<u64>() {
+        Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+        _ => Err(ConfigError(format!("{name} must be a positive whole number of milliseconds, got '{raw}'"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[("HOME", "/home/u")]).unwrap();
+        assert_eq!(c.workspace, PathBuf::from("/home/u/.mcp-conductor/workspace"));
+        assert_eq!(c.root, PathBuf::from("/home/u/.mcp-conductor"));
+        assert_eq!(c.playbooks_dir, PathBuf::from("/home/u/.mcp-conductor/playbooks"));
+        assert_eq!(c.default_timeout, Duration::from_millis(30_000));
+        assert_eq!(c.max_timeout, Duration::from_millis(300_000));
+        assert!(c.run_args.is_zero());
+    }
+
+    #[test]
+    fn root_rules() {
+        let c = config(&[("MCP_CONDUCTOR_WORKSPACE", "/srv/ws")]).unwrap();
+        assert_eq!(c.root, PathBuf::from("/srv/ws"));
+        let c = config(&[("MCP_CONDUCTOR_WORKSPACE", "/srv/ws"), ("MCP_CONDUCTOR_ROOT", "/r")]).unwrap();
+        assert_eq!(c.playbooks_dir, PathBuf::from("/r/playbooks"));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_DEFAULT_TIMEOUT", "soon")]).unwrap_err();
+        assert!(e.0.contains("MCP_CONDUCTOR_DEFAULT_TIMEOUT"), "{e}");
+        let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_MAX_TIMEOUT", "0")]).unwrap_err();
+        assert!(e.0.contains("MCP_CONDUCTOR_MAX_TIMEOUT"), "{e}");
+        let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_DEFAULT_TIMEOUT", "9"), ("MCP_CONDUCTOR_MAX_TIMEOUT", "5")])
+            .unwrap_err();
+        assert!(e.0.contains("larger than"), "{e}");
+        let e = config(&[("MCP_CONDUCTOR_WORKSPACE", "rel/dir")]).unwrap_err();
+        assert!(e.0.contains("absolute"), "{e}");
+        let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_RUN_ARGS", "allow-bogus")]).unwrap_err();
+        assert!(e.0.contains("allow-bogus"), "{e}");
+    }
+}

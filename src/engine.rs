@@ -1,0 +1,28 @@
+//! Everything that differs between the two JavaScript engines lives here.
+//!
+//! - `v8` (default): real V8 through the `v8` crate; JIT, heap snapshots.
+//! - `quickjs`: QuickJS-ng through the `v8x` facade (same rusty_v8 API), builds offline.
+
+#[cfg(all(feature = "v8", feature = "quickjs"))]
+compile_error!(
+    "features `v8` and `quickjs` are mutually exclusive: for QuickJS build with \
+     `--no-default-features --features quickjs`"
+);
+#[cfg(not(any(feature = "v8", feature = "quickjs")))]
+compile_error!("enable exactly one engine feature: `v8` (the default) or `quickjs`");
+
+use deno_core::v8;
+
+/// The engine this binary was built with.
+pub const NAME: &str = if cfg!(feature = "v8") { "v8" } else { "quickjs" };
+
+/// Initializes the engine's process-wide platform. Call once, early in `main`.
+pub fn init() {
+    deno_core::JsRuntime::init_platform(None);
+}
+
+/// Isolate parameters for each worker (heap limits arrive with the hardening work; with none
+/// set, each engine keeps its own default).
+pub fn create_params() -> Option<v8::CreateParams> {
+    None
+}

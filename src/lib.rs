@@ -1,0 +1,40 @@
+//! mcp-conductor: an MCP server that runs LLM-written TypeScript/JavaScript in an in-process
+//! Deno sandbox (a fresh `deno_runtime` `MainWorker` per execution).
+//!
+//! Modules, one concern each:
+//! - [`config`]: environment → [`config::Config`]
+//! - [`run_args`]: the `MCP_CONDUCTOR_RUN_ARGS` permission grammar
+//! - [`engine`]: the only place V8 and QuickJS differ
+//! - [`sandbox`]: executions (worker, module loader, glue extension, output, results)
+//! - [`server`]: the MCP tools
+//! - [`stdio`]: keeping the JSON-RPC stream away from everything else
+
+pub mod config;
+pub mod engine;
+pub mod run_args;
+pub mod sandbox;
+pub mod server;
+pub mod stdio;
+
+use serde_json::{Map, Value};
+
+use crate::config::Config;
+use crate::sandbox::{PermissionSet, Sandbox, SandboxConfig};
+
+/// Builds the sandbox from a prepared configuration (the workspace must exist and be the cwd,
+/// since relative permission paths resolve against it).
+pub fn build_sandbox(config: &Config) -> Result<Sandbox, run_args::RunArgsError> {
+    let permissions = PermissionSet::new(&config.run_args)?;
+    let path = |p: &std::path::Path| Value::String(p.display().to_string());
+    let mut base_globals = Map::new();
+    base_globals.insert("WORKSPACE_DIR".into(), path(&config.workspace));
+    base_globals.insert("ROOT_DIR".into(), path(&config.root));
+    base_globals.insert("PLAYBOOKS_DIR".into(), path(&config.playbooks_dir));
+    base_globals.insert("PERMISSIONS".into(), config.run_args.flags().into());
+    Ok(Sandbox::new(SandboxConfig {
+        workspace: config.workspace.clone(),
+        permissions,
+        no_remote: config.run_args.no_remote,
+        base_globals,
+    }))
+}

@@ -1,0 +1,82 @@
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mcp_conductor::config::{Config, ENV_HELP};
+use mcp_conductor::server::Conductor;
+use mcp_conductor::{build_sandbox, engine, stdio};
+use rmcp::ServiceExt;
+
+#[derive(Parser)]
+#[command(
+    name = "mcp-conductor",
+    version,
+    about = "MCP server that runs TypeScript/JavaScript in an in-process Deno sandbox",
+    after_help = ENV_HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve MCP over stdin/stdout (the default).
+    Stdio,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Stdio) {
+        Command::Stdio => match serve_stdio() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mcp-conductor: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn serve_stdio() -> Result<(), Box<dyn std::error::Error>> {
+    // First, before anything can print: stdout belongs to JSON-RPC alone.
+    let transport = stdio::isolate_process_stdio()?;
+    init_logging();
+
+    let mut config = Config::from_env()?;
+    config.prepare_workspace()?;
+    std::env::set_current_dir(&config.workspace)
+        .map_err(|e| format!("cannot enter workspace '{}': {e}", config.workspace.display()))?;
+    deno_runtime::colors::set_use_color(false);
+    deno_permissions::prompter::set_prompter(Box::new(deno_permissions::prompter::DeniedPrompter));
+    engine::init();
+    let sandbox = build_sandbox(&config)?;
+    tracing::info!(
+        engine = engine::NAME,
+        workspace = %config.workspace.display(),
+        permissions = ?config.run_args.flags(),
+        "mcp-conductor {} ready on stdio",
+        env!("CARGO_PKG_VERSION")
+    );
+
+    let server = Conductor::new(sandbox, config.default_timeout, config.max_timeout, &config.run_args.flags());
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let io = (tokio::fs::File::from_std(transport.input), tokio::fs::File::from_std(transport.output));
+        let service = server.serve(io).await?;
+        service.waiting().await?;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })?;
+    // Abandoned execution threads must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    Ok(())
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MCP_CONDUCTOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .init();
+}

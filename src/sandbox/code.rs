@@ -1,0 +1,278 @@
+//! User code → an ES module the sandbox can run, by real parsing (deno_ast / swc), not text
+//! heuristics.
+//!
+//! The code is parsed as a TypeScript module. Its import declarations stay at module level; every
+//! other statement moves into the body of an async arrow function handed to the glue's `run`
+//! hook, so top-level `return` works and top-level `await` keeps working. If the last statement
+//! is an expression statement it becomes `return <expr>`: that value, awaited, is the result.
+//! Spans are kept, so the emitted source map points errors at the user's own lines.
+
+use std::sync::Arc;
+
+use deno_ast::swc::ast::{
+    BlockStmtOrExpr, Decl, DefaultDecl, Expr, ExprStmt, Module, ModuleDecl, ModuleItem, Program,
+    ReturnStmt, Stmt,
+};
+use deno_ast::swc::common::{DUMMY_SP, Span};
+use deno_ast::swc::ecma_visit::{VisitMut, VisitMutWith};
+use deno_ast::{
+    EmitOptions, MediaType, ModuleSpecifier, ParseParams, SourceMapOption, TranspileModuleOptions,
+    TranspileOptions,
+};
+
+/// Where the glue (`js/conductor.js`) installs the hook the wrapped module calls.
+pub const HOOK_SYMBOL: &str = "mcp-conductor";
+
+/// The wrapper every execution's statements are placed into (see `js/conductor.js`).
+const WRAPPER: &str = r#"export default globalThis[Symbol.for("mcp-conductor")].run(async () => {});"#;
+
+/// JavaScript ready to load, with the source map back to what the user wrote.
+#[derive(Debug)]
+pub struct Emitted {
+    pub code: String,
+    pub source_map: Option<Vec<u8>>,
+}
+
+/// A syntax error, already formatted with the user's line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError(pub String);
+
+/// Parses and rewrites an execution's code (see the module docs) and transpiles it to JS.
+pub fn prepare_execution(code: &str, specifier: &ModuleSpecifier) -> Result<Emitted, SyntaxError> {
+    let wrapper = wrapper_item();
+    let parsed = deno_ast::parse_module_with_post_process(
+        params(specifier, code.into(), MediaType::TypeScript),
+        move |module, _| wrap_statements(module, wrapper),
+    )
+    .map_err(|e| SyntaxError(e.to_string()))?;
+    emit(parsed)
+}
+
+/// Transpiles an imported module (TypeScript, JSX...) without any rewriting.
+pub fn transpile_module(
+    text: Arc<str>,
+    specifier: &ModuleSpecifier,
+    media_type: MediaType,
+) -> Result<Emitted, SyntaxError> {
+    let parsed = deno_ast::parse_module(params(specifier, text, media_type))
+        .map_err(|e| SyntaxError(e.to_string()))?;
+    emit(parsed)
+}
+
+fn params(specifier: &ModuleSpecifier, text: Arc<str>, media_type: MediaType) -> ParseParams {
+    ParseParams {
+        specifier: specifier.clone(),
+        text,
+        media_type,
+        capture_tokens: false,
+        scope_analysis: false,
+        maybe_syntax: None,
+    }
+}
+
+fn emit(parsed: deno_ast::ParsedSource) -> Result<Emitted, SyntaxError> {
+    let emitted = parsed
+        .transpile(
+            &TranspileOptions {
+                imports_not_used_as_values: deno_ast::ImportsNotUsedAsValues::Remove,
+                ..Default::default()
+            },
+            &TranspileModuleOptions::default(),
+            &EmitOptions {
+                source_map: SourceMapOption::Separate,
+                inline_sources: true,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| SyntaxError(e.to_string()))?
+        .into_source();
+    Ok(Emitted {
+        code: emitted.text,
+        source_map: emitted.source_map.map(String::into_bytes),
+    })
+}
+
+/// The parsed wrapper statement, with spans cleared so it maps to nothing in the user's code.
+fn wrapper_item() -> ModuleItem {
+    let specifier = ModuleSpecifier::parse("ext:mcp_conductor/wrapper.js").expect("valid url");
+    let parsed = deno_ast::parse_module(params(&specifier, WRAPPER.into(), MediaType::JavaScript))
+        .expect("the wrapper template parses");
+    let Program::Module(module) = (*parsed.program()).clone() else {
+        unreachable!("parse_module returns a module")
+    };
+    let mut item = module.body.into_iter().next().expect("one statement");
+    item.visit_mut_with(&mut ClearSpans);
+    item
+}
+
+struct ClearSpans;
+
+impl VisitMut for ClearSpans {
+    fn visit_mut_span(&mut self, span: &mut Span) {
+        *span = DUMMY_SP;
+    }
+}
+
+fn wrap_statements(module: Module, mut wrapper: ModuleItem) -> Module {
+    let mut module_level = Vec::new();
+    let mut body = Vec::new();
+    for item in module.body {
+        match item {
+            ModuleItem::Stmt(stmt) => body.push(stmt),
+            ModuleItem::ModuleDecl(decl) => match decl {
+                // Imports and re-exports from other modules must stay at module level.
+                ModuleDecl::Import(_)
+                | ModuleDecl::TsImportEquals(_)
+                | ModuleDecl::ExportAll(_) => module_level.push(ModuleItem::ModuleDecl(decl)),
+                ModuleDecl::ExportNamed(named) if named.src.is_some() => {
+                    module_level.push(ModuleItem::ModuleDecl(ModuleDecl::ExportNamed(named)))
+                }
+                // `export const x = 1` runs as `const x = 1`: nothing imports this module.
+                ModuleDecl::ExportDecl(export) => body.push(Stmt::Decl(export.decl)),
+                ModuleDecl::ExportDefaultExpr(export) => body.push(expr_stmt(export.span, export.expr)),
+                ModuleDecl::ExportDefaultDecl(export) => match export.decl {
+                    DefaultDecl::Class(class) => {
+                        body.push(expr_stmt(export.span, Box::new(Expr::Class(class))))
+                    }
+                    DefaultDecl::Fn(func) => body.push(expr_stmt(export.span, Box::new(Expr::Fn(func)))),
+                    DefaultDecl::TsInterfaceDecl(_) => {}
+                },
+                // Local `export { a }`, `export =`, `export as namespace`: meaningless here.
+                _ => {}
+            },
+        }
+    }
+
+    if let Some(last) = body.iter().rposition(|stmt| !is_inert(stmt))
+        && let Stmt::Expr(ExprStmt { span, expr }) = &mut body[last]
+    {
+        let expr = std::mem::replace(expr, Box::new(Expr::Invalid(Default::default())));
+        body[last] = Stmt::Return(ReturnStmt { span: *span, arg: Some(expr) });
+    }
+
+    place_body(&mut wrapper, body);
+    module_level.push(wrapper);
+    Module { body: module_level, ..module }
+}
+
+fn expr_stmt(span: Span, expr: Box<Expr>) -> Stmt {
+    Stmt::Expr(ExprStmt { span, expr })
+}
+
+/// Statements that produce no value and are skipped when looking for the last expression.
+fn is_inert(stmt: &Stmt) -> bool {
+    match stmt {
+        Stmt::Empty(_) => true,
+        Stmt::Decl(Decl::TsInterface(_) | Decl::TsTypeAlias(_)) => true,
+        Stmt::Decl(Decl::Var(var)) => var.declare,
+        Stmt::Decl(Decl::TsModule(module)) => module.declare,
+        _ => false,
+    }
+}
+
+fn place_body(wrapper: &mut ModuleItem, stmts: Vec<Stmt>) {
+    let ModuleItem::ModuleDecl(ModuleDecl::ExportDefaultExpr(export)) = wrapper else {
+        unreachable!("wrapper is `export default <call>`")
+    };
+    let Expr::Call(call) = &mut *export.expr else {
+        unreachable!("wrapper calls the hook")
+    };
+    let Expr::Arrow(arrow) = &mut *call.args[0].expr else {
+        unreachable!("the hook's argument is an arrow function")
+    };
+    let BlockStmtOrExpr::BlockStmt(block) = &mut *arrow.body else {
+        unreachable!("the arrow has a block body")
+    };
+    block.stmts = stmts;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn js(code: &str) -> String {
+        let url = ModuleSpecifier::parse("file:///ws/$code.ts").unwrap();
+        prepare_execution(code, &url).unwrap().code
+    }
+
+    /// The body of the wrapper, whitespace-normalized, for compact assertions.
+    fn body(code: &str) -> String {
+        let out = js(code);
+        let start = out.find("async ()=>{").expect("wrapper present") + "async ()=>{".len();
+        let end = out.rfind("});").unwrap();
+        out[start..end].split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn last_expression_becomes_return() {
+        assert_eq!(body("1+1"), "return 1 + 1;");
+        assert_eq!(body("const a = 5\na * 2"), "const a = 5; return a * 2;");
+    }
+
+    #[test]
+    fn statements_only_return_nothing() {
+        assert_eq!(body("for (let i = 0; i < 3; i++) { }"), "for(let i = 0; i < 3; i++){}");
+        assert_eq!(body("const s = 'a;b'"), "const s = 'a;b';");
+    }
+
+    #[test]
+    fn top_level_return_is_kept() {
+        assert_eq!(body("const a = 5\nreturn a * 2"), "const a = 5; return a * 2;");
+        assert_eq!(body("if (true) { return 1 }\n2"), "if (true) { return 1; } return 2;");
+    }
+
+    #[test]
+    fn function_declaration_then_call() {
+        assert_eq!(body("function f() { return 1; }\nf()"), "function f() { return 1; } return f();");
+    }
+
+    #[test]
+    fn multiline_expression_is_one_statement() {
+        assert_eq!(body("const a=[1,2,3]\na.map(x =>\n  x * 2)"), "const a = [ 1, 2, 3 ]; return a.map((x)=>x * 2);");
+    }
+
+    #[test]
+    fn typescript_is_stripped_and_trailing_types_ignored() {
+        assert_eq!(
+            body("interface P { x: number }\nconst p: P = { x: 3 }\np.x\ntype T = string;"),
+            "const p = { x: 3 }; return p.x;"
+        );
+    }
+
+    #[test]
+    fn await_stays_valid() {
+        assert_eq!(body("await Promise.resolve(3)"), "return await Promise.resolve(3);");
+    }
+
+    #[test]
+    fn imports_stay_at_module_level() {
+        let out = js("import * as m from 'data:text/javascript,export default 7'\nm.default");
+        assert!(out.starts_with("import * as m from 'data:text/javascript,export default 7';"), "{out}");
+        assert_eq!(body("import * as m from 'data:x'\nm.default"), "return m.default;");
+    }
+
+    #[test]
+    fn exports_run_as_plain_code() {
+        assert_eq!(body("export const x = 1\nexport default x + 1"), "const x = 1; return x + 1;");
+        assert_eq!(body("const y = 2\nexport { y }"), "const y = 2;");
+    }
+
+    #[test]
+    fn wrapper_calls_the_hook() {
+        assert!(js("1").contains(r#"globalThis[Symbol.for("mcp-conductor")].run(async ()=>{"#));
+        assert_eq!(HOOK_SYMBOL, "mcp-conductor");
+    }
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let url = ModuleSpecifier::parse("file:///ws/$code.ts").unwrap();
+        let err = prepare_execution("const x = {{{", &url).unwrap_err();
+        assert!(err.0.contains("$code.ts:1:"), "{}", err.0);
+    }
+
+    #[test]
+    fn source_map_is_emitted() {
+        let url = ModuleSpecifier::parse("file:///ws/$code.ts").unwrap();
+        assert!(prepare_execution("throw new Error('x')", &url).unwrap().source_map.is_some());
+    }
+}

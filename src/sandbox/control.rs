@@ -1,0 +1,62 @@
+//! Stopping an execution from outside its thread: timeout, client cancellation, or an unstable
+//! API. The isolate is terminated (busy loops included) and the worker's event loop is woken.
+
+use std::sync::Mutex;
+
+use deno_core::v8::IsolateHandle;
+use tokio::sync::Notify;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    Timeout,
+    Cancelled,
+    /// Code used an unstable API; deno_runtime's default would exit the whole process.
+    Unstable { feature: String, api: String },
+}
+
+#[derive(Default)]
+pub struct Control {
+    state: Mutex<State>,
+    wake: Notify,
+}
+
+#[derive(Default)]
+struct State {
+    isolate: Option<IsolateHandle>,
+    reason: Option<StopReason>,
+}
+
+impl Control {
+    /// Records the first reason, terminates the isolate if it exists, wakes the event loop.
+    pub fn stop(&self, reason: StopReason) {
+        let mut state = self.lock();
+        state.reason.get_or_insert(reason);
+        if let Some(isolate) = &state.isolate {
+            isolate.terminate_execution();
+        }
+        drop(state);
+        self.wake.notify_one();
+    }
+
+    /// Called once the isolate exists; a stop that came earlier takes effect now.
+    pub fn attach(&self, isolate: IsolateHandle) {
+        let mut state = self.lock();
+        if state.reason.is_some() {
+            isolate.terminate_execution();
+        }
+        state.isolate = Some(isolate);
+    }
+
+    pub fn reason(&self) -> Option<StopReason> {
+        self.lock().reason.clone()
+    }
+
+    /// Resolves once `stop` has been called (also if it was called before this).
+    pub async fn stopped(&self) {
+        self.wake.notified().await
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,97 @@
+//! Building one `MainWorker` with every process-global footgun of deno_runtime turned off:
+//! stdio never inherited, `Deno.exit()` ends only this isolate, unstable APIs never exit the
+//! process, no prompts, no colors.
+
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use deno_core::ModuleSpecifier;
+use deno_permissions::PermissionsContainer;
+use deno_resolver::npm::{DenoInNpmPackageChecker, NpmResolver};
+use deno_runtime::colors::ColorLevel;
+use deno_runtime::deno_fs::RealFs;
+use deno_runtime::deno_io::{Stdio, StdioPipe};
+use deno_runtime::deno_os::WatcherExitHandle;
+use deno_runtime::deno_web::BlobStore;
+use deno_runtime::worker::{MainWorker, WorkerOptions, WorkerServiceOptions};
+use deno_runtime::{BootstrapOptions, FeatureChecker};
+use sys_traits::impls::RealSys;
+
+use super::control::{Control, StopReason};
+use super::glue::{self, ExecutionState};
+use super::loader::SandboxLoader;
+use super::output::{Drain, OutputLog, Stream};
+
+pub struct WorkerSetup {
+    pub main_url: ModuleSpecifier,
+    pub permissions: PermissionsContainer,
+    pub loader: Rc<SandboxLoader>,
+    pub log: Arc<OutputLog>,
+    pub globals_json: String,
+}
+
+/// The worker plus the threads draining its stdout/stderr pipes.
+pub struct Built {
+    pub worker: MainWorker,
+    pub drains: [Drain; 2],
+}
+
+pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Built> {
+    let (stdout_r, stdout_w) = std::io::pipe()?;
+    let (stderr_r, stderr_w) = std::io::pipe()?;
+    let drains = [
+        Drain::spawn(stdout_r, setup.log.clone(), Stream::Stdout),
+        Drain::spawn(stderr_r, setup.log.clone(), Stream::Stderr),
+    ];
+    let stdio = Stdio {
+        stdin: StdioPipe::file(File::open("/dev/null")?),
+        stdout: StdioPipe::file(File::from(OwnedFd::from(stdout_w))),
+        stderr: StdioPipe::file(File::from(OwnedFd::from(stderr_w))),
+    };
+
+    let mut feature_checker = FeatureChecker::default();
+    let on_unstable = control.clone();
+    feature_checker.set_exit_cb(Box::new(move |feature, api| {
+        on_unstable.stop(StopReason::Unstable { feature: feature.into(), api: api.into() });
+    }));
+
+    let services = WorkerServiceOptions::<DenoInNpmPackageChecker, NpmResolver<RealSys>, RealSys> {
+        blob_store: Arc::new(BlobStore::default()),
+        broadcast_channel: Default::default(),
+        deno_rt_native_addon_loader: None,
+        feature_checker: Arc::new(feature_checker),
+        fs: Arc::new(RealFs),
+        module_loader: setup.loader,
+        node_services: None,
+        npm_process_state_provider: None,
+        permissions: setup.permissions,
+        root_cert_store_provider: None,
+        fetch_dns_resolver: Default::default(),
+        shared_array_buffer_store: None,
+        compiled_wasm_module_store: None,
+        v8_code_cache: None,
+        bundle_provider: None,
+    };
+    let options = WorkerOptions {
+        bootstrap: BootstrapOptions {
+            color_level: ColorLevel::None,
+            user_agent: concat!("mcp-conductor/", env!("CARGO_PKG_VERSION")).to_string(),
+            ..Default::default()
+        },
+        extensions: vec![glue::extension(ExecutionState {
+            log: setup.log,
+            globals_json: setup.globals_json,
+        })],
+        stdio,
+        create_params: crate::engine::create_params(),
+        ..Default::default()
+    };
+    let mut worker = MainWorker::bootstrap_from_options(&setup.main_url, services, options);
+
+    let isolate = worker.js_runtime.v8_isolate().thread_safe_handle();
+    worker.js_runtime.op_state().borrow_mut().put(WatcherExitHandle(isolate.clone()));
+    control.attach(isolate);
+    Ok(Built { worker, drains })
+}

@@ -1,0 +1,159 @@
+//! The MCP surface: tools over rmcp.
+
+use std::time::Duration;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::schema_for_output;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerInfo};
+use rmcp::{ErrorData, ServerHandler, tool, tool_handler, tool_router};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::sandbox::{ExecRequest, Outcome, RunResultSchema, Sandbox};
+
+/// Globals every execution already has; a call may not replace them.
+pub const INJECTED_GLOBALS: [&str; 4] = ["WORKSPACE_DIR", "ROOT_DIR", "PLAYBOOKS_DIR", "PERMISSIONS"];
+
+const RUN_DENO_CODE: &str = "\
+Run TypeScript or JavaScript in a fresh Deno sandbox (an ES module: top-level await, imports of \
+data: URLs, and of remote URLs or files when permitted). The value of the last expression \
+statement (or of a top-level `return`) is the result, awaited and converted to JSON \
+(BigInt -> \"10n\", functions -> \"[Function: f]\", cycles -> \"[Circular]\", Map -> object, Set -> array). \
+console output is captured in order. Globals: WORKSPACE_DIR (the cwd), ROOT_DIR, PLAYBOOKS_DIR, \
+PERMISSIONS (the sandbox's fixed Deno flags), plus any `globals` passed here. Permissions are set \
+by the administrator and cannot be changed by code. Result: {status, output, returnValue | error, \
+errorType (syntax|runtime|timeout|permission|exit), executionTime}.";
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct RunDenoCodeParams {
+    /// TypeScript or JavaScript source to run.
+    pub deno_code: String,
+    /// Timeout in milliseconds (1 to the server's maximum). Defaults to the server's default.
+    #[serde(default)]
+    pub timeout: Option<i64>,
+    /// Extra global variables for this execution: each key (a JavaScript identifier) becomes a
+    /// global holding the JSON value.
+    #[serde(default)]
+    pub globals: Option<Map<String, Value>>,
+}
+
+#[derive(Clone)]
+pub struct Conductor {
+    sandbox: Sandbox,
+    default_timeout: Duration,
+    max_timeout: Duration,
+    instructions: String,
+    tool_router: ToolRouter<Self>,
+}
+
+#[tool_router]
+impl Conductor {
+    pub fn new(sandbox: Sandbox, default_timeout: Duration, max_timeout: Duration, flags: &[String]) -> Self {
+        let permissions = if flags.is_empty() { "none".to_string() } else { flags.join(" ") };
+        let instructions = format!(
+            "mcp-conductor runs TypeScript/JavaScript in an isolated Deno sandbox with \
+             `run_deno_code`. Batch work into one call: loop, transform and aggregate in code, \
+             return only what matters as the last expression. Sandbox permissions (fixed): {permissions}. \
+             Default timeout {} ms, maximum {} ms.",
+            default_timeout.as_millis(),
+            max_timeout.as_millis()
+        );
+        Self { sandbox, default_timeout, max_timeout, instructions, tool_router: Self::tool_router() }
+    }
+
+    #[tool(name = "run_deno_code", description = RUN_DENO_CODE, output_schema = schema_for_output::<RunResultSchema>())]
+    async fn run_deno_code(
+        &self,
+        Parameters(params): Parameters<RunDenoCodeParams>,
+        cancel: CancellationToken,
+    ) -> Result<CallToolResult, ErrorData> {
+        let timeout = self.timeout(params.timeout)?;
+        let globals = params.globals.unwrap_or_default();
+        for key in globals.keys() {
+            validate_global_name(key).map_err(|e| ErrorData::invalid_params(e, None))?;
+        }
+        let request = ExecRequest { code: params.deno_code, timeout, globals };
+        let outcome = self.sandbox.execute(request, cancel).await;
+        Ok(tool_result(&outcome))
+    }
+
+    fn timeout(&self, requested: Option<i64>) -> Result<Duration, ErrorData> {
+        let max = self.max_timeout.as_millis() as i64;
+        match requested {
+            None => Ok(self.default_timeout),
+            Some(ms) if (1..=max).contains(&ms) => Ok(Duration::from_millis(ms as u64)),
+            Some(ms) => Err(ErrorData::invalid_params(
+                format!("timeout must be between 1 and {max} ms (MCP_CONDUCTOR_MAX_TIMEOUT), got {ms}"),
+                None,
+            )),
+        }
+    }
+}
+
+#[tool_handler]
+impl ServerHandler for Conductor {
+    fn get_info(&self) -> ServerInfo {
+        ServerInfo::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("mcp-conductor", env!("CARGO_PKG_VERSION")))
+            .with_instructions(self.instructions.clone())
+    }
+}
+
+/// Text item: the original product's JSON. `structuredContent`: the same plus raw streams.
+fn tool_result(outcome: &Outcome) -> CallToolResult {
+    let text = outcome.to_json(false).to_string();
+    let mut result = if outcome.is_error() {
+        CallToolResult::error(vec![ContentBlock::text(text)])
+    } else {
+        CallToolResult::success(vec![ContentBlock::text(text)])
+    };
+    result.structured_content = Some(outcome.to_json(true));
+    result
+}
+
+/// JavaScript reserved words and the global values that cannot be redefined.
+const NOT_ALLOWED: &[&str] = &[
+    "await", "break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete",
+    "do", "else", "enum", "export", "extends", "false", "finally", "for", "function", "if",
+    "implements", "import", "in", "instanceof", "interface", "let", "new", "null", "package",
+    "private", "protected", "public", "return", "static", "super", "switch", "this", "throw", "true",
+    "try", "typeof", "var", "void", "while", "with", "yield", "undefined", "NaN", "Infinity",
+    "globalThis",
+];
+
+pub fn validate_global_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let valid_start = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$');
+    let valid_rest = chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if !valid_start || !valid_rest {
+        return Err(format!(
+            "globals: '{name}' is not a valid JavaScript identifier (letters, digits, _ and $; not starting with a digit)"
+        ));
+    }
+    if NOT_ALLOWED.contains(&name) {
+        return Err(format!("globals: '{name}' is a reserved word or a non-replaceable global"));
+    }
+    if INJECTED_GLOBALS.contains(&name) {
+        return Err(format!("globals: '{name}' is set by the server and cannot be replaced"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_global_name;
+
+    #[test]
+    fn global_names() {
+        assert!(validate_global_name("apiKey").is_ok());
+        assert!(validate_global_name("_x$1").is_ok());
+        assert!(validate_global_name("1abc").is_err());
+        assert!(validate_global_name("a-b").is_err());
+        assert!(validate_global_name("").is_err());
+        assert!(validate_global_name("class").is_err());
+        assert!(validate_global_name("undefined").is_err());
+        assert!(validate_global_name("WORKSPACE_DIR").is_err());
+    }
+}

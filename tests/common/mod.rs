@@ -1,0 +1,132 @@
+//! Drives the real `mcp-conductor` binary over stdio with rmcp's client.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::{RoleClient, RunningService, ServiceError};
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::ServiceExt;
+use serde_json::{Value, json};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_mcp-conductor");
+
+pub struct Server {
+    pub client: RunningService<RoleClient, ()>,
+    pub workspace: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// A server with the given `MCP_CONDUCTOR_RUN_ARGS` (may mention `{ws}` for the workspace).
+    pub async fn start(run_args: &str) -> Server {
+        Server::start_env(run_args, &[]).await
+    }
+
+    pub async fn start_env(run_args: &str, env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let workspace = dir.path().join("workspace");
+        std::fs::create_dir_all(&workspace).unwrap();
+        let workspace = workspace.canonicalize().unwrap();
+        let run_args = run_args.replace("{ws}", &workspace.display().to_string());
+        let command = tokio::process::Command::new(BIN).configure(|cmd| {
+            cmd.env_clear()
+                .env("HOME", dir.path())
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("MCP_CONDUCTOR_WORKSPACE", &workspace)
+                .env("MCP_CONDUCTOR_RUN_ARGS", &run_args)
+                .env("MCP_CONDUCTOR_LOG", "warn");
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+        });
+        let (transport, _stderr) = TokioChildProcess::builder(command)
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn mcp-conductor");
+        let client = ().serve(transport).await.expect("initialize");
+        Server { client, workspace, _dir: dir }
+    }
+
+    pub fn ws(&self) -> &Path {
+        &self.workspace
+    }
+
+    pub async fn call(&self, tool: &'static str, args: Value) -> Result<CallToolResult, ServiceError> {
+        let Value::Object(args) = args else { panic!("arguments must be an object") };
+        self.client.call_tool(CallToolRequestParams::new(tool).with_arguments(args)).await
+    }
+
+    /// `run_deno_code` with arbitrary arguments.
+    pub async fn run_args(&self, args: Value) -> Run {
+        Run::from(self.call("run_deno_code", args).await.expect("tools/call succeeds"))
+    }
+
+    pub async fn run(&self, code: &str) -> Run {
+        self.run_args(json!({ "deno_code": code })).await
+    }
+
+    pub async fn run_timeout(&self, code: &str, timeout_ms: u64) -> Run {
+        self.run_args(json!({ "deno_code": code, "timeout": timeout_ms })).await
+    }
+
+    /// The server still answers correctly.
+    pub async fn assert_healthy(&self) {
+        let r = self.run("1+1").await;
+        assert_eq!(r.value(), &json!(2), "server unhealthy: {r:?}");
+    }
+}
+
+/// One `run_deno_code` result: the text item's JSON and the structured content.
+#[derive(Debug)]
+pub struct Run {
+    pub is_error: bool,
+    pub text: Value,
+    pub structured: Value,
+}
+
+impl From<CallToolResult> for Run {
+    fn from(result: CallToolResult) -> Self {
+        let text = result.content[0].as_text().expect("text content").text.clone();
+        let text: Value = serde_json::from_str(&text).expect("text item is JSON");
+        Run {
+            is_error: result.is_error == Some(true),
+            text,
+            structured: result.structured_content.expect("structuredContent"),
+        }
+    }
+}
+
+impl Run {
+    pub fn status(&self) -> &str {
+        self.text["status"].as_str().unwrap()
+    }
+
+    /// The return value; panics (with the whole result) when the run failed.
+    pub fn value(&self) -> &Value {
+        assert_eq!(self.status(), "success", "expected success: {self:#?}");
+        assert!(!self.is_error);
+        &self.text["returnValue"]
+    }
+
+    /// The error type; panics when the run succeeded.
+    pub fn error_type(&self) -> &str {
+        assert_eq!(self.status(), "error", "expected an error: {self:#?}");
+        assert!(self.is_error, "isError must be set on errors");
+        self.text["errorType"].as_str().unwrap()
+    }
+
+    pub fn error(&self) -> &str {
+        self.text["error"].as_str().unwrap_or("")
+    }
+
+    pub fn output(&self) -> Vec<String> {
+        self.text["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    }
+}

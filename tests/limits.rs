@@ -1,0 +1,105 @@
+//! Timeouts, Deno.exit, unstable APIs and concurrency: the server always survives.
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Server;
+use serde_json::json;
+
+#[tokio::test]
+async fn busy_loop_times_out_and_server_recovers() {
+    let s = Server::start("").await;
+    let started = Instant::now();
+    let r = s.run_timeout("while(true){}", 1000).await;
+    let took = started.elapsed();
+    assert_eq!(r.error_type(), "timeout");
+    assert!(r.error().contains("1000 ms"), "{}", r.error());
+    // Behaviour, not speed: the call comes back near the deadline instead of hanging.
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    s.assert_healthy().await;
+}
+
+#[tokio::test]
+async fn never_settling_promise_ends_as_timeout() {
+    let s = Server::start("").await;
+    let r = s.run_timeout("await new Promise(() => {})", 500).await;
+    assert_eq!(r.error_type(), "timeout");
+    s.assert_healthy().await;
+}
+
+#[tokio::test]
+async fn pending_interval_times_out_after_result() {
+    let s = Server::start("").await;
+    let r = s.run_timeout("setInterval(() => {}, 50); 1", 400).await;
+    assert_eq!(r.error_type(), "timeout");
+    assert!(r.error().contains("result was ready"), "{}", r.error());
+}
+
+#[tokio::test]
+async fn late_timers_finish_before_the_result() {
+    let s = Server::start("").await;
+    let r = s.run("setTimeout(() => console.log('late'), 30); 'now'").await;
+    assert_eq!(r.value(), &json!("now"));
+    assert_eq!(r.output(), vec!["late"]);
+}
+
+#[tokio::test]
+async fn deno_exit_ends_only_the_execution() {
+    let s = Server::start("").await;
+    let r = s.run("console.log('bye'); Deno.exit(3); console.log('never')").await;
+    assert_eq!(r.error_type(), "exit");
+    assert_eq!(r.text["exitCode"], json!(3));
+    assert!(r.error().contains('3'));
+    assert_eq!(r.output(), vec!["bye"]);
+    let r = s.run("Deno.exit(0)").await;
+    assert_eq!(r.value(), &json!(null));
+    s.assert_healthy().await;
+}
+
+#[tokio::test]
+async fn unstable_api_does_not_exit_the_process() {
+    let s = Server::start("").await;
+    let r = s.run("await Deno.openKv(':memory:')").await;
+    assert_eq!(r.error_type(), "runtime");
+    assert!(r.error().contains("unstable"), "{}", r.error());
+    s.assert_healthy().await;
+}
+
+#[tokio::test]
+async fn timeout_parameter_is_validated() {
+    let s = Server::start_env("", &[("MCP_CONDUCTOR_MAX_TIMEOUT", "5000")]).await;
+    for bad in [json!(0), json!(-1), json!(5001)] {
+        let err = s.call("run_deno_code", json!({ "deno_code": "1", "timeout": bad })).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("timeout must be between 1 and 5000"), "{text}");
+    }
+    let err = s.call("run_deno_code", json!({ "timeout": 5 })).await.unwrap_err();
+    assert!(err.to_string().contains("deno_code"), "{err}");
+    let err = s.call("run_deno_code", json!({ "deno_code": "1", "globals": { "not valid": 1 } })).await.unwrap_err();
+    assert!(err.to_string().contains("not valid"), "{err}");
+    s.assert_healthy().await;
+}
+
+#[tokio::test]
+async fn eight_concurrent_calls_are_all_correct() {
+    let s = Server::start("").await;
+    let calls = (0..8).map(|i| {
+        let s = &s;
+        async move {
+            let r = s.run(&format!("await new Promise(r => setTimeout(r, 20)); console.log('call {i}'); {i} * 10")).await;
+            (i, r)
+        }
+    });
+    for (i, r) in futures::future::join_all(calls).await {
+        assert_eq!(r.value(), &json!(i * 10));
+        assert_eq!(r.output(), vec![format!("call {i}")]);
+    }
+}
+
+#[tokio::test]
+async fn state_never_leaks_between_executions() {
+    let s = Server::start("").await;
+    s.run("globalThis.leak = 1; (Object.prototype as any).polluted = 2; 0").await;
+    let r = s.run("[typeof (globalThis as any).leak, ({} as any).polluted ?? null]").await;
+    assert_eq!(r.value(), &json!(["undefined", null]));
+}
