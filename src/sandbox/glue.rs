@@ -45,9 +45,6 @@ pub fn extension(state: ExecutionState) -> deno_core::Extension {
     ext
 }
 
-/// Script run before the user's module loads.
-pub const SETUP_SCRIPT: &str = r#"globalThis[Symbol.for("mcp-conductor")].setup()"#;
-
 #[op2]
 #[string]
 fn op_conductor_globals(state: &mut OpState) -> String {

@@ -156,7 +156,7 @@ impl SandboxLoader {
             .to_file_path()
             .map_err(|_| JsErrorBox::type_error(format!("Invalid file URL '{specifier}'")))?;
         let text = std::fs::read_to_string(&path)
-            .map_err(|e| JsErrorBox::from_err(e).with_context(format!("Import of '{specifier}' failed")))?;
+            .map_err(|e| JsErrorBox::generic(format!("Import of '{specifier}' failed: {e}")))?;
         self.module_source(specifier, text.into(), MediaType::from_path(&path), json)
     }
 

@@ -254,7 +254,7 @@ async fn run_module(
     value: &mut Option<Value>,
 ) -> Result<(), Ended> {
     worker
-        .execute_script("[mcp-conductor:setup]", glue::SETUP_SCRIPT.into())
+        .execute_script("[mcp-conductor:setup]", deno_core::ascii_str!(r#"globalThis[Symbol.for("mcp-conductor")].setup()"#).into())
         .map_err(|e| Ended::Load(CoreErrorKind::Js(e).into_box()))?;
     let id = worker
         .js_runtime
