@@ -15,7 +15,8 @@ Environment:
   MCP_CONDUCTOR_RUN_ARGS         Sandbox permissions, Deno flags separated by , or ;
                                  e.g. allow-read=/data,allow-net=api.example.com
                                  Unset or empty: no permissions at all. Never prompts.
-  MCP_CONDUCTOR_DEFAULT_TIMEOUT  Execution timeout in ms when a call gives none. Default: 30000
+  MCP_CONDUCTOR_DEFAULT_TIMEOUT  Execution timeout in ms when a call gives none.
+                                 Default: 30000, or the maximum if that is lower
   MCP_CONDUCTOR_MAX_TIMEOUT      Largest timeout a call may ask for, in ms. Default: 300000
   MCP_CONDUCTOR_LOG              Log filter for stderr (tracing syntax). Default: info";
 
@@ -75,8 +76,10 @@ impl Config {
             Some(dir) => PathBuf::from(dir),
             None => default_root(&workspace),
         };
-        let default_timeout = timeout_var(&get, "MCP_CONDUCTOR_DEFAULT_TIMEOUT", DEFAULT_TIMEOUT_MS)?;
         let max_timeout = timeout_var(&get, "MCP_CONDUCTOR_MAX_TIMEOUT", MAX_TIMEOUT_MS)?;
+        // An unset default follows a lowered maximum; an explicit one above it is a mistake.
+        let implicit_default = Duration::from_millis(DEFAULT_TIMEOUT_MS).min(max_timeout);
+        let default_timeout = timeout_var(&get, "MCP_CONDUCTOR_DEFAULT_TIMEOUT", implicit_default.as_millis() as u64)?;
         if default_timeout > max_timeout {
             return Err(ConfigError(format!(
                 "MCP_CONDUCTOR_DEFAULT_TIMEOUT ({} ms) is larger than MCP_CONDUCTOR_MAX_TIMEOUT ({} ms)",
@@ -168,6 +171,8 @@ mod tests {
         let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_DEFAULT_TIMEOUT", "9"), ("MCP_CONDUCTOR_MAX_TIMEOUT", "5")])
             .unwrap_err();
         assert!(e.0.contains("larger than"), "{e}");
+        let c = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_MAX_TIMEOUT", "5000")]).unwrap();
+        assert_eq!(c.default_timeout, Duration::from_millis(5000), "unset default follows the max");
         let e = config(&[("MCP_CONDUCTOR_WORKSPACE", "rel/dir")]).unwrap_err();
         assert!(e.0.contains("absolute"), "{e}");
         let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_RUN_ARGS", "allow-bogus")]).unwrap_err();

@@ -3,9 +3,8 @@
 use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::schema_for_output;
-use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::handler::server::common::{schema_for_output, schema_for_type};
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, JsonObject, ServerCapabilities, ServerConfig};
 use rmcp::{ErrorData, ServerHandler, tool, tool_handler, tool_router};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -63,12 +62,17 @@ impl Conductor {
         Self { sandbox, default_timeout, max_timeout, instructions, tool_router: Self::tool_router() }
     }
 
-    #[tool(name = "run_deno_code", description = RUN_DENO_CODE, output_schema = schema_for_output::<RunResultSchema>())]
-    async fn run_deno_code(
-        &self,
-        Parameters(params): Parameters<RunDenoCodeParams>,
-        cancel: CancellationToken,
-    ) -> Result<CallToolResult, ErrorData> {
+    #[tool(
+        name = "run_deno_code",
+        description = RUN_DENO_CODE,
+        input_schema = schema_for_type::<RunDenoCodeParams>(),
+        output_schema = schema_for_output::<RunResultSchema>()
+    )]
+    async fn run_deno_code(&self, arguments: JsonObject, cancel: CancellationToken) -> Result<CallToolResult, ErrorData> {
+        // Deserialized here (not through rmcp's `Parameters`, which turns bad input into a tool
+        // result) so that invalid input is an invalid-params error, like every other check below.
+        let params: RunDenoCodeParams = serde_json::from_value(Value::Object(arguments))
+            .map_err(|e| ErrorData::invalid_params(format!("run_deno_code: invalid arguments: {e}"), None))?;
         let timeout = self.timeout(params.timeout)?;
         let globals = params.globals.unwrap_or_default();
         for key in globals.keys() {

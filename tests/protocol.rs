@@ -9,8 +9,9 @@ use common::{BIN, Server};
 async fn server_identifies_itself() {
     let s = Server::start("allow-net").await;
     let info = s.client.peer_info().expect("initialized");
-    assert_eq!(info.server_info.name, "mcp-conductor");
-    assert_eq!(info.server_info.version, env!("CARGO_PKG_VERSION"));
+    let server = info.server_info.clone().expect("serverInfo");
+    assert_eq!(server.name, "mcp-conductor");
+    assert_eq!(server.version, env!("CARGO_PKG_VERSION"));
     let instructions = info.instructions.clone().unwrap_or_default();
     assert!(instructions.contains("--allow-net"), "{instructions}");
 }
