@@ -18,6 +18,7 @@ async fn runtime_error_has_message_and_user_line() {
     assert_eq!(r.error_type(), "runtime");
     assert!(r.error().contains("boom"), "{}", r.error());
     assert!(r.error().contains("$code.ts:3:"), "line 3 of the user's code: {}", r.error());
+    assert!(!r.error().contains("mcp_conductor"), "no frames of our glue: {}", r.error());
 }
 
 #[tokio::test]

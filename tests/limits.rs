@@ -30,7 +30,7 @@ async fn never_settling_promise_ends_as_timeout() {
 #[tokio::test]
 async fn pending_interval_times_out_after_result() {
     let s = Server::start("").await;
-    let r = s.run_timeout("setInterval(() => {}, 50); 1", 400).await;
+    let r = s.run_timeout("setInterval(() => {}, 50); 1", 3000).await;
     assert_eq!(r.error_type(), "timeout");
     assert!(r.error().contains("result was ready"), "{}", r.error());
 }
@@ -102,4 +102,15 @@ async fn state_never_leaks_between_executions() {
     s.run("globalThis.leak = 1; (Object.prototype as any).polluted = 2; 0").await;
     let r = s.run("[typeof (globalThis as any).leak, ({} as any).polluted ?? null]").await;
     assert_eq!(r.value(), &json!(["undefined", null]));
+}
+
+#[tokio::test]
+async fn thread_stuck_in_a_blocking_call_is_abandoned() {
+    let s = Server::start("").await;
+    // Atomics.wait blocks the thread in a way termination cannot interrupt on every engine.
+    let started = Instant::now();
+    let r = s.run_timeout("Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000)", 500).await;
+    assert_eq!(r.error_type(), "timeout");
+    assert!(started.elapsed() < Duration::from_secs(10), "the server never waits for a stuck thread");
+    s.assert_healthy().await;
 }

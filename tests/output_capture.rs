@@ -64,3 +64,15 @@ async fn json_rpc_lookalikes_stay_inside_output() {
     assert_eq!(r.output(), vec![r#"{"jsonrpc":"2.0"}"#, r#"{"jsonrpc":"2.0","method":"x"}"#]);
     s.assert_healthy().await;
 }
+
+#[tokio::test]
+async fn child_process_output_is_captured_not_leaked() {
+    let s = Server::start("allow-run=sh").await;
+    let r = s
+        .run("const c = new Deno.Command('sh', { args: ['-c', 'echo child-out; echo child-err >&2'], stdout: 'inherit', stderr: 'inherit' }); (await c.output()).code")
+        .await;
+    assert_eq!(r.value(), &json!(0));
+    let out = r.output();
+    assert!(out.contains(&"child-out".to_string()) && out.contains(&"child-err".to_string()), "{r:?}");
+    s.assert_healthy().await;
+}

@@ -362,7 +362,28 @@ fn core_failure(error: CoreError, loading: bool) -> Failure {
 }
 
 fn format_js_error(error: &JsError) -> String {
-    deno_runtime::fmt_errors::format_js_error(error, None)
+    let mut error = error.clone();
+    trim_glue_frames(&mut error);
+    deno_runtime::fmt_errors::format_js_error(&error, None)
+}
+
+/// Drops the frames of our wrapper: the glue's `run` and the module body that called it. Frames
+/// above them are the user's (and Deno's); callbacks (timers, I/O) never pass through them.
+fn trim_glue_frames(error: &mut JsError) {
+    if let Some(glue) = error
+        .frames
+        .iter()
+        .position(|f| f.file_name.as_deref().is_some_and(|n| n.starts_with("ext:mcp_conductor/")))
+    {
+        error.frames.truncate(glue);
+        if error.source_line_frame_index.is_some_and(|i| i >= glue) {
+            error.source_line_frame_index = None;
+            error.source_line = None;
+        }
+    }
+    if let Some(cause) = error.cause.as_deref_mut() {
+        trim_glue_frames(cause);
+    }
 }
 
 fn is_permission_error(name: &str, message: &str) -> bool {
