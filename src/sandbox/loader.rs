@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use deno_ast::MediaType;
@@ -30,8 +31,6 @@ pub struct SandboxLoader {
     /// Original text of modules, for the source line shown in error messages.
     sources: Rc<RefCell<HashMap<String, Arc<str>>>>,
 }
-
-use std::rc::Rc;
 
 impl SandboxLoader {
     pub fn new(permissions: PermissionsContainer, no_remote: bool) -> Self {

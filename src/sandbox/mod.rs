@@ -91,20 +91,20 @@ impl Sandbox {
             });
         if let Err(e) = spawned {
             return Execution::internal(format!("could not start an execution thread: {e}"))
-                .finish(started, timeout_ms);
+                .finish(started);
         }
 
         let mut rx = rx;
         tokio::select! {
             result = &mut rx => {
                 return result.unwrap_or_else(|_| Execution::internal("execution thread vanished".into()))
-                    .finish(started, timeout_ms);
+                    .finish(started);
             }
             _ = tokio::time::sleep_until(deadline.into()) => control.stop(StopReason::Timeout),
             _ = cancel.cancelled() => control.stop(StopReason::Cancelled),
         }
         match tokio::time::timeout(ABANDON_GRACE, rx).await {
-            Ok(Ok(execution)) => execution.finish(started, timeout_ms),
+            Ok(Ok(execution)) => execution.finish(started),
             _ => {
                 tracing::warn!("execution thread did not stop within {ABANDON_GRACE:?}; abandoned");
                 Execution {
@@ -118,7 +118,7 @@ impl Sandbox {
                     )),
                     exit_code: None,
                 }
-                .finish(started, timeout_ms)
+                .finish(started)
             }
         }
     }
@@ -140,7 +140,7 @@ impl Execution {
         }
     }
 
-    fn finish(self, started: Instant, _timeout_ms: u128) -> Outcome {
+    fn finish(self, started: Instant) -> Outcome {
         Outcome {
             captured: self.captured,
             result: self.result,
@@ -224,7 +224,7 @@ fn run_on_thread(
             .try_borrow::<deno_runtime::deno_os::WatcherExited>()
             .is_some();
         let exit_code = exited.then(|| worker.exit_code());
-        let result = classify(ended, value, exit_code, control.reason(), deadline, &request.timeout);
+        let result = classify(ended, value, exit_code, control.reason(), request.timeout);
         drop(worker);
         (result, exit_code, Some(built.drains))
     });
@@ -290,8 +290,7 @@ fn classify(
     value: Option<Value>,
     exit_code: Option<i32>,
     stop: Option<StopReason>,
-    deadline: Instant,
-    timeout: &Duration,
+    timeout: Duration,
 ) -> Result<Value, Failure> {
     let timeout_ms = timeout.as_millis();
     if let Some(code) = exit_code {
@@ -322,7 +321,6 @@ fn classify(
         }
         None => {}
     }
-    let _ = deadline;
     match ended {
         Ok(()) => Ok(value.unwrap_or(Value::Null)),
         Err(Ended::Stopped) => Err(Failure::new(ErrorType::Runtime, "Execution stopped")),
