@@ -18,6 +18,8 @@ Environment:
   MCP_CONDUCTOR_DEFAULT_TIMEOUT  Execution timeout in ms when a call gives none.
                                  Default: 30000, or the maximum if that is lower
   MCP_CONDUCTOR_MAX_TIMEOUT      Largest timeout a call may ask for, in ms. Default: 300000
+  MCP_CONDUCTOR_POOL_SIZE        Workers kept started ahead of calls (0: start on demand).
+                                 Default: the number of CPUs
   MCP_CONDUCTOR_LOG              Log filter for stderr (tracing syntax). Default: info";
 
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
@@ -31,6 +33,7 @@ pub struct Config {
     pub run_args: RunArgs,
     pub default_timeout: Duration,
     pub max_timeout: Duration,
+    pub pool_size: usize,
 }
 
 #[derive(Debug)]
@@ -88,7 +91,14 @@ impl Config {
             )));
         }
         let run_args = RunArgs::parse(&get("MCP_CONDUCTOR_RUN_ARGS").unwrap_or_default())?;
+        let pool_size = match get("MCP_CONDUCTOR_POOL_SIZE") {
+            None => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            Some(raw) => raw.trim().parse::<usize>().ok().filter(|n| *n <= 64).ok_or_else(|| {
+                ConfigError(format!("MCP_CONDUCTOR_POOL_SIZE must be a whole number from 0 to 64, got '{raw}'"))
+            })?,
+        };
         Ok(Config {
+            pool_size,
             playbooks_dir: root.join("playbooks"),
             workspace,
             root,
@@ -175,6 +185,9 @@ mod tests {
         assert_eq!(c.default_timeout, Duration::from_millis(5000), "unset default follows the max");
         let e = config(&[("MCP_CONDUCTOR_WORKSPACE", "rel/dir")]).unwrap_err();
         assert!(e.0.contains("absolute"), "{e}");
+        let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_POOL_SIZE", "-1")]).unwrap_err();
+        assert!(e.0.contains("MCP_CONDUCTOR_POOL_SIZE"), "{e}");
+        assert_eq!(config(&[("HOME", "/h"), ("MCP_CONDUCTOR_POOL_SIZE", "0")]).unwrap().pool_size, 0);
         let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_RUN_ARGS", "allow-bogus")]).unwrap_err();
         assert!(e.0.contains("allow-bogus"), "{e}");
     }

@@ -31,10 +31,11 @@ pub fn build_sandbox(config: &Config) -> Result<Sandbox, run_args::RunArgsError>
     base_globals.insert("ROOT_DIR".into(), path(&config.root));
     base_globals.insert("PLAYBOOKS_DIR".into(), path(&config.playbooks_dir));
     base_globals.insert("PERMISSIONS".into(), config.run_args.flags().into());
-    Ok(Sandbox::new(SandboxConfig {
+    let sandbox_config = SandboxConfig {
         workspace: config.workspace.clone(),
         permissions,
         no_remote: config.run_args.no_remote,
         base_globals,
-    }))
+    };
+    Ok(Sandbox::new(sandbox_config, config.pool_size))
 }

@@ -42,6 +42,7 @@ fn help_documents_every_env_var() {
         "MCP_CONDUCTOR_RUN_ARGS",
         "MCP_CONDUCTOR_DEFAULT_TIMEOUT",
         "MCP_CONDUCTOR_MAX_TIMEOUT",
+        "MCP_CONDUCTOR_POOL_SIZE",
         "MCP_CONDUCTOR_LOG",
     ] {
         assert!(help.contains(var), "--help lacks {var}");

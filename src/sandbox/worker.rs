@@ -20,16 +20,16 @@ use deno_runtime::{BootstrapOptions, FeatureChecker};
 use sys_traits::impls::RealSys;
 
 use super::control::{Control, StopReason};
-use super::glue::{self, ExecutionState};
+use super::glue::{self, GlueState};
 use super::loader::SandboxLoader;
 use super::output::{Drain, OutputLog, Stream};
+use super::snapshot::STARTUP;
 
 pub struct WorkerSetup {
     pub main_url: ModuleSpecifier,
     pub permissions: PermissionsContainer,
     pub loader: Rc<SandboxLoader>,
     pub log: Arc<OutputLog>,
-    pub globals_json: String,
 }
 
 /// The worker plus the threads draining its stdout/stderr pipes.
@@ -74,16 +74,20 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
         v8_code_cache: None,
         bundle_provider: None,
     };
+    let log = setup.log;
+    let print: glue::PrintSink = Box::new(move |is_err, text| {
+        log.write(if is_err { Stream::Stderr } else { Stream::Stdout }, text)
+    });
     let options = WorkerOptions {
         bootstrap: BootstrapOptions {
             color_level: ColorLevel::None,
             user_agent: concat!("mcp-conductor/", env!("CARGO_PKG_VERSION")).to_string(),
             ..Default::default()
         },
-        extensions: vec![glue::extension(ExecutionState {
-            log: setup.log,
-            globals_json: setup.globals_json,
-        })],
+        extensions: vec![glue::extension(GlueState { print }, STARTUP.snapshot.is_none())],
+        startup_snapshot: STARTUP.snapshot,
+        residual_lazy_js_sources: STARTUP.residual_js,
+        residual_lazy_esm_sources: STARTUP.residual_esm,
         stdio,
         create_params: crate::engine::create_params(),
         ..Default::default()

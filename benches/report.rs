@@ -1,0 +1,255 @@
+//! Bench report: drives the built `mcp-conductor` binary through rmcp's MCP client over stdio
+//! and prints one table. Nothing is asserted; figures are printed, with the subprocess model
+//! (`deno run` per execution, as the original product did) measured in the same run.
+//!
+//!     pip install deno    # optional: the subprocess baseline (or put `deno` on PATH)
+//!     cargo bench --bench report --no-default-features --features quickjs,snapshot
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use rmcp::model::CallToolRequestParams;
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::ServiceExt;
+use serde_json::{Map, Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mcp-conductor");
+
+struct Server {
+    client: RunningService<RoleClient, ()>,
+    pid: u32,
+    started_to_initialized: Duration,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(pool_size: Option<usize>) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = dir.path().join("workspace");
+        let command = tokio::process::Command::new(BIN).configure(|cmd| {
+            cmd.env("MCP_CONDUCTOR_WORKSPACE", &workspace).env("MCP_CONDUCTOR_LOG", "error");
+            if let Some(size) = pool_size {
+                cmd.env("MCP_CONDUCTOR_POOL_SIZE", size.to_string());
+            }
+        });
+        let started = Instant::now();
+        let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::inherit()).spawn().unwrap();
+        let pid = transport.id().expect("child pid");
+        let client = ().serve(transport).await.unwrap();
+        Server { client, pid, started_to_initialized: started.elapsed(), _dir: dir }
+    }
+
+    async fn run(&self, code: &str) -> Value {
+        let mut args = Map::new();
+        args.insert("deno_code".into(), json!(code));
+        let result = self
+            .client
+            .call_tool(CallToolRequestParams::new("run_deno_code").with_arguments(args))
+            .await
+            .unwrap();
+        let value = result.structured_content.unwrap();
+        assert_eq!(value["status"], "success", "bench call failed: {value}");
+        value
+    }
+
+    /// Round trip of one `1+1` call, in ms.
+    async fn one(&self) -> f64 {
+        let t = Instant::now();
+        self.run("1+1").await;
+        ms(t.elapsed())
+    }
+
+    fn rss_mb(&self) -> f64 {
+        proc_status_kb(self.pid, "VmRSS:") / 1024.0
+    }
+
+    fn cpu_seconds(&self) -> f64 {
+        proc_cpu_seconds(self.pid)
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn percentile(samples: &[f64], p: f64) -> f64 {
+    let mut s = samples.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let idx = ((s.len() as f64 - 1.0) * p).round() as usize;
+    s[idx]
+}
+
+fn proc_status_kb(pid: u32, key: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+fn proc_cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime, stime are fields 14 and 15 of stat (1-based); after ')' they are at 11 and 12.
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+struct Table(Vec<(String, String)>);
+
+impl Table {
+    fn row(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        let (name, value) = (name.into(), value.into());
+        println!("  {name:<58} {value}");
+        self.0.push((name, value));
+    }
+}
+
+fn p50_p99(samples: &[f64]) -> String {
+    format!("p50 {:.2} ms, p99 {:.2} ms", percentile(samples, 0.5), percentile(samples, 0.99))
+}
+
+async fn back_to_back(server: &Server, n: usize) -> Vec<f64> {
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        samples.push(server.one().await);
+    }
+    samples
+}
+
+async fn spaced(server: &Server, n: usize, gap: Duration) -> Vec<f64> {
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        tokio::time::sleep(gap).await;
+        samples.push(server.one().await);
+    }
+    samples
+}
+
+/// Executions per second and CPU ms per execution with `concurrency` calls in flight.
+async fn throughput(server: &Server, concurrency: usize, total: usize) -> (f64, f64) {
+    let cpu0 = server.cpu_seconds();
+    let t = Instant::now();
+    let per_task = total / concurrency;
+    let tasks = (0..concurrency).map(|_| async {
+        for _ in 0..per_task {
+            server.run("1+1").await;
+        }
+    });
+    futures::future::join_all(tasks).await;
+    let elapsed = t.elapsed().as_secs_f64();
+    let done = (per_task * concurrency) as f64;
+    (done / elapsed, (server.cpu_seconds() - cpu0) * 1000.0 / done)
+}
+
+/// The subprocess model: one `deno run` per execution, with the code in a file.
+fn subprocess_round_trips(deno: &Path, n: usize) -> Vec<f64> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("code.ts");
+    std::fs::write(&file, "console.log(JSON.stringify(1+1))").unwrap();
+    (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            let out = std::process::Command::new(deno)
+                .args(["run", "--quiet", "--no-prompt"])
+                .arg(&file)
+                .env("NO_COLOR", "1")
+                .stdin(Stdio::null())
+                .output()
+                .expect("deno run");
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+            ms(t.elapsed())
+        })
+        .collect()
+}
+
+fn find_deno() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("MCP_CONDUCTOR_BENCH_DENO") {
+        return Some(p.into());
+    }
+    let ok = std::process::Command::new("deno").arg("--version").stdout(Stdio::null()).status();
+    ok.ok().filter(|s| s.success()).map(|_| "deno".into())
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes `--bench`; nothing to parse.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("mcp-conductor bench report ({} engine, {cores} CPUs)", if cfg!(feature = "v8") { "v8" } else { "quickjs" });
+    let mut table = Table(Vec::new());
+
+    // Start-up and memory.
+    let mut starts = Vec::new();
+    for _ in 0..5 {
+        let s = Server::start(None).await;
+        starts.push(ms(s.started_to_initialized));
+        s.client.cancel().await.ok();
+    }
+    table.row("process start -> initialize answered", format!("p50 {:.1} ms", percentile(&starts, 0.5)));
+
+    let cold = Server::start(Some(0)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    table.row("RSS idle, no pool", format!("{:.1} MB", cold.rss_mb()));
+    let cold_samples = spaced(&cold, 20, Duration::from_millis(50)).await;
+    table.row("1+1 round trip, worker started on demand (no pool)", p50_p99(&cold_samples));
+    let cold_exec: Vec<f64> = {
+        let mut v = Vec::new();
+        for _ in 0..20 {
+            v.push(cold.run("1+1").await["executionTime"].as_f64().unwrap());
+        }
+        v
+    };
+    table.row("  executionTime reported (bootstrap + run)", format!("p50 {:.2} ms", percentile(&cold_exec, 0.5)));
+    cold.client.cancel().await.ok();
+
+    let server = Server::start(None).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let rss_pool = server.rss_mb();
+    table.row(format!("RSS with the pool full ({cores} workers)"), format!("{rss_pool:.1} MB"));
+
+    let spaced_samples = spaced(&server, 40, Duration::from_millis(50)).await;
+    table.row("1+1 round trip, calls 50 ms apart (pool hand-off)", p50_p99(&spaced_samples));
+    let b20 = back_to_back(&server, 20).await;
+    table.row("1+1 round trip, 20 back-to-back", p50_p99(&b20));
+    let b200 = back_to_back(&server, 200).await;
+    table.row("1+1 round trip, 200 back-to-back", p50_p99(&b200));
+
+    for concurrency in [1, 2, 8] {
+        let (rate, cpu) = throughput(&server, concurrency, 240).await;
+        table.row(format!("throughput at concurrency {concurrency}"), format!("{rate:.0} exec/s, {cpu:.1} ms CPU/exec"));
+    }
+
+    let rss_before = server.rss_mb();
+    for _ in 0..(1000 - 40 - 20 - 200 - 3 * 240) {
+        server.run("1+1").await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_after = server.rss_mb();
+    table.row(
+        "RSS after 1,000 executions",
+        format!("{rss_after:.1} MB (pool full: {rss_pool:.1} MB, growth {:+.1}%)", (rss_after / rss_pool - 1.0) * 100.0),
+    );
+    let _ = rss_before;
+    server.client.cancel().await.ok();
+
+    match find_deno() {
+        Some(deno) => {
+            let version = std::process::Command::new(&deno).arg("--version").output().unwrap();
+            let version = String::from_utf8_lossy(&version.stdout).lines().next().unwrap_or("").to_string();
+            let sub = subprocess_round_trips(&deno, 20);
+            table.row(format!("subprocess model: `deno run` per call ({version})"), p50_p99(&sub));
+            let ours = percentile(&spaced_samples, 0.5);
+            let theirs = percentile(&sub, 0.5);
+            table.row("ratio subprocess / ours (p50, calls 50 ms apart)", format!("{:.1}x faster", theirs / ours));
+            let b20p50 = percentile(&b20, 0.5);
+            table.row("ratio subprocess / ours (p50, 20 back-to-back)", format!("{:.1}x faster", theirs / b20p50));
+        }
+        None => table.row("subprocess model", "skipped: no `deno` (pip install deno, or set MCP_CONDUCTOR_BENCH_DENO)"),
+    }
+}

@@ -1,0 +1,304 @@
+//! The execution thread's side: a worker bootstrapped ahead of its job (see `pool.rs`), then
+//! one job run on it, then the thread ends. Nothing survives an execution.
+
+use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use deno_core::error::{CoreError, CoreErrorKind, JsError};
+use deno_core::futures::FutureExt;
+use deno_core::{ModuleSpecifier, PollEventLoopOptions, v8};
+use deno_runtime::worker::MainWorker;
+use serde_json::{Map, Value};
+use tokio::sync::oneshot;
+
+use super::code::{SyntaxError, prepare_execution};
+use super::control::{Control, StopReason};
+use super::glue::JobGlobals;
+use super::loader::SandboxLoader;
+use super::output::{Captured, OutputLog};
+use super::result::{ErrorType, Failure};
+use super::worker::{self, WorkerSetup};
+use super::{ExecRequest, SandboxConfig};
+
+/// How long output drains may wait for their pipe to close after the worker is gone.
+const DRAIN_GRACE: Duration = Duration::from_millis(50);
+
+/// Name of the module the user's code runs as (shows up in stack traces).
+const MAIN_MODULE_NAME: &str = "$code.ts";
+
+pub struct Job {
+    pub request: ExecRequest,
+    pub deadline: Instant,
+    pub reply: oneshot::Sender<Execution>,
+}
+
+/// What the execution thread hands back; timing is added by the caller.
+pub struct Execution {
+    pub captured: Captured,
+    pub result: Result<Value, Failure>,
+    pub exit_code: Option<i32>,
+}
+
+impl Execution {
+    pub fn failed(error_type: ErrorType, message: impl Into<String>) -> Self {
+        Self { captured: Captured::default(), result: Err(Failure::new(error_type, message)), exit_code: None }
+    }
+
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        Self::failed(ErrorType::Runtime, format!("Internal error: {message}"))
+    }
+}
+
+/// Body of an execution thread: bootstrap a worker, wait for the job, run it, reply.
+pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: oneshot::Receiver<Job>) {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            if let Ok(job) = jobs.blocking_recv() {
+                let _ = job.reply.send(Execution::internal(format!("tokio runtime: {e}")));
+            }
+            return;
+        }
+    };
+    runtime.block_on(async {
+        let main_url = ModuleSpecifier::from_file_path(config.workspace.join(MAIN_MODULE_NAME))
+            .expect("workspace is absolute");
+        let log = Arc::new(OutputLog::default());
+        let permissions = config.permissions.container();
+        let loader = Rc::new(SandboxLoader::new(permissions.clone(), config.no_remote));
+        let setup = WorkerSetup { main_url: main_url.clone(), permissions, loader: loader.clone(), log: log.clone() };
+        let built = worker::build(setup, &control);
+
+        let Ok(job) = jobs.await else {
+            return; // the pool was dropped: the server is shutting down
+        };
+        let execution = match built {
+            Err(e) => Execution::internal(format!("worker: {e}")),
+            Ok(built) => {
+                let mut worker = built.worker;
+                let run = run_job(&mut worker, &config, &control, &loader, &main_url, job.request, job.deadline);
+                let (result, exit_code) = AssertUnwindSafe(run)
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|panic| (Err(Failure::new(ErrorType::Runtime, panic_message(&*panic))), None));
+                drop(worker);
+                for drain in built.drains {
+                    drain.wait(DRAIN_GRACE);
+                }
+                Execution { captured: log.finish(), result, exit_code }
+            }
+        };
+        let _ = job.reply.send(execution);
+    });
+}
+
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    format!("Internal error: panic in execution: {text}")
+}
+
+async fn run_job(
+    worker: &mut MainWorker,
+    config: &SandboxConfig,
+    control: &Control,
+    loader: &SandboxLoader,
+    main_url: &ModuleSpecifier,
+    request: ExecRequest,
+    deadline: Instant,
+) -> (Result<Value, Failure>, Option<i32>) {
+    let emitted = match prepare_execution(&request.code, main_url) {
+        Ok(emitted) => emitted,
+        Err(SyntaxError(message)) => return (Err(Failure::new(ErrorType::Syntax, message)), None),
+    };
+    loader.register(main_url, request.code.into(), emitted.source_map);
+    let mut globals: Map<String, Value> = config.base_globals.clone();
+    globals.extend(request.globals);
+    worker.js_runtime.op_state().borrow_mut().put(JobGlobals(Value::Object(globals).to_string()));
+
+    let mut value = None;
+    let ended = tokio::select! {
+        biased;
+        ended = run_module(worker, main_url, emitted.code, &mut value) => ended,
+        _ = tokio::time::sleep_until(deadline.into()) => {
+            control.stop(StopReason::Timeout);
+            Err(Ended::Stopped)
+        }
+        _ = control.stopped() => Err(Ended::Stopped),
+    };
+    let exited = worker
+        .js_runtime
+        .op_state()
+        .borrow()
+        .try_borrow::<deno_runtime::deno_os::WatcherExited>()
+        .is_some();
+    let exit_code = exited.then(|| worker.exit_code());
+    (classify(ended, value, exit_code, control.reason(), request.timeout), exit_code)
+}
+
+/// How `run_module` ended when it did not produce a value.
+enum Ended {
+    /// Stopped from outside (timeout, cancel, unstable API) or by `Deno.exit()`.
+    Stopped,
+    /// The module failed to load (imports, engine syntax errors).
+    Load(CoreError),
+    /// The code threw, or the event loop failed.
+    Run(CoreError),
+}
+
+/// Defines the globals, loads and evaluates the wrapped module, awaits its result (stored in
+/// `value` as soon as it settles), then runs the event loop until nothing is left (pending
+/// timers and I/O finish, as under `deno run`).
+async fn run_module(
+    worker: &mut MainWorker,
+    main_url: &ModuleSpecifier,
+    code: String,
+    value: &mut Option<Value>,
+) -> Result<(), Ended> {
+    worker
+        .execute_script(
+            "[mcp-conductor:setup]",
+            deno_core::ascii_str!(r#"globalThis[Symbol.for("mcp-conductor")].setup()"#).into(),
+        )
+        .map_err(|e| Ended::Load(CoreErrorKind::Js(e).into_box()))?;
+    let id = worker
+        .js_runtime
+        .load_main_es_module_from_code(main_url, code)
+        .await
+        .map_err(Ended::Load)?;
+    worker.evaluate_module(id).await.map_err(Ended::Run)?;
+
+    let namespace = worker.js_runtime.get_module_namespace(id).map_err(Ended::Run)?;
+    let promise = {
+        deno_core::scope!(scope, &mut worker.js_runtime);
+        let namespace = v8::Local::new(scope, namespace);
+        let key = v8::String::new(scope, "default").expect("string");
+        let promise = namespace.get(scope, key.into()).expect("default export");
+        v8::Global::new(scope, promise)
+    };
+    let resolve = worker.js_runtime.resolve(promise);
+    let json = worker
+        .js_runtime
+        .with_event_loop_promise(resolve, PollEventLoopOptions::default())
+        .await
+        .map_err(Ended::Run)?;
+    let json = {
+        deno_core::scope!(scope, &mut worker.js_runtime);
+        v8::Local::new(scope, json).to_rust_string_lossy(scope)
+    };
+    *value = Some(serde_json::from_str(&json).unwrap_or(Value::String(json)));
+    worker.run_event_loop(false).await.map_err(Ended::Run)
+}
+
+fn classify(
+    ended: Result<(), Ended>,
+    value: Option<Value>,
+    exit_code: Option<i32>,
+    stop: Option<StopReason>,
+    timeout: Duration,
+) -> Result<Value, Failure> {
+    let timeout_ms = timeout.as_millis();
+    if let Some(code) = exit_code {
+        return if code == 0 {
+            Ok(value.unwrap_or(Value::Null))
+        } else {
+            Err(Failure::new(
+                ErrorType::Exit,
+                format!("Deno.exit({code}) was called: the execution ended with exit code {code}"),
+            ))
+        };
+    }
+    match stop {
+        Some(StopReason::Unstable { feature, api }) => {
+            return Err(Failure::new(
+                ErrorType::Runtime,
+                format!(
+                    "'{api}' is an unstable Deno API (feature '{feature}'); unstable APIs are not enabled in this sandbox"
+                ),
+            ));
+        }
+        Some(StopReason::Timeout) => {
+            let detail = if value.is_some() {
+                ": the result was ready, but the code left work pending (timers, intervals, open \
+                 connections); stop them before returning"
+            } else {
+                ""
+            };
+            return Err(Failure::new(ErrorType::Timeout, format!("Execution timed out after {timeout_ms} ms{detail}")));
+        }
+        Some(StopReason::Cancelled) => {
+            return Err(Failure::new(ErrorType::Runtime, "Execution cancelled by the client"));
+        }
+        None => {}
+    }
+    match ended {
+        Ok(()) => Ok(value.unwrap_or(Value::Null)),
+        Err(Ended::Stopped) => Err(Failure::new(ErrorType::Runtime, "Execution stopped")),
+        Err(Ended::Load(e)) => Err(core_failure(e, true)),
+        Err(Ended::Run(e)) => Err(core_failure(e, false)),
+    }
+}
+
+fn core_failure(error: CoreError, loading: bool) -> Failure {
+    if matches!(error.as_kind(), CoreErrorKind::PendingPromiseResolution) {
+        return Failure::new(
+            ErrorType::Timeout,
+            "The code awaits a promise that can never settle (nothing is left in the event loop to \
+             settle it); ended early instead of waiting for the timeout",
+        );
+    }
+    let (name, message) = match error.as_kind() {
+        CoreErrorKind::Js(js) => (js.name.clone().unwrap_or_default(), format_js_error(js)),
+        _ => (deno_error::JsErrorClass::get_class(&error).to_string(), error.to_string()),
+    };
+    let error_type = if is_permission_error(&name, &message) {
+        ErrorType::Permission
+    } else if loading && name == "SyntaxError" {
+        ErrorType::Syntax
+    } else {
+        ErrorType::Runtime
+    };
+    let message = if error_type == ErrorType::Permission {
+        format!(
+            "{message}\n(Permissions are fixed by the server's administrator through \
+             MCP_CONDUCTOR_RUN_ARGS; the PERMISSIONS global lists what this sandbox allows.)"
+        )
+    } else {
+        message
+    };
+    Failure::new(error_type, message)
+}
+
+fn format_js_error(error: &JsError) -> String {
+    let mut error = error.clone();
+    trim_glue_frames(&mut error);
+    deno_runtime::fmt_errors::format_js_error(&error, None)
+}
+
+/// Drops the frames of our wrapper: the glue's `run` and the module body that called it. Frames
+/// above them are the user's (and Deno's); callbacks (timers, I/O) never pass through them.
+fn trim_glue_frames(error: &mut JsError) {
+    if let Some(glue) = error
+        .frames
+        .iter()
+        .position(|f| f.file_name.as_deref().is_some_and(|n| n.starts_with("ext:mcp_conductor/")))
+    {
+        error.frames.truncate(glue);
+        if error.source_line_frame_index.is_some_and(|i| i >= glue) {
+            error.source_line_frame_index = None;
+            error.source_line = None;
+        }
+    }
+    if let Some(cause) = error.cause.as_deref_mut() {
+        trim_glue_frames(cause);
+    }
+}
+
+fn is_permission_error(name: &str, message: &str) -> bool {
+    matches!(name, "NotCapable" | "PermissionDenied") || (message.contains("Requires ") && message.contains(" access to "))
+}
