@@ -86,6 +86,9 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
         },
         extensions: vec![glue::extension(GlueState { print }, STARTUP.snapshot.is_none())],
         startup_snapshot: STARTUP.snapshot,
+        // The snapshot holds the same extensions, so their op functions already exist: binding
+        // them again costs startup time (and leaks templates on QuickJS, see README).
+        skip_op_registration: STARTUP.snapshot.is_some(),
         residual_lazy_js_sources: STARTUP.residual_js,
         residual_lazy_esm_sources: STARTUP.residual_esm,
         stdio,
