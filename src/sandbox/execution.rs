@@ -22,7 +22,7 @@ use super::result::{ErrorType, Failure};
 use super::worker::{self, WorkerSetup};
 use super::{ExecRequest, SandboxConfig};
 
-/// How long output drains may wait for their pipe to close after the worker is gone.
+/// How long collecting the last pipe output may take (it is normally immediate).
 const DRAIN_GRACE: Duration = Duration::from_millis(50);
 
 /// Name of the module the user's code runs as (shows up in stack traces).
@@ -69,28 +69,37 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         let permissions = config.permissions.container();
         let loader = Rc::new(SandboxLoader::new(permissions.clone(), config.no_remote));
         let setup = WorkerSetup { main_url: main_url.clone(), permissions, loader: loader.clone(), log: log.clone() };
-        let built = worker::build(setup, &control);
+        let bootstrap = Instant::now();
+        let mut built = worker::build(setup, &control);
+        if let Ok(built) = &mut built
+            && let Err(e) = warm_up(&mut built.worker, &config.base_globals).await
+        {
+            tracing::warn!("worker warm-up failed: {e}");
+        }
+        tracing::debug!(ready_us = bootstrap.elapsed().as_micros() as u64, "worker ready");
 
         let Ok(job) = jobs.await else {
             return; // the pool was dropped: the server is shutting down
         };
-        let execution = match built {
-            Err(e) => Execution::internal(format!("worker: {e}")),
-            Ok(built) => {
-                let mut worker = built.worker;
-                let run = run_job(&mut worker, &config, &control, &loader, &main_url, job.request, job.deadline);
-                let (result, exit_code) = AssertUnwindSafe(run)
-                    .catch_unwind()
-                    .await
-                    .unwrap_or_else(|panic| (Err(Failure::new(ErrorType::Runtime, panic_message(&*panic))), None));
-                drop(worker);
-                for drain in built.drains {
-                    drain.wait(DRAIN_GRACE);
-                }
-                Execution { captured: log.finish(), result, exit_code }
+        let built = match built {
+            Ok(built) => built,
+            Err(e) => {
+                let _ = job.reply.send(Execution::internal(format!("worker: {e}")));
+                return;
             }
         };
-        let _ = job.reply.send(execution);
+        let mut worker = built.worker;
+        let run = run_job(&mut worker, &control, &loader, &main_url, job.request, job.deadline);
+        let (result, exit_code) = AssertUnwindSafe(run)
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| (Err(Failure::new(ErrorType::Runtime, panic_message(&*panic))), None));
+        for drain in built.drains {
+            drain.flush(DRAIN_GRACE);
+        }
+        // Reply first: tearing the isolate down takes milliseconds nobody should wait for.
+        let _ = job.reply.send(Execution { captured: log.finish(), result, exit_code });
+        drop(worker);
     });
 }
 
@@ -105,21 +114,24 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 async fn run_job(
     worker: &mut MainWorker,
-    config: &SandboxConfig,
     control: &Control,
     loader: &SandboxLoader,
     main_url: &ModuleSpecifier,
     request: ExecRequest,
     deadline: Instant,
 ) -> (Result<Value, Failure>, Option<i32>) {
+    let job_started = Instant::now();
     let emitted = match prepare_execution(&request.code, main_url) {
         Ok(emitted) => emitted,
         Err(SyntaxError(message)) => return (Err(Failure::new(ErrorType::Syntax, message)), None),
     };
     loader.register(main_url, request.code.into(), emitted.source_map);
-    let mut globals: Map<String, Value> = config.base_globals.clone();
-    globals.extend(request.globals);
-    worker.js_runtime.op_state().borrow_mut().put(JobGlobals(Value::Object(globals).to_string()));
+    if !request.globals.is_empty()
+        && let Err(e) = define_globals(worker, &request.globals)
+    {
+        return (Err(core_failure(CoreErrorKind::Js(e).into_box(), true)), None);
+    }
+    let prepared = Instant::now();
 
     let mut value = None;
     let ended = tokio::select! {
@@ -138,6 +150,11 @@ async fn run_job(
         .try_borrow::<deno_runtime::deno_os::WatcherExited>()
         .is_some();
     let exit_code = exited.then(|| worker.exit_code());
+    tracing::debug!(
+        prepare_us = prepared.duration_since(job_started).as_micros() as u64,
+        run_us = prepared.elapsed().as_micros() as u64,
+        "execution phases"
+    );
     (classify(ended, value, exit_code, control.reason(), request.timeout), exit_code)
 }
 
@@ -151,7 +168,32 @@ enum Ended {
     Run(CoreError),
 }
 
-/// Defines the globals, loads and evaluates the wrapped module, awaits its result (stored in
+/// Work every execution needs, done while the worker waits for its job: the server's globals,
+/// the first use of the module-loading path (about 1.5 ms on QuickJS, most of a small call), and
+/// collecting the bootstrap's garbage. The module loaded is an empty `data:` URL: importing it
+/// again yields the same empty module, so no state a job could observe differs.
+async fn warm_up(worker: &mut MainWorker, base_globals: &Map<String, Value>) -> Result<(), CoreError> {
+    define_globals(worker, base_globals).map_err(|e| CoreErrorKind::Js(e).into_box())?;
+    let empty = ModuleSpecifier::parse("data:text/javascript,export%20default%200").expect("valid url");
+    let id = worker.js_runtime.load_side_es_module_from_code(&empty, deno_core::ascii_str!("export default 0;")).await?;
+    worker.evaluate_module(id).await?;
+    worker.js_runtime.v8_isolate().low_memory_notification();
+    Ok(())
+}
+
+/// Defines `globals` on globalThis through the glue's `setup()`.
+fn define_globals(worker: &mut MainWorker, globals: &Map<String, Value>) -> Result<(), Box<JsError>> {
+    let json = Value::Object(globals.clone()).to_string();
+    worker.js_runtime.op_state().borrow_mut().put(JobGlobals(json));
+    worker
+        .execute_script(
+            "[mcp-conductor:setup]",
+            deno_core::ascii_str!(r#"globalThis[Symbol.for("mcp-conductor")].setup()"#).into(),
+        )
+        .map(drop)
+}
+
+/// Loads and evaluates the wrapped module, awaits its result (stored in
 /// `value` as soon as it settles), then runs the event loop until nothing is left (pending
 /// timers and I/O finish, as under `deno run`).
 async fn run_module(
@@ -160,12 +202,6 @@ async fn run_module(
     code: String,
     value: &mut Option<Value>,
 ) -> Result<(), Ended> {
-    worker
-        .execute_script(
-            "[mcp-conductor:setup]",
-            deno_core::ascii_str!(r#"globalThis[Symbol.for("mcp-conductor")].setup()"#).into(),
-        )
-        .map_err(|e| Ended::Load(CoreErrorKind::Js(e).into_box()))?;
     let id = worker
         .js_runtime
         .load_main_es_module_from_code(main_url, code)

@@ -5,7 +5,8 @@
 //! through pipes drained by threads. Both land here, so `output` keeps the order lines were
 //! produced in, and `stdout`/`stderr` keep the raw streams apart.
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -69,39 +70,100 @@ impl OutputLog {
     }
 }
 
-/// Drains one pipe into the log on its own thread; `wait` gives it a bounded time to see EOF
-/// (a child process that inherited the pipe may keep it open: then it is left behind).
+/// One pipe (the worker's stdout or stderr fd) drained into the log by its own thread, so a
+/// large write never blocks the code.
+///
+/// `flush` proves everything written before it has been read without waiting for the pipe to
+/// close (which needs the worker torn down, ~2 ms): it writes a secret marker through a kept
+/// copy of the write end; pipes are FIFO, so once the drain reads the marker, all earlier bytes
+/// are in the log.
 pub struct Drain {
-    done: std::sync::mpsc::Receiver<()>,
+    marker_writer: File,
+    marker: [u8; 16],
+    flushed: std::sync::mpsc::Receiver<()>,
 }
 
 impl Drain {
-    pub fn spawn(mut reader: impl Read + Send + 'static, log: Arc<OutputLog>, stream: Stream) -> Drain {
-        let (tx, done) = std::sync::mpsc::channel();
+    /// Returns the drain and the write end to give to the worker.
+    pub fn new(log: Arc<OutputLog>, stream: Stream) -> std::io::Result<(Drain, File)> {
+        let (reader, writer) = std::io::pipe()?;
+        let writer = File::from(std::os::fd::OwnedFd::from(writer));
+        let marker = random_marker();
+        let (tx, flushed) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("output-drain".into())
-            .spawn(move || {
-                let mut decoder = Utf8Chunks::default();
-                let mut buf = [0u8; 8192];
-                loop {
-                    match reader.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => log.write(stream, &decoder.push(&buf[..n])),
-                    }
-                }
-                let rest = decoder.finish();
-                if !rest.is_empty() {
-                    log.write(stream, &rest);
-                }
-                let _ = tx.send(());
-            })
-            .expect("spawn output drain thread");
-        Drain { done }
+            .spawn(move || drain_loop(reader, log, stream, marker, tx))?;
+        Ok((Drain { marker_writer: writer.try_clone()?, marker, flushed }, writer))
     }
 
-    pub fn wait(self, limit: Duration) {
-        let _ = self.done.recv_timeout(limit);
+    /// Waits (at most `limit`) until everything written so far is in the log.
+    pub fn flush(mut self, limit: Duration) {
+        if self.marker_writer.write_all(&self.marker).is_ok() {
+            let _ = self.flushed.recv_timeout(limit);
+        }
     }
+}
+
+fn drain_loop(
+    mut reader: impl Read,
+    log: Arc<OutputLog>,
+    stream: Stream,
+    marker: [u8; 16],
+    flushed: std::sync::mpsc::Sender<()>,
+) {
+    let mut decoder = Utf8Chunks::default();
+    // Bytes that may be the start of the marker, held back until we know.
+    let mut held: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        held.extend_from_slice(&buf[..n]);
+        if let Some(pos) = find(&held, &marker) {
+            log.write(stream, &decoder.push(&held[..pos]));
+            let rest = held.split_off(pos + marker.len());
+            held = rest;
+            let _ = flushed.send(());
+            // Output after the marker (a child process still running) is no longer collected.
+            continue;
+        }
+        // Keep only a tail that could still begin the marker.
+        let keep = partial_marker_suffix(&held, &marker);
+        let ready = held.len() - keep;
+        log.write(stream, &decoder.push(&held[..ready]));
+        held.drain(..ready);
+    }
+    let mut rest = decoder.push(&held);
+    rest.push_str(&decoder.finish());
+    if !rest.is_empty() {
+        log.write(stream, &rest);
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Length of the longest suffix of `data` that is a proper prefix of `marker`.
+fn partial_marker_suffix(data: &[u8], marker: &[u8]) -> usize {
+    (1..marker.len().min(data.len() + 1))
+        .rev()
+        .find(|&k| data.ends_with(&marker[..k]))
+        .unwrap_or(0)
+}
+
+fn random_marker() -> [u8; 16] {
+    let mut marker = [0u8; 16];
+    if File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut marker)).is_err() {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+            ^ (&marker as *const _ as usize as u128);
+        marker.copy_from_slice(&seed.to_le_bytes());
+    }
+    marker
 }
 
 /// Decodes UTF-8 split across reads without mangling multi-byte characters.
@@ -171,13 +233,22 @@ mod tests {
     }
 
     #[test]
-    fn drain_reads_a_pipe_to_eof() {
-        let (r, mut w) = std::io::pipe().unwrap();
+    fn flush_sees_everything_written_before_it_without_closing() {
         let log = Arc::new(OutputLog::default());
-        let drain = Drain::spawn(r, log.clone(), Stream::Stdout);
-        std::io::Write::write_all(&mut w, b"x\ny").unwrap();
-        drop(w);
-        drain.wait(Duration::from_secs(5));
-        assert_eq!(log.finish().output, vec!["x", "y"]);
+        let (drain, mut writer) = Drain::new(log.clone(), Stream::Stdout).unwrap();
+        let big = "x".repeat(200_000) + "\nlast line";
+        writer.write_all(big.as_bytes()).unwrap();
+        drain.flush(Duration::from_secs(10));
+        let captured = log.finish();
+        assert_eq!(captured.stdout, big, "nothing lost, marker not included");
+        drop(writer);
+    }
+
+    #[test]
+    fn marker_prefix_in_data_is_not_lost() {
+        let marker = [7u8; 16];
+        assert_eq!(partial_marker_suffix(b"abc\x07\x07", &marker), 2);
+        assert_eq!(partial_marker_suffix(b"abc", &marker), 0);
+        assert_eq!(find(b"ab\x07\x07", &[7, 7]), Some(2));
     }
 }

@@ -3,7 +3,6 @@
 //! process, no prompts, no colors.
 
 use std::fs::File;
-use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -39,17 +38,14 @@ pub struct Built {
 }
 
 pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Built> {
-    let (stdout_r, stdout_w) = std::io::pipe()?;
-    let (stderr_r, stderr_w) = std::io::pipe()?;
-    let drains = [
-        Drain::spawn(stdout_r, setup.log.clone(), Stream::Stdout),
-        Drain::spawn(stderr_r, setup.log.clone(), Stream::Stderr),
-    ];
+    let (stdout_drain, stdout) = Drain::new(setup.log.clone(), Stream::Stdout)?;
+    let (stderr_drain, stderr) = Drain::new(setup.log.clone(), Stream::Stderr)?;
     let stdio = Stdio {
         stdin: StdioPipe::file(File::open("/dev/null")?),
-        stdout: StdioPipe::file(File::from(OwnedFd::from(stdout_w))),
-        stderr: StdioPipe::file(File::from(OwnedFd::from(stderr_w))),
+        stdout: StdioPipe::file(stdout),
+        stderr: StdioPipe::file(stderr),
     };
+    let drains = [stdout_drain, stderr_drain];
 
     let mut feature_checker = FeatureChecker::default();
     let on_unstable = control.clone();
