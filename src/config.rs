@@ -18,6 +18,13 @@ Environment:
   MCP_CONDUCTOR_DEFAULT_TIMEOUT  Execution timeout in ms when a call gives none.
                                  Default: 30000, or the maximum if that is lower
   MCP_CONDUCTOR_MAX_TIMEOUT      Largest timeout a call may ask for, in ms. Default: 300000
+  MCP_CONDUCTOR_MAX_MEMORY_MB    Memory cap of one execution's JavaScript heap. Default: 256
+  MCP_CONDUCTOR_MAX_OUTPUT_BYTES Captured stdout+stderr kept per execution; the rest is dropped
+                                 and the result says truncated. Default: 1048576
+  MCP_CONDUCTOR_MAX_RETURN_BYTES Largest return value sent inline; larger ones are written to a
+                                 file in the workspace. Default: 1048576
+  MCP_CONDUCTOR_MAX_CONCURRENCY  Executions running at once; more calls wait (the wait counts
+                                 against their timeout). Default: 2 x CPUs
   MCP_CONDUCTOR_POOL_SIZE        Workers kept started ahead of calls (0: start on demand).
                                  Default: the number of CPUs
   MCP_CONDUCTOR_LOG              Log filter for stderr (tracing syntax). Default: info";
@@ -34,6 +41,16 @@ pub struct Config {
     pub default_timeout: Duration,
     pub max_timeout: Duration,
     pub pool_size: usize,
+    pub limits: Limits,
+}
+
+/// Per-execution limits (hardening); each is reported in the result when hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_memory_bytes: usize,
+    pub max_output_bytes: usize,
+    pub max_return_bytes: usize,
+    pub max_concurrency: usize,
 }
 
 #[derive(Debug)]
@@ -91,14 +108,17 @@ impl Config {
             )));
         }
         let run_args = RunArgs::parse(&get("MCP_CONDUCTOR_RUN_ARGS").unwrap_or_default())?;
-        let pool_size = match get("MCP_CONDUCTOR_POOL_SIZE") {
-            None => std::thread::available_parallelism().map_or(2, |n| n.get()),
-            Some(raw) => raw.trim().parse::<usize>().ok().filter(|n| *n <= 64).ok_or_else(|| {
-                ConfigError(format!("MCP_CONDUCTOR_POOL_SIZE must be a whole number from 0 to 64, got '{raw}'"))
-            })?,
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let pool_size = count_var(&get, "MCP_CONDUCTOR_POOL_SIZE", cpus, 0..=64)?;
+        let limits = Limits {
+            max_memory_bytes: count_var(&get, "MCP_CONDUCTOR_MAX_MEMORY_MB", 256, 16..=65536)? << 20,
+            max_output_bytes: count_var(&get, "MCP_CONDUCTOR_MAX_OUTPUT_BYTES", 1 << 20, 1..=1 << 30)?,
+            max_return_bytes: count_var(&get, "MCP_CONDUCTOR_MAX_RETURN_BYTES", 1 << 20, 1..=1 << 30)?,
+            max_concurrency: count_var(&get, "MCP_CONDUCTOR_MAX_CONCURRENCY", 2 * cpus, 1..=1024)?,
         };
         Ok(Config {
             pool_size,
+            limits,
             playbooks_dir: root.join("playbooks"),
             workspace,
             root,
@@ -133,6 +153,24 @@ fn default_root(workspace: &Path) -> PathBuf {
     }
 }
 
+fn count_var(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ConfigError> {
+    let Some(raw) = get(name) else {
+        return Ok(default);
+    };
+    raw.trim().parse::<usize>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+        ConfigError(format!(
+            "{name} must be a whole number from {} to {}, got '{raw}'",
+            range.start(),
+            range.end()
+        ))
+    })
+}
+
 fn timeout_var(get: &impl Fn(&str) -> Option<String>, name: &str, default: u64) -> Result<Duration, ConfigError> {
     let Some(raw) = get(name) else {
         return Ok(Duration::from_millis(default));
@@ -162,6 +200,10 @@ mod tests {
         assert_eq!(c.default_timeout, Duration::from_millis(30_000));
         assert_eq!(c.max_timeout, Duration::from_millis(300_000));
         assert!(c.run_args.is_zero());
+        assert_eq!(c.limits.max_memory_bytes, 256 << 20);
+        assert_eq!(c.limits.max_output_bytes, 1 << 20);
+        assert_eq!(c.limits.max_return_bytes, 1 << 20);
+        assert!(c.limits.max_concurrency >= 2);
     }
 
     #[test]
@@ -185,6 +227,8 @@ mod tests {
         assert_eq!(c.default_timeout, Duration::from_millis(5000), "unset default follows the max");
         let e = config(&[("MCP_CONDUCTOR_WORKSPACE", "rel/dir")]).unwrap_err();
         assert!(e.0.contains("absolute"), "{e}");
+        let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_MAX_MEMORY_MB", "8")]).unwrap_err();
+        assert!(e.0.contains("MCP_CONDUCTOR_MAX_MEMORY_MB must be a whole number from 16"), "{e}");
         let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_POOL_SIZE", "-1")]).unwrap_err();
         assert!(e.0.contains("MCP_CONDUCTOR_POOL_SIZE"), "{e}");
         assert_eq!(config(&[("HOME", "/h"), ("MCP_CONDUCTOR_POOL_SIZE", "0")]).unwrap().pool_size, 0);

@@ -21,8 +21,9 @@ pub fn init() {
     deno_core::JsRuntime::init_platform(None);
 }
 
-/// Isolate parameters for each worker (heap limits arrive with the hardening work; with none
-/// set, each engine keeps its own default).
-pub fn create_params() -> Option<v8::CreateParams> {
-    None
+/// Isolate parameters for each worker: the heap cap. On QuickJS the cap covers the whole
+/// runtime (Deno's restored snapshot included, ~20 MB) and ArrayBuffer memory; on V8 it covers
+/// the JS heap, and ArrayBuffer backing stores are outside it.
+pub fn create_params(max_heap_bytes: usize) -> Option<v8::CreateParams> {
+    Some(v8::CreateParams::default().heap_limits(0, max_heap_bytes))
 }

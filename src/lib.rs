@@ -36,6 +36,7 @@ pub fn build_sandbox(config: &Config) -> Result<Sandbox, run_args::RunArgsError>
         permissions,
         no_remote: config.run_args.no_remote,
         base_globals,
+        limits: config.limits,
     };
     Ok(Sandbox::new(sandbox_config, config.pool_size))
 }

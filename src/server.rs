@@ -23,7 +23,8 @@ statement (or of a top-level `return`) is the result, awaited and converted to J
 console output is captured in order. Globals: WORKSPACE_DIR (the cwd), ROOT_DIR, PLAYBOOKS_DIR, \
 PERMISSIONS (the sandbox's fixed Deno flags), plus any `globals` passed here. Permissions are set \
 by the administrator and cannot be changed by code. Result: {status, output, returnValue | error, \
-errorType (syntax|runtime|timeout|permission|exit), executionTime}.";
+errorType (syntax|runtime|timeout|permission|exit|memory), executionTime}; `truncated` when \
+output exceeded the cap, `returnValueFile` when a large result was written to the workspace.";
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RunDenoCodeParams {

@@ -27,7 +27,10 @@ async fn run_deno_code_declares_its_schemas() {
         assert!(input["properties"][key].is_object(), "{key} in {input}");
     }
     let output = serde_json::to_value(tool.output_schema.as_deref().expect("outputSchema")).unwrap();
-    for key in ["status", "output", "returnValue", "error", "errorType", "executionTime", "stdout", "stderr"] {
+    for key in [
+        "status", "output", "truncated", "returnValue", "returnValueFile", "error", "errorType", "exitCode",
+        "queueTime", "executionTime", "stdout", "stderr",
+    ] {
         assert!(output["properties"][key].is_object(), "{key} in {output}");
     }
 }
@@ -42,6 +45,10 @@ fn help_documents_every_env_var() {
         "MCP_CONDUCTOR_RUN_ARGS",
         "MCP_CONDUCTOR_DEFAULT_TIMEOUT",
         "MCP_CONDUCTOR_MAX_TIMEOUT",
+        "MCP_CONDUCTOR_MAX_MEMORY_MB",
+        "MCP_CONDUCTOR_MAX_OUTPUT_BYTES",
+        "MCP_CONDUCTOR_MAX_RETURN_BYTES",
+        "MCP_CONDUCTOR_MAX_CONCURRENCY",
         "MCP_CONDUCTOR_POOL_SIZE",
         "MCP_CONDUCTOR_LOG",
     ] {

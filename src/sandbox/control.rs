@@ -10,6 +10,8 @@ use tokio::sync::Notify;
 pub enum StopReason {
     Timeout,
     Cancelled,
+    /// The heap reached `MCP_CONDUCTOR_MAX_MEMORY_MB`.
+    Memory,
     /// Code used an unstable API; deno_runtime's default would exit the whole process.
     Unstable { feature: String, api: String },
 }

@@ -39,11 +39,18 @@ pub struct Execution {
     pub captured: Captured,
     pub result: Result<Value, Failure>,
     pub exit_code: Option<i32>,
+    /// (path, bytes) of a return value written to a file for being too large.
+    pub return_file: Option<(String, usize)>,
 }
 
 impl Execution {
     pub fn failed(error_type: ErrorType, message: impl Into<String>) -> Self {
-        Self { captured: Captured::default(), result: Err(Failure::new(error_type, message)), exit_code: None }
+        Self {
+            captured: Captured::default(),
+            result: Err(Failure::new(error_type, message)),
+            exit_code: None,
+            return_file: None,
+        }
     }
 
     pub fn internal(message: impl std::fmt::Display) -> Self {
@@ -65,10 +72,16 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
     runtime.block_on(async {
         let main_url = ModuleSpecifier::from_file_path(config.workspace.join(MAIN_MODULE_NAME))
             .expect("workspace is absolute");
-        let log = Arc::new(OutputLog::default());
+        let log = Arc::new(OutputLog::new(config.limits.max_output_bytes));
         let permissions = config.permissions.container();
         let loader = Rc::new(SandboxLoader::new(permissions.clone(), config.no_remote));
-        let setup = WorkerSetup { main_url: main_url.clone(), permissions, loader: loader.clone(), log: log.clone() };
+        let setup = WorkerSetup {
+            max_heap_bytes: config.limits.max_memory_bytes,
+            main_url: main_url.clone(),
+            permissions,
+            loader: loader.clone(),
+            log: log.clone(),
+        };
         let bootstrap = Instant::now();
         let mut built = worker::build(setup, &control);
         if let Ok(built) = &mut built
@@ -89,7 +102,8 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
             }
         };
         let mut worker = built.worker;
-        let run = run_job(&mut worker, &control, &loader, &main_url, job.request, job.deadline);
+        let heap = config.limits.max_memory_bytes;
+        let run = run_job(&mut worker, &control, &loader, &main_url, job.request, job.deadline, heap);
         let (result, exit_code) = AssertUnwindSafe(run)
             .catch_unwind()
             .await
@@ -97,10 +111,50 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         for drain in built.drains {
             drain.flush(DRAIN_GRACE);
         }
+        let (result, return_file) = spill_large_value(result, &config);
         // Reply first: tearing the isolate down takes milliseconds nobody should wait for.
-        let _ = job.reply.send(Execution { captured: log.finish(), result, exit_code });
+        let _ = job.reply.send(Execution { captured: log.finish(), result, exit_code, return_file });
         drop(worker);
     });
+}
+
+/// A return value above `MCP_CONDUCTOR_MAX_RETURN_BYTES` is written to
+/// `<workspace>/mcp-conductor-results/` and replaced by a note naming the file.
+fn spill_large_value(
+    result: Result<Value, Failure>,
+    config: &SandboxConfig,
+) -> (Result<Value, Failure>, Option<(String, usize)>) {
+    let Ok(value) = result else { return (result, None) };
+    let text = value.to_string();
+    if text.len() <= config.limits.max_return_bytes {
+        return (Ok(value), None);
+    }
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = config.workspace.join("mcp-conductor-results");
+    let path = dir.join(format!("result-{stamp}-{}-{n}.json", std::process::id()));
+    let written = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &text));
+    match written {
+        Ok(()) => {
+            let shown = path.display().to_string();
+            let note = format!(
+                "[return value of {} bytes written to {shown}: larger than MCP_CONDUCTOR_MAX_RETURN_BYTES ({})]",
+                text.len(),
+                config.limits.max_return_bytes
+            );
+            (Ok(Value::String(note)), Some((shown, text.len())))
+        }
+        Err(e) => (
+            Err(Failure::new(
+                ErrorType::Runtime,
+                format!("The return value ({} bytes) is too large to send and could not be written to {}: {e}", text.len(), path.display()),
+            )),
+            None,
+        ),
+    }
 }
 
 pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
@@ -119,6 +173,7 @@ async fn run_job(
     main_url: &ModuleSpecifier,
     request: ExecRequest,
     deadline: Instant,
+    max_heap_bytes: usize,
 ) -> (Result<Value, Failure>, Option<i32>) {
     let job_started = Instant::now();
     let emitted = match prepare_execution(&request.code, main_url) {
@@ -155,7 +210,7 @@ async fn run_job(
         run_us = prepared.elapsed().as_micros() as u64,
         "execution phases"
     );
-    (classify(ended, value, exit_code, control.reason(), request.timeout), exit_code)
+    (classify(ended, value, exit_code, control.reason(), request.timeout, max_heap_bytes >> 20), exit_code)
 }
 
 /// How `run_module` ended when it did not produce a value.
@@ -237,6 +292,7 @@ fn classify(
     exit_code: Option<i32>,
     stop: Option<StopReason>,
     timeout: Duration,
+    limits_mb: usize,
 ) -> Result<Value, Failure> {
     let timeout_ms = timeout.as_millis();
     if let Some(code) = exit_code {
@@ -270,6 +326,12 @@ fn classify(
         Some(StopReason::Cancelled) => {
             return Err(Failure::new(ErrorType::Runtime, "Execution cancelled by the client"));
         }
+        Some(StopReason::Memory) => {
+            return Err(Failure::new(
+                ErrorType::Memory,
+                format!("Execution ran out of memory: it reached the limit of {} MB (MCP_CONDUCTOR_MAX_MEMORY_MB)", limits_mb),
+            ));
+        }
         None => {}
     }
     match ended {
@@ -294,6 +356,8 @@ fn core_failure(error: CoreError, loading: bool) -> Failure {
     };
     let error_type = if is_permission_error(&name, &message) {
         ErrorType::Permission
+    } else if is_memory_error(&message) {
+        ErrorType::Memory
     } else if loading && name == "SyntaxError" {
         ErrorType::Syntax
     } else {
@@ -333,6 +397,11 @@ fn trim_glue_frames(error: &mut JsError) {
     if let Some(cause) = error.cause.as_deref_mut() {
         trim_glue_frames(cause);
     }
+}
+
+/// Allocation failures the engine reports as exceptions before the heap-limit callback fires.
+fn is_memory_error(message: &str) -> bool {
+    message.contains("out of memory") || message.contains("Array buffer allocation failed")
 }
 
 fn is_permission_error(name: &str, message: &str) -> bool {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
 
 pub use code::{SyntaxError, prepare_execution};
@@ -32,6 +32,8 @@ pub use control::StopReason;
 pub use output::Captured;
 pub use permissions::PermissionSet;
 pub use result::{ErrorType, Failure, Outcome, RunResultSchema};
+
+use crate::config::Limits;
 
 use execution::{Execution, Job};
 use pool::Pool;
@@ -47,6 +49,7 @@ pub struct SandboxConfig {
     pub no_remote: bool,
     /// Globals every execution gets (`WORKSPACE_DIR`, `ROOT_DIR`, `PLAYBOOKS_DIR`, `PERMISSIONS`).
     pub base_globals: Map<String, Value>,
+    pub limits: Limits,
 }
 
 pub struct ExecRequest {
@@ -59,18 +62,40 @@ pub struct ExecRequest {
 #[derive(Clone)]
 pub struct Sandbox {
     pool: Arc<Pool>,
+    /// One permit per execution allowed to run at once.
+    slots: Arc<Semaphore>,
 }
 
 impl Sandbox {
     /// `pool_size` workers are kept bootstrapped ahead of demand (0: start each on demand).
     pub fn new(config: SandboxConfig, pool_size: usize) -> Self {
-        Self { pool: Arc::new(Pool::new(Arc::new(config), pool_size)) }
+        let slots = Arc::new(Semaphore::new(config.limits.max_concurrency));
+        Self { pool: Arc::new(Pool::new(Arc::new(config), pool_size)), slots }
     }
 
     pub async fn execute(&self, request: ExecRequest, cancel: CancellationToken) -> Outcome {
         let started = Instant::now();
         let deadline = started + request.timeout;
         let timeout_ms = request.timeout.as_millis();
+        // Waiting for a slot counts against the timeout.
+        let (_slot, waited) = match self.slots.clone().try_acquire_owned() {
+            Ok(slot) => (slot, false),
+            Err(_) => tokio::select! {
+                slot = self.slots.clone().acquire_owned() => (slot.expect("the semaphore is never closed"), true),
+                _ = tokio::time::sleep_until(deadline.into()) => {
+                    return Execution::failed(
+                        ErrorType::Timeout,
+                        format!("Execution timed out after {timeout_ms} ms while waiting for a free slot (MCP_CONDUCTOR_MAX_CONCURRENCY)"),
+                    )
+                    .finish(started, started.elapsed());
+                }
+                _ = cancel.cancelled() => {
+                    return Execution::failed(ErrorType::Runtime, "Execution cancelled by the client")
+                        .finish(started, started.elapsed());
+                }
+            },
+        };
+        let queued = if waited { started.elapsed() } else { Duration::ZERO };
         let (reply, mut rx) = oneshot::channel();
         let mut job = Job { request, deadline, reply };
         // A warm worker whose thread died while bootstrapping gives the job back: try another.
@@ -78,7 +103,7 @@ impl Sandbox {
         for _ in 0..3 {
             let warm = match self.pool.take() {
                 Ok(warm) => warm,
-                Err(e) => return Execution::internal(format!("cannot start an execution thread: {e}")).finish(started),
+                Err(e) => return Execution::internal(format!("cannot start an execution thread: {e}")).finish(started, queued),
             };
             let warm_control = warm.control.clone();
             match warm.start(job) {
@@ -90,19 +115,19 @@ impl Sandbox {
             }
         }
         let Some(control) = control else {
-            return Execution::internal("execution threads keep failing to start").finish(started);
+            return Execution::internal("execution threads keep failing to start").finish(started, queued);
         };
 
         tokio::select! {
             result = &mut rx => {
                 return result.unwrap_or_else(|_| Execution::internal("the execution thread ended without a result"))
-                    .finish(started);
+                    .finish(started, queued);
             }
             _ = tokio::time::sleep_until(deadline.into()) => control.stop(StopReason::Timeout),
             _ = cancel.cancelled() => control.stop(StopReason::Cancelled),
         }
         match tokio::time::timeout(ABANDON_GRACE, rx).await {
-            Ok(Ok(execution)) => execution.finish(started),
+            Ok(Ok(execution)) => execution.finish(started, queued),
             _ => {
                 tracing::warn!("execution thread did not stop within {ABANDON_GRACE:?} of its deadline; abandoned");
                 Execution::failed(
@@ -112,18 +137,20 @@ impl Sandbox {
                          synchronous call); it was abandoned"
                     ),
                 )
-                .finish(started)
+                .finish(started, queued)
             }
         }
     }
 }
 
 impl Execution {
-    fn finish(self, started: Instant) -> Outcome {
+    fn finish(self, started: Instant, queued: Duration) -> Outcome {
         Outcome {
             captured: self.captured,
             result: self.result,
             exit_code: self.exit_code,
+            return_file: self.return_file,
+            queue_ms: queued.as_secs_f64() * 1000.0,
             execution_time_ms: started.elapsed().as_secs_f64() * 1000.0,
         }
     }

@@ -23,6 +23,8 @@ pub struct Captured {
     pub output: Vec<String>,
     pub stdout: String,
     pub stderr: String,
+    /// Output beyond the cap was dropped.
+    pub truncated: bool,
 }
 
 #[derive(Default)]
@@ -30,17 +32,41 @@ struct Inner {
     captured: Captured,
     /// Text after the last newline, per stream, waiting for the rest of its line.
     partial: [String; 2],
+    /// Bytes still accepted before the cap.
+    room: usize,
 }
 
-#[derive(Default)]
 pub struct OutputLog {
     inner: Mutex<Inner>,
 }
 
 impl OutputLog {
+    /// A log that keeps the first `max_bytes` of stdout+stderr and drops the rest (the pipes
+    /// keep being drained, so the code never blocks on a full pipe).
+    pub fn new(max_bytes: usize) -> Self {
+        Self { inner: Mutex::new(Inner { room: max_bytes, ..Default::default() }) }
+    }
+
     pub fn write(&self, stream: Stream, text: &str) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let Inner { captured, partial } = &mut *inner;
+        if text.len() > inner.room {
+            let cut = floor_char_boundary(text, inner.room);
+            inner.captured.truncated = true;
+            inner.room = 0;
+            if cut == 0 {
+                return;
+            }
+            drop(inner);
+            return self.write_unchecked(stream, &text[..cut]);
+        }
+        inner.room -= text.len();
+        drop(inner);
+        self.write_unchecked(stream, text)
+    }
+
+    fn write_unchecked(&self, stream: Stream, text: &str) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let Inner { captured, partial, .. } = &mut *inner;
         let (raw, pending) = match stream {
             Stream::Stdout => (&mut captured.stdout, &mut partial[0]),
             Stream::Stderr => (&mut captured.stderr, &mut partial[1]),
@@ -60,7 +86,7 @@ impl OutputLog {
     /// Takes what was captured; unterminated last lines count as lines.
     pub fn finish(&self) -> Captured {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let Inner { captured, partial } = &mut *inner;
+        let Inner { captured, partial, .. } = &mut *inner;
         for pending in partial.iter_mut() {
             if !pending.is_empty() {
                 captured.output.push(std::mem::take(pending));
@@ -142,6 +168,10 @@ fn drain_loop(
     }
 }
 
+fn floor_char_boundary(text: &str, max: usize) -> usize {
+    (0..=max.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -203,7 +233,7 @@ mod tests {
 
     #[test]
     fn lines_keep_order_across_streams() {
-        let log = OutputLog::default();
+        let log = OutputLog::new(1 << 20);
         log.write(Stream::Stdout, "hi\n");
         log.write(Stream::Stderr, "err\n");
         log.write(Stream::Stdout, "a\nb");
@@ -215,8 +245,21 @@ mod tests {
     }
 
     #[test]
+    fn output_beyond_the_cap_is_dropped_and_flagged() {
+        let log = OutputLog::new(10);
+        log.write(Stream::Stdout, "12345\n");
+        log.write(Stream::Stderr, "é678\n");
+        log.write(Stream::Stdout, "more\n");
+        let c = log.finish();
+        assert!(c.truncated);
+        assert_eq!(c.stdout, "12345\n");
+        assert_eq!(c.stderr, "é67", "cut on a char boundary within 10 bytes");
+        assert_eq!(c.output, vec!["12345", "é67"]);
+    }
+
+    #[test]
     fn unterminated_lines_are_kept() {
-        let log = OutputLog::default();
+        let log = OutputLog::new(1 << 20);
         log.write(Stream::Stderr, "no newline");
         assert_eq!(log.finish().output, vec!["no newline"]);
     }
@@ -234,7 +277,7 @@ mod tests {
 
     #[test]
     fn flush_sees_everything_written_before_it_without_closing() {
-        let log = Arc::new(OutputLog::default());
+        let log = Arc::new(OutputLog::new(1 << 20));
         let (drain, mut writer) = Drain::new(log.clone(), Stream::Stdout).unwrap();
         let big = "x".repeat(200_000) + "\nlast line";
         writer.write_all(big.as_bytes()).unwrap();

@@ -14,6 +14,7 @@ pub enum ErrorType {
     Timeout,
     Permission,
     Exit,
+    Memory,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +36,10 @@ pub struct Outcome {
     pub result: Result<Value, Failure>,
     /// Set when the code called `Deno.exit()`.
     pub exit_code: Option<i32>,
+    /// Where a return value too large to send inline was written: (path, bytes).
+    pub return_file: Option<(String, usize)>,
+    /// Time spent waiting for a free execution slot (`MCP_CONDUCTOR_MAX_CONCURRENCY`).
+    pub queue_ms: f64,
     pub execution_time_ms: f64,
 }
 
@@ -50,6 +55,9 @@ impl Outcome {
         let status = if self.is_error() { "error" } else { "success" };
         obj.insert("status".into(), status.into());
         obj.insert("output".into(), self.captured.output.clone().into());
+        if self.captured.truncated {
+            obj.insert("truncated".into(), true.into());
+        }
         match &self.result {
             Ok(value) => {
                 obj.insert("returnValue".into(), value.clone());
@@ -59,11 +67,17 @@ impl Outcome {
                 obj.insert("errorType".into(), serde_json::to_value(failure.error_type).expect("enum"));
             }
         }
+        if let Some((path, bytes)) = &self.return_file {
+            obj.insert("returnValueFile".into(), serde_json::json!({ "path": path, "bytes": bytes }));
+        }
         if let Some(code) = self.exit_code {
             obj.insert("exitCode".into(), code.into());
         }
-        let ms = (self.execution_time_ms * 100.0).round() / 100.0;
-        obj.insert("executionTime".into(), ms.into());
+        let round = |ms: f64| (ms * 100.0).round() / 100.0;
+        if self.queue_ms > 0.0 {
+            obj.insert("queueTime".into(), round(self.queue_ms).into());
+        }
+        obj.insert("executionTime".into(), round(self.execution_time_ms).into());
         if with_streams {
             obj.insert("stdout".into(), self.captured.stdout.clone().into());
             obj.insert("stderr".into(), self.captured.stderr.clone().into());
@@ -86,8 +100,14 @@ pub struct RunResultSchema {
     /// Error message (status "error" only).
     pub error: Option<String>,
     pub error_type: Option<ErrorType>,
+    /// Present (true) when output beyond `MCP_CONDUCTOR_MAX_OUTPUT_BYTES` was dropped.
+    pub truncated: Option<bool>,
+    /// Where a return value above `MCP_CONDUCTOR_MAX_RETURN_BYTES` was written instead.
+    pub return_value_file: Option<ReturnValueFile>,
     /// The code passed to `Deno.exit()`, when it called it.
     pub exit_code: Option<i32>,
+    /// Milliseconds spent waiting for a free slot (`MCP_CONDUCTOR_MAX_CONCURRENCY`), when any.
+    pub queue_time: Option<f64>,
     /// Wall time of the execution in milliseconds.
     pub execution_time: f64,
     /// Raw captured stdout.
@@ -96,15 +116,24 @@ pub struct RunResultSchema {
     pub stderr: String,
 }
 
+#[allow(dead_code)]
+#[derive(schemars::JsonSchema)]
+pub struct ReturnValueFile {
+    pub path: String,
+    pub bytes: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn outcome(result: Result<Value, Failure>) -> Outcome {
         Outcome {
-            captured: Captured { output: vec!["hi".into()], stdout: "hi\n".into(), stderr: String::new() },
+            captured: Captured { output: vec!["hi".into()], stdout: "hi\n".into(), stderr: String::new(), truncated: false },
             result,
             exit_code: None,
+            return_file: None,
+            queue_ms: 0.0,
             execution_time_ms: 0.916,
         }
     }

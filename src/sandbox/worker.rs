@@ -25,6 +25,7 @@ use super::output::{Drain, OutputLog, Stream};
 use super::snapshot::STARTUP;
 
 pub struct WorkerSetup {
+    pub max_heap_bytes: usize,
     pub main_url: ModuleSpecifier,
     pub permissions: PermissionsContainer,
     pub loader: Rc<SandboxLoader>,
@@ -88,11 +89,17 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
         residual_lazy_js_sources: STARTUP.residual_js,
         residual_lazy_esm_sources: STARTUP.residual_esm,
         stdio,
-        create_params: crate::engine::create_params(),
+        create_params: crate::engine::create_params(setup.max_heap_bytes),
         ..Default::default()
     };
     let mut worker = MainWorker::bootstrap_from_options(&setup.main_url, services, options);
 
+    let on_limit = control.clone();
+    worker.js_runtime.add_near_heap_limit_callback(move |current, _initial| {
+        on_limit.stop(StopReason::Memory);
+        // Room to unwind the termination; V8 aborts the process if the limit is not raised.
+        current * 2
+    });
     let isolate = worker.js_runtime.v8_isolate().thread_safe_handle();
     worker.js_runtime.op_state().borrow_mut().put(WatcherExitHandle(isolate.clone()));
     control.attach(isolate);
