@@ -158,6 +158,7 @@ function setup() {
       configurable: true,
     });
   }
+  disableProcessWideApis();
   // deno_runtime's default web-worker factory aborts; workers are not offered in the sandbox.
   class Worker {
     constructor() {
@@ -170,6 +171,32 @@ function setup() {
     enumerable: false,
     configurable: true,
   });
+}
+
+// APIs whose effect is process-wide (shared with every other execution and the server itself)
+// even when a permission allows them: they throw instead.
+function disableProcessWideApis() {
+  const unavailable = (name, why) =>
+    function () {
+      throw new ErrorCtor(`${name} is not available in the mcp-conductor sandbox: ${why}`);
+    };
+  const signals = "signals belong to the server process";
+  Deno.addSignalListener = unavailable("Deno.addSignalListener", signals);
+  Deno.removeSignalListener = unavailable("Deno.removeSignalListener", signals);
+  Deno.chdir = unavailable(
+    "Deno.chdir",
+    "the working directory is shared by all executions; use absolute paths or WORKSPACE_DIR",
+  );
+  const umask = Deno.umask;
+  Deno.umask = function (mask) {
+    if (mask !== undefined) {
+      throw new ErrorCtor("Deno.umask(mask) is not available in the mcp-conductor sandbox: the umask is process-wide");
+    }
+    return ReflectApply(umask, Deno, []);
+  };
+  const shared = "the environment is shared by all executions; pass `env` to Deno.Command instead";
+  Deno.env.set = unavailable("Deno.env.set", shared);
+  Deno.env.delete = unavailable("Deno.env.delete", shared);
 }
 
 async function run(fn) {

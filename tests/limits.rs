@@ -114,3 +114,41 @@ async fn thread_stuck_in_a_blocking_call_is_abandoned() {
     assert!(started.elapsed() < Duration::from_secs(10), "the server never waits for a stuck thread");
     s.assert_healthy().await;
 }
+
+#[tokio::test]
+async fn process_wide_apis_are_refused_even_when_permitted() {
+    let s = Server::start("allow-read,allow-env,allow-sys").await;
+    for code in [
+        "Deno.addSignalListener('SIGTERM', () => {})",
+        "Deno.chdir('/')",
+        "Deno.umask(0o777)",
+        "Deno.env.set('X', '1')",
+        "Deno.env.delete('PATH')",
+    ] {
+        let r = s.run(code).await;
+        assert_eq!(r.error_type(), "runtime", "{code}: {r:?}");
+        assert!(r.error().contains("not available in the mcp-conductor sandbox"), "{}", r.error());
+        assert!(r.error().contains("$code.ts:1:"), "the user's frame is kept: {}", r.error());
+        assert!(!r.error().contains("mcp_conductor/"), "glue frames are hidden: {}", r.error());
+    }
+    let r = s.run("[Deno.cwd() === WORKSPACE_DIR, typeof Deno.umask(), Deno.env.get('PATH') !== undefined]").await;
+    assert_eq!(r.value(), &json!([true, "number", true]));
+
+    // SIGTERM still ends the server.
+    unsafe { libc::kill(s.pid as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{}", s.pid)).exists()
+        && std::fs::read_to_string(format!("/proc/{}/stat", s.pid)).is_ok_and(|st| !st.contains(") Z "))
+    {
+        assert!(Instant::now() < deadline, "server ignored SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn deep_recursion_is_a_catchable_error() {
+    let s = Server::start("").await;
+    let r = s.run("function f(n: number): number { return f(n + 1) + 1 }\nlet name = ''\ntry { f(0) } catch (e) { name = (e as Error).name }\nname").await;
+    assert!(["RangeError", "InternalError"].contains(&r.value().as_str().unwrap()), "{r:?}");
+    s.assert_healthy().await;
+}

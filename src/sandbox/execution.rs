@@ -380,19 +380,34 @@ fn format_js_error(error: &JsError) -> String {
     deno_runtime::fmt_errors::format_js_error(&error, None)
 }
 
-/// Drops the frames of our wrapper: the glue's `run` and the module body that called it. Frames
-/// above them are the user's (and Deno's); callbacks (timers, I/O) never pass through them.
+/// Drops the frames of our glue: everything from its `run` (the glue's call of the user's code
+/// and the module body that made it) down, and glue wrappers elsewhere (e.g. of `Deno.umask`).
+/// What remains is the user's frames and Deno's; callbacks (timers, I/O) never pass `run`.
 fn trim_glue_frames(error: &mut JsError) {
-    if let Some(glue) = error
+    let is_glue = |f: &deno_core::error::JsStackFrame| {
+        f.file_name.as_deref().is_some_and(|n| n.starts_with("ext:mcp_conductor/"))
+    };
+    let end = error
         .frames
         .iter()
-        .position(|f| f.file_name.as_deref().is_some_and(|n| n.starts_with("ext:mcp_conductor/")))
-    {
-        error.frames.truncate(glue);
-        if error.source_line_frame_index.is_some_and(|i| i >= glue) {
-            error.source_line_frame_index = None;
-            error.source_line = None;
+        .position(|f| is_glue(f) && f.function_name.as_deref().is_some_and(|n| n == "run" || n.ends_with(".run")))
+        .unwrap_or(error.frames.len());
+    let source_frame = error.source_line_frame_index;
+    let mut kept = Vec::with_capacity(end);
+    let mut new_source_frame = None;
+    for (i, frame) in error.frames.drain(..).enumerate().take(end) {
+        if is_glue(&frame) {
+            continue;
         }
+        if source_frame == Some(i) {
+            new_source_frame = Some(kept.len());
+        }
+        kept.push(frame);
+    }
+    error.frames = kept;
+    error.source_line_frame_index = new_source_frame;
+    if new_source_frame.is_none() {
+        error.source_line = None;
     }
     if let Some(cause) = error.cause.as_deref_mut() {
         trim_glue_frames(cause);

@@ -14,6 +14,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_mcp-conductor");
 
 pub struct Server {
     pub client: RunningService<RoleClient, ()>,
+    pub pid: u32,
     pub workspace: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -45,8 +46,9 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn mcp-conductor");
+        let pid = transport.id().expect("child pid");
         let client = ().serve(transport).await.expect("initialize");
-        Server { client, workspace, _dir: dir }
+        Server { client, pid, workspace, _dir: dir }
     }
 
     pub fn ws(&self) -> &Path {
