@@ -10,7 +10,7 @@
 // break or forge the serialization of its own result.
 // Keep this file ASCII: it is embedded as a one-byte string.
 
-import { op_conductor_globals } from "ext:core/ops";
+import { op_conductor_globals, op_conductor_track_child } from "ext:core/ops";
 
 const JSONParse = JSON.parse;
 const JSONStringify = JSON.stringify;
@@ -193,6 +193,13 @@ function disableProcessWideApis() {
       throw new ErrorCtor("Deno.umask(mask) is not available in the mcp-conductor sandbox: the umask is process-wide");
     }
     return ReflectApply(umask, Deno, []);
+  };
+  // Children started with spawn() (even unref'd ones) are killed when the execution ends.
+  const spawn = Deno.Command.prototype.spawn;
+  Deno.Command.prototype.spawn = function () {
+    const child = ReflectApply(spawn, this, []);
+    op_conductor_track_child(child.pid);
+    return child;
   };
   const shared = "the environment is shared by all executions; pass `env` to Deno.Command instead";
   Deno.env.set = unavailable("Deno.env.set", shared);

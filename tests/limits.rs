@@ -152,3 +152,24 @@ async fn deep_recursion_is_a_catchable_error() {
     assert!(["RangeError", "InternalError"].contains(&r.value().as_str().unwrap()), "{r:?}");
     s.assert_healthy().await;
 }
+
+#[tokio::test]
+async fn spawned_processes_die_with_their_execution() {
+    let s = Server::start("allow-run=sleep").await;
+    let marker = format!("{}", 40_000 + std::process::id() % 10_000);
+    let alive = |m: &str| {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(m))
+        })
+    };
+    // Left running after the result (unref'd), and running at the timeout.
+    let r = s.run(&format!("const c = new Deno.Command('sleep', {{ args: ['{marker}'] }}).spawn(); c.unref(); c.pid > 0")).await;
+    assert_eq!(r.value(), &json!(true));
+    let r = s.run_timeout(&format!("new Deno.Command('sleep', {{ args: ['{marker}.5'] }}).spawn(); 1"), 500).await;
+    assert_eq!(r.error_type(), "timeout");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(&marker) {
+        assert!(Instant::now() < deadline, "a spawned `sleep {marker}` outlived its execution");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

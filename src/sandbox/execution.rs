@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 
 use super::code::{SyntaxError, prepare_execution};
 use super::control::{Control, StopReason};
-use super::glue::JobGlobals;
+use super::glue::{JobGlobals, SpawnedChildren};
 use super::loader::SandboxLoader;
 use super::output::{Captured, OutputLog};
 use super::result::{ErrorType, Failure};
@@ -114,8 +114,29 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         let (result, return_file) = spill_large_value(result, &config);
         // Reply first: tearing the isolate down takes milliseconds nobody should wait for.
         let _ = job.reply.send(Execution { captured: log.finish(), result, exit_code, return_file });
+        let children = std::mem::take(&mut worker.js_runtime.op_state().borrow_mut().borrow_mut::<SpawnedChildren>().0);
         drop(worker);
+        kill_children(&children);
     });
+}
+
+/// Kills (and reaps) processes the execution spawned that are still running. Only our own
+/// children are touched, so a recycled pid of an unrelated process is safe.
+fn kill_children(pids: &[u32]) {
+    let me = std::process::id();
+    for &pid in pids {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let parent = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1));
+        if parent != Some(me.to_string().as_str()) {
+            continue; // already gone (or not ours)
+        }
+        // SAFETY: plain syscalls on a pid that is our child.
+        unsafe {
+            libc::kill(pid as i32, libc::SIGKILL);
+            libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+        }
+        tracing::debug!(pid, "killed a process the execution left running");
+    }
 }
 
 /// A return value above `MCP_CONDUCTOR_MAX_RETURN_BYTES` is written to

@@ -19,9 +19,13 @@ pub struct GlueState {
 /// JSON object of the globals `setup()` defines; put into the op state when the job arrives.
 pub struct JobGlobals(pub String);
 
+/// Processes the code spawned, killed when the execution ends (see `js/conductor.js`).
+#[derive(Default)]
+pub struct SpawnedChildren(pub Vec<u32>);
+
 deno_core::extension!(
     mcp_conductor,
-    ops = [op_conductor_globals],
+    ops = [op_conductor_globals, op_conductor_track_child],
     options = { state: GlueState },
     // Replaces deno_io's `op_print` (which writes to fd resources) so `console.*` lands in the
     // capture directly and in exact order. Runs after deno_io's middleware, so it wins.
@@ -31,6 +35,7 @@ deno_core::extension!(
     },
     state = |state, options| {
         state.put(options.state);
+        state.put(SpawnedChildren::default());
     },
 );
 
@@ -55,6 +60,11 @@ pub fn extension(state: GlueState, with_js: bool) -> deno_core::Extension {
 #[string]
 fn op_conductor_globals(state: &mut OpState) -> String {
     state.try_borrow::<JobGlobals>().map_or_else(|| "{}".to_string(), |g| g.0.clone())
+}
+
+#[op2(fast)]
+fn op_conductor_track_child(state: &mut OpState, pid: u32) {
+    state.borrow_mut::<SpawnedChildren>().0.push(pid);
 }
 
 #[op2(fast)]
