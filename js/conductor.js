@@ -15,6 +15,7 @@ import { op_conductor_globals, op_conductor_track_child } from "ext:core/ops";
 const JSONParse = JSON.parse;
 const JSONStringify = JSON.stringify;
 const ObjectDefineProperty = Object.defineProperty;
+const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const ObjectEntries = Object.entries;
 const ObjectFreeze = Object.freeze;
 const ObjectKeys = Object.keys;
@@ -187,23 +188,49 @@ function disableProcessWideApis() {
     "Deno.chdir",
     "the working directory is shared by all executions; use absolute paths or WORKSPACE_DIR",
   );
-  const umask = Deno.umask;
-  Deno.umask = function (mask) {
-    if (mask !== undefined) {
-      throw new ErrorCtor("Deno.umask(mask) is not available in the mcp-conductor sandbox: the umask is process-wide");
-    }
-    return ReflectApply(umask, Deno, []);
-  };
-  // Children started with spawn() (even unref'd ones) are killed when the execution ends.
-  const spawn = Deno.Command.prototype.spawn;
-  Deno.Command.prototype.spawn = function () {
-    const child = ReflectApply(spawn, this, []);
-    op_conductor_track_child(child.pid);
-    return child;
-  };
+  patchOnFirstUse("umask", (umask) =>
+    function (mask) {
+      if (mask !== undefined) {
+        throw new ErrorCtor("Deno.umask(mask) is not available in the mcp-conductor sandbox: the umask is process-wide");
+      }
+      return ReflectApply(umask, Deno, []);
+    });
   const shared = "the environment is shared by all executions; pass `env` to Deno.Command instead";
-  Deno.env.set = unavailable("Deno.env.set", shared);
-  Deno.env.delete = unavailable("Deno.env.delete", shared);
+  patchOnFirstUse("env", (env) => {
+    env.set = unavailable("Deno.env.set", shared);
+    env.delete = unavailable("Deno.env.delete", shared);
+    return env;
+  });
+  // Children started with spawn() (even unref'd ones) are killed when the execution ends.
+  patchOnFirstUse("Command", (Command) => {
+    const spawn = Command.prototype.spawn;
+    Command.prototype.spawn = function () {
+      const child = ReflectApply(spawn, this, []);
+      op_conductor_track_child(child.pid);
+      return child;
+    };
+    return Command;
+  });
+}
+
+// Replaces `Deno[name]` by `patch(original)`. Several Deno APIs are lazy getters whose first use
+// loads their extension's code (Deno.Command: ~15 ms on QuickJS), so for those the patch runs on
+// first use, never for code that does not touch them.
+function patchOnFirstUse(name, patch) {
+  const desc = ObjectGetOwnPropertyDescriptor(Deno, name);
+  if (!desc) return;
+  if (!desc.get) {
+    ObjectDefineProperty(Deno, name, { ...desc, value: patch(desc.value) });
+    return;
+  }
+  let patched;
+  ObjectDefineProperty(Deno, name, {
+    get() {
+      return patched ??= patch(ReflectApply(desc.get, Deno, []));
+    },
+    enumerable: desc.enumerable,
+    configurable: true,
+  });
 }
 
 async function run(fn) {
