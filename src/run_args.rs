@@ -301,4 +301,48 @@ mod tests {
         assert_eq!(Grant::to_option(Some(&Grant::All)), Some(vec![]));
         assert_eq!(Grant::to_option(Some(&only(&["/a"]))), Some(vec!["/a".to_string()]));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn value() -> impl Strategy<Value = String> {
+            "[/a-zA-Z0-9_.:-]{1,12}".prop_filter("not a flag", |v| {
+                !v.starts_with("allow-") && !v.starts_with("deny-") && !v.starts_with("--")
+                    && !["allow-all", "no-prompt", "cached-only", "no-remote"].contains(&v.as_str())
+            })
+        }
+
+        fn grant() -> impl Strategy<Value = Grant> {
+            prop_oneof![Just(Grant::All), prop::collection::vec(value(), 1..4).prop_map(|mut v| {
+                v.dedup();
+                let mut seen = Vec::new();
+                v.retain(|x| if seen.contains(x) { false } else { seen.push(x.clone()); true });
+                Grant::Only(v)
+            })]
+        }
+
+        fn run_args() -> impl Strategy<Value = RunArgs> {
+            let kinds = || prop::collection::btree_map(prop::sample::select(Kind::ALL.to_vec()), grant(), 0..5);
+            (kinds(), kinds(), any::<bool>()).prop_map(|(allow, deny, no_remote)| RunArgs { allow, deny, no_remote })
+        }
+
+        proptest! {
+            /// The printed flags parse back to the same permissions (with either separator).
+            #[test]
+            fn flags_round_trip(args in run_args(), semicolons in any::<bool>()) {
+                let sep = if semicolons { ";" } else { "," };
+                let text = args.flags().join(sep);
+                prop_assert_eq!(RunArgs::parse(&text).unwrap(), args);
+            }
+
+            /// Any input is either parsed or rejected with the offending item; never a panic.
+            #[test]
+            fn never_panics(input in ".{0,80}") {
+                if let Err(e) = RunArgs::parse(&input) {
+                    prop_assert!(input.contains(e.item.as_str()));
+                }
+            }
+        }
+    }
 }

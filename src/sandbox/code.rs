@@ -271,4 +271,30 @@ mod tests {
         let url = ModuleSpecifier::parse("file:///ws/$code.ts").unwrap();
         assert!(prepare_execution("throw new Error('x')", &url).unwrap().source_map.is_some());
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Arbitrary text never panics the rewrite: it is JavaScript or a syntax error.
+            #[test]
+            fn never_panics(code in ".{0,200}") {
+                let url = ModuleSpecifier::parse("file:///ws/$code.ts").unwrap();
+                let _ = prepare_execution(&code, &url);
+            }
+
+            /// After any number of declarations, a final expression is what the body returns.
+            #[test]
+            fn last_expression_is_returned(decls in prop::collection::vec("[a-z]{1,6}", 0..5), n in 0u32..1000) {
+                let mut code = String::new();
+                for (i, name) in decls.iter().enumerate() {
+                    code.push_str(&format!("const {name}{i} = {i};\n"));
+                }
+                code.push_str(&format!("{n} + 1"));
+                let expected = format!("return {n} + 1;");
+                prop_assert!(body(&code).ends_with(&expected), "{}", body(&code));
+            }
+        }
+    }
 }
