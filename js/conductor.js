@@ -1,9 +1,9 @@
 // mcp-conductor glue, embedded in the binary as the `mcp_conductor` extension.
 //
 // It installs one frozen, non-enumerable hook on globalThis under Symbol.for("mcp-conductor"):
-//   setup()  - called by the server before the user's module loads: defines the injected
-//              globals (WORKSPACE_DIR, ROOT_DIR, PLAYBOOKS_DIR, PERMISSIONS, per-call globals)
-//              and disables APIs the sandbox does not offer.
+//   harden() - called once per worker before its job: disables APIs the sandbox does not offer.
+//   setup()  - defines the globals the server put in the op state: WORKSPACE_DIR, ROOT_DIR,
+//              PLAYBOOKS_DIR, PERMISSIONS while the worker warms up, per-call globals later.
 //   run(fn)  - called by the wrapped user module (see src/sandbox/code.rs): runs the user's
 //              statements and resolves to the JSON text of their result.
 // Builtins are captured here, at load time, so user code replacing JSON.stringify & co. cannot
@@ -159,6 +159,10 @@ function setup() {
       configurable: true,
     });
   }
+}
+
+// Run once per worker, before any job: wrappers installed twice would stack.
+function harden() {
   disableProcessWideApis();
   // deno_runtime's default web-worker factory aborts; workers are not offered in the sandbox.
   class Worker {
@@ -238,7 +242,7 @@ async function run(fn) {
 }
 
 ObjectDefineProperty(globalThis, SymbolFor("mcp-conductor"), {
-  value: ObjectFreeze({ setup, run }),
+  value: ObjectFreeze({ harden, setup, run }),
   writable: false,
   enumerable: false,
   configurable: false,

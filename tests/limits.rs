@@ -131,6 +131,9 @@ async fn process_wide_apis_are_refused_even_when_permitted() {
         assert!(r.error().contains("$code.ts:1:"), "the user's frame is kept: {}", r.error());
         assert!(!r.error().contains("mcp_conductor/"), "glue frames are hidden: {}", r.error());
     }
+    // Per-call globals do not re-run (or undo) the hardening.
+    let r = s.run_args(json!({ "deno_code": "Deno.chdir(dir)", "globals": { "dir": "/" } })).await;
+    assert!(r.error().contains("not available in the mcp-conductor sandbox"), "{}", r.error());
     let r = s.run("[Deno.cwd() === WORKSPACE_DIR, typeof Deno.umask(), Deno.env.get('PATH') !== undefined]").await;
     assert_eq!(r.value(), &json!([true, "number", true]));
 

@@ -244,11 +244,18 @@ enum Ended {
     Run(CoreError),
 }
 
-/// Work every execution needs, done while the worker waits for its job: the server's globals,
+/// Work every execution needs, done while the worker waits for its job: the glue's hardening
+/// (once per worker), the server's globals,
 /// the first use of the module-loading path (about 1.5 ms on QuickJS, most of a small call), and
 /// collecting the bootstrap's garbage. The module loaded is an empty `data:` URL: importing it
 /// again yields the same empty module, so no state a job could observe differs.
 async fn warm_up(worker: &mut MainWorker, base_globals: &Map<String, Value>) -> Result<(), CoreError> {
+    worker
+        .execute_script(
+            "[mcp-conductor:harden]",
+            deno_core::ascii_str!(r#"globalThis[Symbol.for("mcp-conductor")].harden()"#).into(),
+        )
+        .map_err(|e| CoreErrorKind::Js(e).into_box())?;
     define_globals(worker, base_globals).map_err(|e| CoreErrorKind::Js(e).into_box())?;
     let empty = ModuleSpecifier::parse("data:text/javascript,export%20default%200").expect("valid url");
     let id = worker.js_runtime.load_side_es_module_from_code(&empty, deno_core::ascii_str!("export default 0;")).await?;
