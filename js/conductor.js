@@ -10,7 +10,7 @@
 // break or forge the serialization of its own result.
 // Keep this file ASCII: it is embedded as a one-byte string.
 
-import { op_conductor_globals, op_conductor_track_child } from "ext:core/ops";
+import { op_conductor_globals, op_conductor_host, op_conductor_track_child } from "ext:core/ops";
 
 const JSONParse = JSON.parse;
 const JSONStringify = JSON.stringify;
@@ -34,6 +34,7 @@ const ErrorCtor = Error;
 const SymbolFor = Symbol.for;
 const SymbolPrototypeToString = Symbol.prototype.toString;
 const Uint8ArrayCtor = Uint8Array;
+const TypeErrorCtor = TypeError;
 
 const MAX_DEPTH = 100;
 
@@ -164,6 +165,7 @@ function setup() {
 // Run once per worker, before any job: wrappers installed twice would stack.
 function harden() {
   disableProcessWideApis();
+  defineGlobal("mcpFactory", mcpFactory);
   // deno_runtime's default web-worker factory aborts; workers are not offered in the sandbox.
   class Worker {
     constructor() {
@@ -236,6 +238,64 @@ function patchOnFirstUse(name, patch) {
     configurable: true,
   });
 }
+
+function defineGlobal(name, value) {
+  ObjectDefineProperty(globalThis, name, { value, writable: true, enumerable: false, configurable: true });
+}
+
+// ---- mcpFactory: tools of upstream MCP servers, through the server's in-process proxy ----
+// Every request is one op into the server (no network, no token); see src/proxy/.
+
+async function hostRequest(method, params) {
+  const reply = JSONParse(await op_conductor_host(method, JSONStringify(params)));
+  if (reply.error !== undefined) {
+    const err = new ErrorCtor(reply.error);
+    if (reply.result !== undefined) err.result = reply.result;
+    throw err;
+  }
+  return reply.value;
+}
+
+function checkName(what, value) {
+  if (typeof value !== "string" || value === "") {
+    throw new TypeErrorCtor(`${what} must be a non-empty string, got ${typeof value === "string" ? '""' : typeof value}`);
+  }
+}
+
+function checkArgs(tool, args) {
+  if (args === undefined || args === null) return {};
+  if (typeof args !== "object" || ArrayIsArray(args)) {
+    throw new TypeErrorCtor(`arguments of ${tool} must be an object, got ${ArrayIsArray(args) ? "an array" : typeof args}`);
+  }
+  return args;
+}
+
+function upstream(server, tools) {
+  const call = (method, name, args) => {
+    checkName("tool name", name);
+    return hostRequest(method, { server, tool: name, args: checkArgs(name, args) });
+  };
+  return ObjectFreeze({
+    name: server,
+    // Tool names as of load(); listTools() asks again (cached until the server says it changed).
+    tools: ObjectFreeze(tools),
+    listTools: () => hostRequest("listTools", { server }),
+    // The tool's result: structuredContent, else its JSON text parsed, else its text; throws
+    // with the tool's message when it reports an error (the raw result is `err.result`).
+    callTool: (name, args) => call("callTool", name, args),
+    // The tool's CallToolResult as the server sent it, errors included.
+    callToolRaw: (name, args) => call("callToolRaw", name, args),
+  });
+}
+
+const mcpFactory = ObjectFreeze({
+  listServers: () => hostRequest("listServers", {}),
+  async load(server) {
+    checkName("server name", server);
+    const { tools } = await hostRequest("load", { server });
+    return upstream(server, tools);
+  },
+});
 
 async function run(fn) {
   return serialize(await fn());

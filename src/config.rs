@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::proxy::{ConfigSource, ProxySettings};
 use crate::run_args::{RunArgs, RunArgsError};
 
 /// Every environment variable, as printed by `--help` (README has the same table).
@@ -27,6 +28,14 @@ Environment:
                                  against their timeout). Default: 2 x CPUs
   MCP_CONDUCTOR_POOL_SIZE        Workers kept started ahead of calls (0: start on demand).
                                  Default: the number of CPUs
+  MCP_CONDUCTOR_MCP_CONFIG       Upstream MCP servers for mcpFactory: a JSON file in the MCP
+                                 clients' format {\"mcpServers\": {...}}. Also read from
+                                 MCP_CONDUCTOR_PROXY_CONFIG. Default: ~/.mcp-conductor/mcp-config.json,
+                                 else ~/.mcp-conductor/mcp.json. Re-read when it changes
+  MCP_CONDUCTOR_MCP_CONNECT_TIMEOUT  Time for an upstream to start and answer initialize, in ms.
+                                 Default: 15000
+  MCP_CONDUCTOR_MCP_CALL_TIMEOUT Time for one upstream request (tools/list, tools/call), in ms;
+                                 the execution's own timeout still applies. Default: 60000
   MCP_CONDUCTOR_LOG              Log filter for stderr (tracing syntax). Default: info";
 
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
@@ -42,6 +51,7 @@ pub struct Config {
     pub max_timeout: Duration,
     pub pool_size: usize,
     pub limits: Limits,
+    pub proxy: ProxySettings,
 }
 
 /// Per-execution limits (hardening); each is reported in the result when hit.
@@ -116,7 +126,13 @@ impl Config {
             max_return_bytes: count_var(&get, "MCP_CONDUCTOR_MAX_RETURN_BYTES", 1 << 20, 1..=1 << 30)?,
             max_concurrency: count_var(&get, "MCP_CONDUCTOR_MAX_CONCURRENCY", 2 * cpus, 1..=1024)?,
         };
+        let proxy = ProxySettings {
+            source: ConfigSource::from_lookup(&get),
+            connect_timeout: timeout_var(&get, "MCP_CONDUCTOR_MCP_CONNECT_TIMEOUT", 15_000)?,
+            call_timeout: timeout_var(&get, "MCP_CONDUCTOR_MCP_CALL_TIMEOUT", 60_000)?,
+        };
         Ok(Config {
+            proxy,
             pool_size,
             limits,
             playbooks_dir: root.join("playbooks"),

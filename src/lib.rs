@@ -6,24 +6,28 @@
 //! - [`run_args`]: the `MCP_CONDUCTOR_RUN_ARGS` permission grammar
 //! - [`engine`]: the only place V8 and QuickJS differ
 //! - [`sandbox`]: executions (worker, module loader, glue extension, output, results)
+//! - [`proxy`]: upstream MCP servers for `mcpFactory`
 //! - [`server`]: the MCP tools
 //! - [`stdio`]: keeping the JSON-RPC stream away from everything else
 
 pub mod config;
 pub mod engine;
+pub mod proxy;
 pub mod run_args;
 pub mod sandbox;
 pub mod server;
 pub mod stdio;
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::config::Config;
-use crate::sandbox::{PermissionSet, Sandbox, SandboxConfig};
+use crate::sandbox::{Host, PermissionSet, Sandbox, SandboxConfig};
 
 /// Builds the sandbox from a prepared configuration (the workspace must exist and be the cwd,
-/// since relative permission paths resolve against it).
-pub fn build_sandbox(config: &Config) -> Result<Sandbox, run_args::RunArgsError> {
+/// since relative permission paths resolve against it). `host` answers `mcpFactory`.
+pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<Sandbox, run_args::RunArgsError> {
     let permissions = PermissionSet::new(&config.run_args)?;
     let path = |p: &std::path::Path| Value::String(p.display().to_string());
     let mut base_globals = Map::new();
@@ -37,6 +41,7 @@ pub fn build_sandbox(config: &Config) -> Result<Sandbox, run_args::RunArgsError>
         no_remote: config.run_args.no_remote,
         base_globals,
         limits: config.limits,
+        host,
     };
     Ok(Sandbox::new(sandbox_config, config.pool_size))
 }

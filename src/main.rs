@@ -1,7 +1,9 @@
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use mcp_conductor::config::{Config, ENV_HELP};
+use mcp_conductor::proxy::{ProxyHost, ProxyManager};
 use mcp_conductor::server::Conductor;
 use mcp_conductor::{build_sandbox, engine, stdio};
 use rmcp::ServiceExt;
@@ -49,7 +51,10 @@ fn serve_stdio() -> Result<(), Box<dyn std::error::Error>> {
     deno_runtime::colors::set_use_color(false);
     deno_permissions::prompter::set_prompter(Box::new(deno_permissions::prompter::DeniedPrompter));
     engine::init();
-    let sandbox = build_sandbox(&config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let proxy = Arc::new(ProxyManager::new(config.proxy.clone()));
+    let host = Arc::new(ProxyHost::new(proxy.clone(), runtime.handle().clone()));
+    let sandbox = build_sandbox(&config, Some(host))?;
     tracing::info!(
         engine = engine::NAME,
         workspace = %config.workspace.display(),
@@ -58,15 +63,21 @@ fn serve_stdio() -> Result<(), Box<dyn std::error::Error>> {
         env!("CARGO_PKG_VERSION")
     );
 
-    let server = Conductor::new(sandbox, config.default_timeout, config.max_timeout, &config.run_args.flags());
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let flags = config.run_args.flags();
+    let server = Conductor::new(sandbox, proxy, config.default_timeout, config.max_timeout, &flags);
     runtime.block_on(async move {
         let io = (tokio::fs::File::from_std(transport.input), tokio::fs::File::from_std(transport.output));
         let service = server.serve(io).await?;
-        service.waiting().await?;
+        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            quit = service.waiting() => { quit?; }
+            _ = sigterm.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+        }
         Ok::<_, Box<dyn std::error::Error>>(())
     })?;
-    // Abandoned execution threads must not keep the process alive.
+    // Dropping the runtime's tasks closes upstream connections (their processes are killed);
+    // abandoned execution threads must not keep the process alive.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     Ok(())
 }

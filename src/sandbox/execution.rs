@@ -81,6 +81,7 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
             permissions,
             loader: loader.clone(),
             log: log.clone(),
+            host: config.host.clone(),
         };
         let bootstrap = Instant::now();
         let mut built = worker::build(setup, &control);

@@ -2,18 +2,32 @@
 //!
 //! Self-contained (only deno_core) because `build.rs` includes this file to put the same
 //! extension into the startup snapshot: op order and signatures must match at run time.
-//! Later capabilities (`mcpFactory`, `importPlaybook`) add their ops here.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
 
 use deno_core::{ExtensionFileSource, OpState, op2};
 
 /// Receives `console.*` output: `(is_stderr, text)`.
 pub type PrintSink = Box<dyn Fn(bool, &str)>;
 
+/// A JSON reply from the host: `{"value": ...}` or `{"error": "...", ...}`.
+pub type HostReply = Pin<Box<dyn Future<Output = String> + Send>>;
+
+/// The server side of `mcpFactory`: takes a method name and JSON params from the glue.
+pub trait Host: Send + Sync {
+    fn request(&self, method: &str, params: &str) -> HostReply;
+}
+
 /// The extension's per-worker state.
 pub struct GlueState {
     pub print: PrintSink,
+    /// `None`: no host (the snapshot build); requests answer with an error.
+    pub host: Option<Arc<dyn Host>>,
 }
 
 /// JSON object of the globals `setup()` defines; put into the op state when the job arrives.
@@ -25,7 +39,7 @@ pub struct SpawnedChildren(pub Vec<u32>);
 
 deno_core::extension!(
     mcp_conductor,
-    ops = [op_conductor_globals, op_conductor_track_child],
+    ops = [op_conductor_globals, op_conductor_track_child, op_conductor_host],
     options = { state: GlueState },
     // Replaces deno_io's `op_print` (which writes to fd resources) so `console.*` lands in the
     // capture directly and in exact order. Runs after deno_io's middleware, so it wins.
@@ -70,4 +84,16 @@ fn op_conductor_track_child(state: &mut OpState, pid: u32) {
 #[op2(fast)]
 fn op_conductor_print(state: &mut OpState, #[string] msg: &str, is_err: bool) {
     (state.borrow::<GlueState>().print)(is_err, msg);
+}
+
+/// `mcpFactory`'s requests. Pending while the host works; dropped (and the host's work
+/// aborted) when the execution ends first.
+#[op2]
+#[string]
+async fn op_conductor_host(state: Rc<RefCell<OpState>>, #[string] method: String, #[string] params: String) -> String {
+    let host = state.borrow().borrow::<GlueState>().host.clone();
+    match host {
+        Some(host) => host.request(&method, &params).await,
+        None => r#"{"error":"mcpFactory is not available here"}"#.to_string(),
+    }
 }

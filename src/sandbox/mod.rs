@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use code::{SyntaxError, prepare_execution};
 pub use control::StopReason;
+pub use glue::{Host, HostReply};
 pub use output::Captured;
 pub use permissions::PermissionSet;
 pub use result::{ErrorType, Failure, Outcome, RunResultSchema};
@@ -50,6 +51,8 @@ pub struct SandboxConfig {
     /// Globals every execution gets (`WORKSPACE_DIR`, `ROOT_DIR`, `PLAYBOOKS_DIR`, `PERMISSIONS`).
     pub base_globals: Map<String, Value>,
     pub limits: Limits,
+    /// Answers `mcpFactory` (the MCP proxy); `None` leaves it without upstreams.
+    pub host: Option<Arc<dyn Host>>,
 }
 
 pub struct ExecRequest {

@@ -30,6 +30,7 @@ pub struct WorkerSetup {
     pub permissions: PermissionsContainer,
     pub loader: Rc<SandboxLoader>,
     pub log: Arc<OutputLog>,
+    pub host: Option<Arc<dyn glue::Host>>,
 }
 
 /// The worker plus the threads draining its stdout/stderr pipes.
@@ -81,7 +82,7 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
             user_agent: concat!("mcp-conductor/", env!("CARGO_PKG_VERSION")).to_string(),
             ..Default::default()
         },
-        extensions: vec![glue::extension(GlueState { print }, STARTUP.snapshot.is_none())],
+        extensions: vec![glue::extension(GlueState { print, host: setup.host }, STARTUP.snapshot.is_none())],
         startup_snapshot: STARTUP.snapshot,
         // The snapshot holds the same extensions, so their op functions already exist: binding
         // them again costs startup time (and leaks templates on QuickJS, see README).

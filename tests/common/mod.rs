@@ -11,12 +11,16 @@ use rmcp::ServiceExt;
 use serde_json::{Value, json};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_mcp-conductor");
+/// Our test upstream MCP server (tests/upstream/server.rs).
+pub const UPSTREAM: &str = env!("CARGO_BIN_EXE_conductor-test-upstream");
 
 pub struct Server {
     pub client: RunningService<RoleClient, ()>,
     pub pid: u32,
     pub workspace: PathBuf,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
+    /// The upstream-server config file, for servers started by `with_upstreams`.
+    pub upstream_config: Option<PathBuf>,
 }
 
 impl Server {
@@ -48,7 +52,20 @@ impl Server {
             .expect("spawn mcp-conductor");
         let pid = transport.id().expect("child pid");
         let client = ().serve(transport).await.expect("initialize");
-        Server { client, pid, workspace, _dir: dir }
+        Server { client, pid, workspace, dir, upstream_config: None }
+    }
+
+    /// A server whose upstream MCP servers are `servers` (the `mcpServers` object), written to a
+    /// config file named by MCP_CONDUCTOR_MCP_CONFIG.
+    pub async fn with_upstreams(run_args: &str, servers: Value, env: &[(&str, &str)]) -> Server {
+        let config = tempfile::NamedTempFile::new().unwrap().into_temp_path().keep().unwrap();
+        std::fs::write(&config, json!({ "mcpServers": servers }).to_string()).unwrap();
+        let name = config.display().to_string();
+        let mut all = vec![("MCP_CONDUCTOR_MCP_CONFIG", name.as_str())];
+        all.extend_from_slice(env);
+        let mut server = Server::start_env(run_args, &all).await;
+        server.upstream_config = Some(config);
+        server
     }
 
     pub fn ws(&self) -> &Path {
@@ -77,6 +94,33 @@ impl Server {
     pub async fn assert_healthy(&self) {
         let r = self.run("1+1").await;
         assert_eq!(r.value(), &json!(2), "server unhealthy: {r:?}");
+    }
+}
+
+/// An `mcpServers` entry starting our test upstream over stdio.
+pub fn upstream_entry() -> Value {
+    json!({ "command": UPSTREAM })
+}
+
+/// Our test upstream serving streamable HTTP on 127.0.0.1; killed on drop.
+pub struct HttpUpstream {
+    pub url: String,
+    _child: tokio::process::Child,
+}
+
+impl HttpUpstream {
+    pub async fn start() -> HttpUpstream {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(UPSTREAM)
+            .arg("--http")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the HTTP upstream");
+        let stdout = child.stdout.take().unwrap();
+        let line = tokio::io::BufReader::new(stdout).lines().next_line().await.unwrap().expect("address line");
+        let url = line.strip_prefix("listening on ").expect("listening line").to_string();
+        HttpUpstream { url, _child: child }
     }
 }
 

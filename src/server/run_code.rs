@@ -1,19 +1,20 @@
-//! The MCP surface: tools over rmcp.
+//! `run_deno_code`: the tool that runs code.
 
 use std::time::Duration;
 
-use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::common::{schema_for_output, schema_for_type};
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, JsonObject, ServerCapabilities, ServerConfig};
-use rmcp::{ErrorData, ServerHandler, tool, tool_handler, tool_router};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
+use rmcp::{ErrorData, tool, tool_router};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::sandbox::{ExecRequest, Outcome, RunResultSchema, Sandbox};
+use super::Conductor;
+use crate::sandbox::{ExecRequest, Outcome, RunResultSchema};
 
 /// Globals every execution already has; a call may not replace them.
-pub const INJECTED_GLOBALS: [&str; 4] = ["WORKSPACE_DIR", "ROOT_DIR", "PLAYBOOKS_DIR", "PERMISSIONS"];
+pub const INJECTED_GLOBALS: [&str; 6] =
+    ["WORKSPACE_DIR", "ROOT_DIR", "PLAYBOOKS_DIR", "PERMISSIONS", "mcpFactory", "importPlaybook"];
 
 const RUN_DENO_CODE: &str = "\
 Run TypeScript or JavaScript in a fresh Deno sandbox (an ES module: top-level await, imports of \
@@ -21,7 +22,10 @@ data: URLs, and of remote URLs or files when permitted). The value of the last e
 statement (or of a top-level `return`) is the result, awaited and converted to JSON \
 (BigInt -> \"10n\", functions -> \"[Function: f]\", cycles -> \"[Circular]\", Map -> object, Set -> array). \
 console output is captured in order. Globals: WORKSPACE_DIR (the cwd), ROOT_DIR, PLAYBOOKS_DIR, \
-PERMISSIONS (the sandbox's fixed Deno flags), plus any `globals` passed here. Permissions are set \
+PERMISSIONS (the sandbox's fixed Deno flags), plus any `globals` passed here. `mcpFactory` calls \
+tools of the upstream MCP servers listed by `list_mcp_servers`: \
+`const s = await mcpFactory.load(\"name\"); await s.callTool(\"tool\", {..})` returns the tool's result \
+(structuredContent or parsed JSON text) and throws when the tool fails. Permissions are set \
 by the administrator and cannot be changed by code. Result: {status, output, returnValue | error, \
 errorType (syntax|runtime|timeout|permission|exit|memory), executionTime}; `truncated` when \
 output exceeded the cap, `returnValueFile` when a large result was written to the workspace.";
@@ -39,30 +43,8 @@ pub struct RunDenoCodeParams {
     pub globals: Option<Map<String, Value>>,
 }
 
-#[derive(Clone)]
-pub struct Conductor {
-    sandbox: Sandbox,
-    default_timeout: Duration,
-    max_timeout: Duration,
-    instructions: String,
-    tool_router: ToolRouter<Self>,
-}
-
-#[tool_router]
+#[tool_router(router = run_code_router, vis = "pub(super)")]
 impl Conductor {
-    pub fn new(sandbox: Sandbox, default_timeout: Duration, max_timeout: Duration, flags: &[String]) -> Self {
-        let permissions = if flags.is_empty() { "none".to_string() } else { flags.join(" ") };
-        let instructions = format!(
-            "mcp-conductor runs TypeScript/JavaScript in an isolated Deno sandbox with \
-             `run_deno_code`. Batch work into one call: loop, transform and aggregate in code, \
-             return only what matters as the last expression. Sandbox permissions (fixed): {permissions}. \
-             Default timeout {} ms, maximum {} ms.",
-            default_timeout.as_millis(),
-            max_timeout.as_millis()
-        );
-        Self { sandbox, default_timeout, max_timeout, instructions, tool_router: Self::tool_router() }
-    }
-
     #[tool(
         name = "run_deno_code",
         description = RUN_DENO_CODE,
@@ -94,15 +76,6 @@ impl Conductor {
                 None,
             )),
         }
-    }
-}
-
-#[tool_handler(router = self.tool_router)]
-impl ServerHandler for Conductor {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("mcp-conductor", env!("CARGO_PKG_VERSION")))
-            .with_instructions(self.instructions.clone())
     }
 }
 

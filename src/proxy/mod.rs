@@ -1,0 +1,19 @@
+//! The MCP proxy: upstream MCP servers that sandboxed code reaches through `mcpFactory`.
+//! No port and no token: the sandbox's ops call [`ProxyManager`] in this process directly, so
+//! code needs no network permission and cannot reach an upstream any other way.
+//!
+//! - [`config`]: the `{"mcpServers": ...}` file
+//! - [`upstream`]: one rmcp client connection (stdio child or streamable HTTP)
+//! - [`manager`]: lazy connections, reconnects, config reloads
+//! - [`format`]: tool results into values, schemas into signatures
+//! - [`sandbox_api`]: the requests `mcpFactory` makes
+
+pub mod config;
+pub mod format;
+pub mod manager;
+pub mod sandbox_api;
+pub mod upstream;
+
+pub use config::ConfigSource;
+pub use manager::{ProxyManager, ProxySettings, ServerStatus};
+pub use sandbox_api::ProxyHost;

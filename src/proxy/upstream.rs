@@ -1,0 +1,164 @@
+//! One live connection to an upstream MCP server, over rmcp's client: a child process on stdio
+//! or streamable HTTP. Requests from many executions share it (rmcp multiplexes them).
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use process_wrap::tokio::{CommandWrap, KillOnDrop, ProcessGroup};
+use reqwest::header::{HeaderName, HeaderValue};
+use rmcp::model::{CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, JsonObject, Tool};
+use rmcp::service::{NotificationContext, RoleClient, RunningService, ServiceError};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{ClientHandler, ServiceExt};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use super::config::ServerSpec;
+
+/// Our side of the connection: identifies us and notices `tools/list_changed`.
+struct Handler {
+    tools_generation: Arc<AtomicU64>,
+}
+
+impl ClientHandler for Handler {
+    fn on_tool_list_changed(
+        &self,
+        _context: NotificationContext<RoleClient>,
+    ) -> impl Future<Output = ()> + Send + '_ {
+        self.tools_generation.fetch_add(1, Ordering::Relaxed);
+        std::future::ready(())
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("mcp-conductor", env!("CARGO_PKG_VERSION")),
+        )
+    }
+}
+
+pub struct Connection {
+    service: RunningService<RoleClient, Handler>,
+    tools_generation: Arc<AtomicU64>,
+    /// `tools/list`, with the generation it was fetched at.
+    tools: Mutex<Option<(u64, Arc<Vec<Tool>>)>>,
+}
+
+impl Connection {
+    /// Connects and completes the MCP handshake within `timeout`.
+    pub async fn connect(name: &str, spec: &ServerSpec, timeout: Duration) -> Result<Connection, String> {
+        let tools_generation = Arc::new(AtomicU64::new(0));
+        let handler = Handler { tools_generation: tools_generation.clone() };
+        let handshake = async {
+            match spec {
+                ServerSpec::Stdio { .. } => handler.serve(spawn_child(name, spec)?).await.map_err(|e| e.to_string()),
+                ServerSpec::Http { url, headers } => {
+                    let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
+                        .custom_headers(header_map(headers)?);
+                    handler.serve(StreamableHttpClientTransport::from_config(config)).await.map_err(|e| e.to_string())
+                }
+                ServerSpec::Sse { .. } => Err("the legacy SSE transport is not supported (rmcp 3 has no SSE client): \
+                    use the server's streamable HTTP endpoint (\"transport\": \"http\")"
+                    .to_string()),
+            }
+        };
+        // A timed-out handshake drops the transport, which kills a child process.
+        let service = tokio::time::timeout(timeout, handshake)
+            .await
+            .map_err(|_| format!("no answer to initialize within {} ms", timeout.as_millis()))??;
+        Ok(Connection { service, tools_generation, tools: Mutex::new(None) })
+    }
+
+    pub fn is_alive(&self) -> bool {
+        !self.service.is_closed() && !self.service.peer().is_transport_closed()
+    }
+
+    /// `tools/list` (all pages), cached until the server says the list changed.
+    pub async fn tools(&self, timeout: Duration) -> Result<Arc<Vec<Tool>>, String> {
+        let generation = self.tools_generation.load(Ordering::Relaxed);
+        if let Some((at, tools)) = &*self.tools.lock().unwrap()
+            && *at == generation
+        {
+            return Ok(tools.clone());
+        }
+        let tools = tokio::time::timeout(timeout, self.service.peer().list_all_tools())
+            .await
+            .map_err(|_| format!("tools/list got no answer within {} ms", timeout.as_millis()))?
+            .map_err(describe)?;
+        let tools = Arc::new(tools);
+        *self.tools.lock().unwrap() = Some((generation, tools.clone()));
+        Ok(tools)
+    }
+
+    pub async fn call(&self, tool: &str, args: JsonObject, timeout: Duration) -> Result<CallToolResult, String> {
+        let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
+        tokio::time::timeout(timeout, self.service.peer().call_tool(params))
+            .await
+            .map_err(|_| {
+                format!(
+                    "no answer within {} ms (MCP_CONDUCTOR_MCP_CALL_TIMEOUT)",
+                    timeout.as_millis()
+                )
+            })?
+            .map_err(describe)
+    }
+}
+
+fn describe(error: ServiceError) -> String {
+    match error {
+        ServiceError::TransportClosed | ServiceError::TransportSend(_) => {
+            format!("the connection was lost ({error}); the next call reconnects")
+        }
+        ServiceError::McpError(e) => format!("the server answered with an error: {}", e.message),
+        other => other.to_string(),
+    }
+}
+
+/// Starts a stdio server in its own process group (so helpers it starts die with it), killed
+/// when the connection is dropped and, via PDEATHSIG, if this process dies. Its stderr goes to
+/// our log; its environment is ours plus the entry's `env`, which user code never sees.
+fn spawn_child(name: &str, spec: &ServerSpec) -> Result<TokioChildProcess, String> {
+    let ServerSpec::Stdio { command, args, env, cwd } = spec else { unreachable!("stdio spec") };
+    let mut cmd = tokio::process::Command::new(command);
+    cmd.args(args).envs(env);
+    if let Some(cwd) = cwd {
+        cmd.current_dir(cwd);
+    }
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let mut wrapped = CommandWrap::from(cmd);
+    wrapped.wrap(ProcessGroup::leader()).wrap(KillOnDrop);
+    let (child, stderr) = TokioChildProcess::builder(wrapped)
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start `{command}`: {e}"))?;
+    if let Some(stderr) = stderr {
+        let name = name.to_string();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                tracing::info!(target: "upstream", server = %name, "{line}");
+            }
+        });
+    }
+    Ok(child)
+}
+
+fn header_map(headers: &std::collections::BTreeMap<String, String>) -> Result<HashMap<HeaderName, HeaderValue>, String> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            let name = HeaderName::try_from(k.as_str()).map_err(|_| format!("invalid header name '{k}'"))?;
+            let value = HeaderValue::try_from(v.as_str()).map_err(|_| format!("invalid value for header '{k}'"))?;
+            Ok((name, value))
+        })
+        .collect()
+}

@@ -1,0 +1,61 @@
+//! The MCP surface: our tools over rmcp, one file per group.
+//! - [`run_code`]: `run_deno_code`
+//! - [`proxy_tools`]: `list_mcp_servers`, `get_tools`
+
+mod proxy_tools;
+mod run_code;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ServerHandler, tool_handler};
+
+pub use run_code::{INJECTED_GLOBALS, RunDenoCodeParams, validate_global_name};
+
+use crate::proxy::ProxyManager;
+use crate::sandbox::Sandbox;
+
+#[derive(Clone)]
+pub struct Conductor {
+    sandbox: Sandbox,
+    proxy: Arc<ProxyManager>,
+    default_timeout: Duration,
+    max_timeout: Duration,
+    instructions: String,
+    tool_router: ToolRouter<Self>,
+}
+
+impl Conductor {
+    pub fn new(
+        sandbox: Sandbox,
+        proxy: Arc<ProxyManager>,
+        default_timeout: Duration,
+        max_timeout: Duration,
+        flags: &[String],
+    ) -> Self {
+        let permissions = if flags.is_empty() { "none".to_string() } else { flags.join(" ") };
+        let instructions = format!(
+            "mcp-conductor runs TypeScript/JavaScript in an isolated Deno sandbox with \
+             `run_deno_code`. Batch work into one call: loop, transform and aggregate in code, \
+             return only what matters as the last expression. Code can call tools of other MCP \
+             servers through `mcpFactory` (see `list_mcp_servers` and `get_tools`), without any \
+             sandbox permission. Sandbox permissions (fixed): {permissions}. \
+             Default timeout {} ms, maximum {} ms.",
+            default_timeout.as_millis(),
+            max_timeout.as_millis()
+        );
+        let tool_router = Self::run_code_router() + Self::proxy_router();
+        Self { sandbox, proxy, default_timeout, max_timeout, instructions, tool_router }
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Conductor {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("mcp-conductor", env!("CARGO_PKG_VERSION")))
+            .with_instructions(self.instructions.clone())
+    }
+}

@@ -1,0 +1,141 @@
+//! mcpFactory round trips to a real upstream MCP server (our test upstream over stdio), from a
+//! sandbox with zero permissions; the list_mcp_servers and get_tools tools.
+
+mod common;
+
+use common::{Server, upstream_entry};
+use serde_json::json;
+
+async fn server() -> Server {
+    let servers = json!({
+        "up": upstream_entry(),
+        "bad name!": { "command": "x" },
+        "typo": { "comand": "x" },
+        "off": { "command": "x", "disabled": true },
+    });
+    Server::with_upstreams("", servers, &[]).await
+}
+
+#[tokio::test]
+async fn list_load_list_tools_and_call() {
+    let s = server().await;
+    let r = s
+        .run(
+            r#"
+            const servers = await mcpFactory.listServers();
+            const up = await mcpFactory.load("up");
+            const tools = await up.listTools();
+            ({
+              servers: servers.map(({ name, status, error }) => ({ name, status, hasError: !!error })),
+              upTools: servers[0].tools.includes("add"),
+              loaded: up.tools.includes("structured"),
+              add: tools.find((t) => t.name === "add"),
+              sum: await up.callTool("add", { a: 2, b: 3 }),
+              echo: await up.callTool("echo", { text: "plain words" }),
+              structured: await up.callTool("structured"),
+              raw: (await up.callToolRaw("echo", { text: "x" })).content,
+            })
+            "#,
+        )
+        .await;
+    let v = r.value();
+    assert_eq!(
+        v["servers"],
+        json!([
+            { "name": "up", "status": "connected", "hasError": false },
+            { "name": "bad name!", "status": "failed", "hasError": true },
+            { "name": "typo", "status": "failed", "hasError": true },
+        ])
+    );
+    assert_eq!(v["upTools"], json!(true));
+    assert_eq!(v["loaded"], json!(true));
+    assert_eq!(v["add"]["description"], json!("Adds two numbers."));
+    assert_eq!(v["add"]["inputSchema"]["required"], json!(["a", "b"]));
+    assert_eq!(v["sum"], json!(5));
+    assert_eq!(v["echo"], json!("plain words"));
+    assert_eq!(v["structured"], json!({ "items": [1, 2, 3], "total": 6 }));
+    assert_eq!(v["raw"], json!([{ "type": "text", "text": "x" }]));
+}
+
+#[tokio::test]
+async fn upstream_errors_throw() {
+    let s = server().await;
+    let r = s
+        .run(
+            r#"
+            const up = await mcpFactory.load("up");
+            let caught;
+            try { await up.callTool("fail", { text: "quota exceeded" }); } catch (e) { caught = e; }
+            const raw = await up.callToolRaw("fail", { text: "still data" });
+            let unknownTool;
+            try { await up.callTool("nope", {}); } catch (e) { unknownTool = e.message; }
+            let badArgs;
+            try { await up.callTool("add", [1, 2]); } catch (e) { badArgs = e.message; }
+            ({ message: caught.message, isError: caught.result.isError, raw: raw.isError, unknownTool, badArgs })
+            "#,
+        )
+        .await;
+    let v = r.value();
+    assert_eq!(v["message"], json!("up.fail failed: quota exceeded"));
+    assert_eq!(v["isError"], json!(true));
+    assert_eq!(v["raw"], json!(true));
+    let unknown = v["unknownTool"].as_str().unwrap();
+    assert!(unknown.contains("up has no tool 'nope'") && unknown.contains("add"), "{unknown}");
+    assert!(v["badArgs"].as_str().unwrap().contains("must be an object, got an array"), "{v}");
+
+    // Uncaught, an upstream failure is an ordinary runtime error of the execution.
+    let r = s.run(r#"await (await mcpFactory.load("up")).callTool("fail", { text: "boom" })"#).await;
+    assert_eq!(r.error_type(), "runtime");
+    assert!(r.error().contains("up.fail failed: boom"), "{r:?}");
+}
+
+#[tokio::test]
+async fn unknown_and_misconfigured_servers() {
+    let s = server().await;
+    let r = s.run(r#"await mcpFactory.load("github")"#).await;
+    assert_eq!(r.error_type(), "runtime");
+    assert!(r.error().contains("no upstream MCP server named 'github'; configured: up, bad name!, typo"), "{r:?}");
+    let r = s.run(r#"await mcpFactory.load("typo")"#).await;
+    assert!(r.error().contains("upstream 'typo' is misconfigured") && r.error().contains("unknown field `comand`"), "{r:?}");
+    let r = s.run(r#"await mcpFactory.load("")"#).await;
+    assert!(r.error().contains("server name must be a non-empty string"), "{r:?}");
+}
+
+#[tokio::test]
+async fn no_config_means_no_servers() {
+    let s = Server::start("").await;
+    let r = s.run("await mcpFactory.listServers()").await;
+    assert_eq!(r.value(), &json!([]));
+    let r = s.run(r#"await mcpFactory.load("github")"#).await;
+    let home_config = s.dir.path().join(".mcp-conductor/mcp-config.json");
+    assert!(r.error().contains("no upstream MCP servers are configured"), "{r:?}");
+    assert!(r.error().contains(&home_config.display().to_string()), "{r:?}");
+    assert!(r.error().contains("MCP_CONDUCTOR_MCP_CONFIG"), "{r:?}");
+}
+
+#[tokio::test]
+async fn list_mcp_servers_and_get_tools() {
+    let s = server().await;
+    let listed = s.call("list_mcp_servers", json!({})).await.unwrap();
+    let text = &listed.content[0].as_text().unwrap().text;
+    assert!(text.contains("up: connected, 8 tools"), "{text}");
+    assert!(text.contains("  add(a: number, b: number) - Adds two numbers."), "{text}");
+    assert!(text.contains("typo: failed - invalid entry: unknown field `comand`"), "{text}");
+    let structured = listed.structured_content.unwrap();
+    assert_eq!(structured["servers"][0]["toolCount"], json!(8));
+    assert_eq!(structured["servers"][0]["transport"], json!("stdio"));
+    assert_eq!(structured["servers"][2]["status"], json!("failed"));
+
+    let tools = s.call("get_tools", json!({ "server": "up", "tools": ["add"] })).await.unwrap();
+    assert_ne!(tools.is_error, Some(true));
+    let structured = tools.structured_content.unwrap();
+    assert_eq!(structured["tools"].as_array().unwrap().len(), 1);
+    assert_eq!(structured["tools"][0]["inputSchema"]["properties"]["a"]["type"], json!("number"));
+
+    let unknown = s.call("get_tools", json!({ "server": "nope" })).await.unwrap();
+    assert_eq!(unknown.is_error, Some(true));
+    assert!(unknown.content[0].as_text().unwrap().text.contains("configured: up, bad name!, typo"));
+    let unknown_tool = s.call("get_tools", json!({ "server": "up", "tools": ["add", "zzz"] })).await.unwrap();
+    assert_eq!(unknown_tool.is_error, Some(true));
+    assert!(unknown_tool.content[0].as_text().unwrap().text.contains("up has no tool zzz; its tools: add"));
+}

@@ -1,0 +1,136 @@
+//! A small upstream MCP server for the proxy tests and the bench, on rmcp's server side.
+//! `conductor-test-upstream` serves stdio; `conductor-test-upstream --http` serves streamable
+//! HTTP on 127.0.0.1 (a free port) and prints `listening on <url>` as its first stdout line.
+
+use std::time::Duration;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ErrorData, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Clone)]
+struct Upstream {
+    tool_router: ToolRouter<Self>,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct AddArgs {
+    a: f64,
+    b: f64,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct TextArgs {
+    text: String,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct SlowArgs {
+    /// Milliseconds to wait before answering.
+    ms: u64,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct NameArgs {
+    name: String,
+}
+
+fn text(s: impl Into<String>) -> Result<CallToolResult, ErrorData> {
+    Ok(CallToolResult::success(vec![ContentBlock::text(s)]))
+}
+
+#[tool_router]
+impl Upstream {
+    #[tool(description = "Adds two numbers.")]
+    async fn add(&self, Parameters(AddArgs { a, b }): Parameters<AddArgs>) -> Result<CallToolResult, ErrorData> {
+        text((a + b).to_string())
+    }
+
+    #[tool(description = "Returns the text unchanged (as plain, non-JSON text).")]
+    async fn echo(&self, Parameters(TextArgs { text: t }): Parameters<TextArgs>) -> Result<CallToolResult, ErrorData> {
+        text(t)
+    }
+
+    #[tool(description = "Always fails with the given message (an isError result).")]
+    async fn fail(&self, Parameters(TextArgs { text: t }): Parameters<TextArgs>) -> Result<CallToolResult, ErrorData> {
+        Ok(CallToolResult::error(vec![ContentBlock::text(t)]))
+    }
+
+    #[tool(description = "Answers after `ms` milliseconds.")]
+    async fn slow(&self, Parameters(SlowArgs { ms }): Parameters<SlowArgs>) -> Result<CallToolResult, ErrorData> {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        text(format!("slept {ms} ms"))
+    }
+
+    #[tool(description = "Returns structuredContent {items, total} next to a text summary.")]
+    async fn structured(&self) -> Result<CallToolResult, ErrorData> {
+        let mut result = CallToolResult::success(vec![ContentBlock::text("3 items")]);
+        result.structured_content = Some(json!({ "items": [1, 2, 3], "total": 6 }));
+        Ok(result)
+    }
+
+    #[tool(description = "Exits the server process in the middle of the call.")]
+    async fn crash(&self) -> Result<CallToolResult, ErrorData> {
+        std::process::exit(3)
+    }
+
+    #[tool(description = "The value of an environment variable of this server process (null if unset).")]
+    async fn env(&self, Parameters(NameArgs { name }): Parameters<NameArgs>) -> Result<CallToolResult, ErrorData> {
+        text(json!(std::env::var(name).ok()).to_string())
+    }
+
+    #[tool(description = "This server's process id.")]
+    async fn pid(&self) -> Result<CallToolResult, ErrorData> {
+        text(std::process::id().to_string())
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Upstream {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("conductor-test-upstream", env!("CARGO_PKG_VERSION")))
+    }
+}
+
+fn upstream() -> Upstream {
+    Upstream { tool_router: Upstream::tool_router() }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().any(|a| a == "--http") {
+        return serve_http().await;
+    }
+    let service = upstream().serve(rmcp::transport::stdio()).await?;
+    service.waiting().await?;
+    Ok(())
+}
+
+async fn serve_http() -> Result<(), Box<dyn std::error::Error>> {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+    use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+    use tower_service::Service;
+
+    let service = StreamableHttpService::new(
+        || Ok(upstream()),
+        LocalSessionManager::default().into(),
+        StreamableHttpServerConfig::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("listening on http://{}/mcp", listener.local_addr()?);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let service = service.clone();
+        tokio::spawn(async move {
+            let handler = hyper::service::service_fn(move |request| service.clone().call(request));
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), handler)
+                .await;
+        });
+    }
+}
