@@ -16,6 +16,7 @@ use rmcp::ServiceExt;
 use serde_json::{Map, Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcp-conductor");
+const UPSTREAM: &str = env!("CARGO_BIN_EXE_conductor-test-upstream");
 
 struct Server {
     client: RunningService<RoleClient, ()>,
@@ -28,8 +29,13 @@ impl Server {
     async fn start(pool_size: Option<usize>) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let workspace = dir.path().join("workspace");
+        // One upstream, our test server over stdio (connected on first use only).
+        let upstreams = dir.path().join("mcp.json");
+        std::fs::write(&upstreams, json!({ "mcpServers": { "up": { "command": UPSTREAM } } }).to_string()).unwrap();
         let command = tokio::process::Command::new(BIN).configure(|cmd| {
-            cmd.env("MCP_CONDUCTOR_WORKSPACE", &workspace).env("MCP_CONDUCTOR_LOG", "error");
+            cmd.env("MCP_CONDUCTOR_WORKSPACE", &workspace)
+                .env("MCP_CONDUCTOR_MCP_CONFIG", &upstreams)
+                .env("MCP_CONDUCTOR_LOG", "error");
             if let Some(size) = pool_size {
                 cmd.env("MCP_CONDUCTOR_POOL_SIZE", size.to_string());
             }
@@ -54,11 +60,16 @@ impl Server {
         value
     }
 
+    /// Round trip of one call running `code`, in ms.
+    async fn timed(&self, code: &str) -> f64 {
+        let t = Instant::now();
+        self.run(code).await;
+        ms(t.elapsed())
+    }
+
     /// Round trip of one `1+1` call, in ms.
     async fn one(&self) -> f64 {
-        let t = Instant::now();
-        self.run("1+1").await;
-        ms(t.elapsed())
+        self.timed("1+1").await
     }
 
     fn rss_mb(&self) -> f64 {
@@ -238,6 +249,8 @@ async fn main() {
     let _ = rss_before;
     server.client.cancel().await.ok();
 
+    mcp_factory_rows(&mut table).await;
+
     match find_deno() {
         Some(deno) => {
             let version = std::process::Command::new(&deno).arg("--version").output().unwrap();
@@ -252,4 +265,62 @@ async fn main() {
         }
         None => table.row("subprocess model", "skipped: no `deno` (pip install deno, or set MCP_CONDUCTOR_BENCH_DENO)"),
     }
+}
+
+/// `mcpFactory.callTool` to a local stdio upstream (our test server's `add`), against the same
+/// call made by a direct rmcp client: the difference is what the proxy adds.
+async fn mcp_factory_rows(table: &mut Table) {
+    const CALLS: usize = 200;
+    let server = Server::start(None).await;
+    server.run(r#"await (await mcpFactory.load("up")).callTool("add", { a: 1, b: 2 })"#).await; // connects
+    let one_call = r#"await (await mcpFactory.load("up")).callTool("add", { a: 1, b: 2 })"#;
+    let mut round_trips = Vec::new();
+    let mut baseline = Vec::new();
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        round_trips.push(server.timed(one_call).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        baseline.push(server.one().await);
+    }
+    table.row("run_deno_code with one mcpFactory.callTool, 50 ms apart", p50_p99(&round_trips));
+    let in_sandbox = server
+        .run(&format!(
+            r#"const up = await mcpFactory.load("up");
+            const t = performance.now();
+            for (let i = 0; i < {CALLS}; i++) await up.callTool("add", {{ a: i, b: 1 }});
+            (performance.now() - t) / {CALLS}"#
+        ))
+        .await["returnValue"]
+        .as_f64()
+        .unwrap();
+    server.client.cancel().await.ok();
+
+    let direct = direct_call_ms(CALLS).await;
+    table.row("  callTool inside the sandbox, sequential (mean)", format!("{in_sandbox:.3} ms"));
+    table.row("  same tools/call from a direct rmcp client (mean)", format!("{direct:.3} ms"));
+    table.row("  proxy overhead per call (sandbox - direct)", format!("{:.3} ms", in_sandbox - direct));
+    table.row(
+        "  round trip minus a 1+1 round trip (p50)",
+        format!("{:.2} ms", percentile(&round_trips, 0.5) - percentile(&baseline, 0.5)),
+    );
+}
+
+async fn direct_call_ms(calls: usize) -> f64 {
+    let command = tokio::process::Command::new(UPSTREAM);
+    let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::inherit()).spawn().unwrap();
+    let client = ().serve(transport).await.unwrap();
+    let call = |i: usize| {
+        let mut args = Map::new();
+        args.insert("a".into(), json!(i));
+        args.insert("b".into(), json!(1));
+        client.call_tool(CallToolRequestParams::new("add").with_arguments(args))
+    };
+    call(0).await.unwrap();
+    let t = Instant::now();
+    for i in 0..calls {
+        call(i).await.unwrap();
+    }
+    let mean = ms(t.elapsed()) / calls as f64;
+    client.cancel().await.ok();
+    mean
 }

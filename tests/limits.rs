@@ -139,13 +139,7 @@ async fn process_wide_apis_are_refused_even_when_permitted() {
 
     // SIGTERM still ends the server.
     unsafe { libc::kill(s.pid as i32, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::path::Path::new(&format!("/proc/{}", s.pid)).exists()
-        && std::fs::read_to_string(format!("/proc/{}/stat", s.pid)).is_ok_and(|st| !st.contains(") Z "))
-    {
-        assert!(Instant::now() < deadline, "server ignored SIGTERM");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(common::wait_gone(s.pid).await, "server ignored SIGTERM");
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Server, upstream_entry};
+use common::{Server, upstream_entry, wait_gone};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -104,17 +104,26 @@ async fn config_edited_while_running() {
     write(json!({ "second": upstream_entry() }));
     let r = s.run(r#"await mcpFactory.load("up")"#).await;
     assert!(r.error().contains("no upstream MCP server named 'up'; configured: second"), "{r:?}");
-    let gone = second.as_u64().unwrap();
-    for _ in 0..100 {
-        if !std::path::Path::new(&format!("/proc/{gone}")).exists() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("upstream {gone} still running after its entry was removed");
+    let gone = second.as_u64().unwrap() as u32;
+    assert!(wait_gone(gone).await, "upstream {gone} still running after its entry was removed");
 }
 
 async fn pid(s: &Server, name: &str) -> Value {
     let code = format!(r#"await (await mcpFactory.load("{name}")).callTool("pid")"#);
     s.run(&code).await.value().clone()
+}
+
+#[tokio::test]
+async fn upstreams_die_with_the_server() {
+    for how in ["client closes stdin", "SIGKILL"] {
+        let s = Server::with_upstreams("", json!({ "up": upstream_entry() }), &[]).await;
+        let upstream = pid(&s, "up").await.as_u64().unwrap() as u32;
+        match how {
+            "SIGKILL" => unsafe {
+                libc::kill(s.pid as i32, libc::SIGKILL);
+            },
+            _ => drop(s.client.cancel().await),
+        }
+        assert!(wait_gone(upstream).await, "upstream {upstream} outlived the server ({how})");
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use process_wrap::tokio::{CommandWrap, KillOnDrop, ProcessGroup};
 use reqwest::header::{HeaderName, HeaderValue};
@@ -17,6 +17,9 @@ use rmcp::{ClientHandler, ServiceExt};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::config::ServerSpec;
+
+/// How long a `tools/list` answer is reused without a change notification.
+const TOOLS_TTL: Duration = Duration::from_secs(60);
 
 /// Our side of the connection: identifies us and notices `tools/list_changed`.
 struct Handler {
@@ -43,8 +46,8 @@ impl ClientHandler for Handler {
 pub struct Connection {
     service: RunningService<RoleClient, Handler>,
     tools_generation: Arc<AtomicU64>,
-    /// `tools/list`, with the generation it was fetched at.
-    tools: Mutex<Option<(u64, Arc<Vec<Tool>>)>>,
+    /// `tools/list`, with the generation and time it was fetched at.
+    tools: Mutex<Option<(u64, Instant, Arc<Vec<Tool>>)>>,
 }
 
 impl Connection {
@@ -76,11 +79,13 @@ impl Connection {
         !self.service.is_closed() && !self.service.peer().is_transport_closed()
     }
 
-    /// `tools/list` (all pages), cached until the server says the list changed.
+    /// `tools/list` (all pages), cached until the server says the list changed, or for
+    /// [`TOOLS_TTL`] (servers on protocol 2026-07-28 only notify subscribers).
     pub async fn tools(&self, timeout: Duration) -> Result<Arc<Vec<Tool>>, String> {
         let generation = self.tools_generation.load(Ordering::Relaxed);
-        if let Some((at, tools)) = &*self.tools.lock().unwrap()
+        if let Some((at, fetched, tools)) = &*self.tools.lock().unwrap()
             && *at == generation
+            && fetched.elapsed() < TOOLS_TTL
         {
             return Ok(tools.clone());
         }
@@ -89,7 +94,7 @@ impl Connection {
             .map_err(|_| format!("tools/list got no answer within {} ms", timeout.as_millis()))?
             .map_err(describe)?;
         let tools = Arc::new(tools);
-        *self.tools.lock().unwrap() = Some((generation, tools.clone()));
+        *self.tools.lock().unwrap() = Some((generation, Instant::now(), tools.clone()));
         Ok(tools)
     }
 

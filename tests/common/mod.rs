@@ -176,3 +176,20 @@ impl Run {
             .collect()
     }
 }
+
+/// The process exists and is not a zombie.
+pub fn process_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.split(") ").nth(1).is_some_and(|state| !state.starts_with('Z')))
+}
+
+/// Waits up to 5 s for the process to end.
+pub async fn wait_gone(pid: u32) -> bool {
+    for _ in 0..250 {
+        if !process_alive(pid) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}
