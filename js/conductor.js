@@ -35,6 +35,7 @@ const SymbolFor = Symbol.for;
 const SymbolPrototypeToString = Symbol.prototype.toString;
 const Uint8ArrayCtor = Uint8Array;
 const TypeErrorCtor = TypeError;
+const PromiseReject = Promise.reject.bind(Promise);
 
 const MAX_DEPTH = 100;
 
@@ -166,6 +167,7 @@ function setup() {
 function harden() {
   disableProcessWideApis();
   defineGlobal("mcpFactory", mcpFactory);
+  defineGlobal("importPlaybook", importPlaybook);
   // deno_runtime's default web-worker factory aborts; workers are not offered in the sandbox.
   class Worker {
     constructor() {
@@ -296,6 +298,21 @@ const mcpFactory = ObjectFreeze({
     return upstream(server, tools);
   },
 });
+
+// ---- importPlaybook: a playbook's module, read by the server (src/playbooks/store.rs) ----
+
+const PLAYBOOK_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const RegExpPrototypeTest = RegExp.prototype.test;
+
+function importPlaybook(name) {
+  if (typeof name !== "string" || !ReflectApply(RegExpPrototypeTest, PLAYBOOK_NAME, [name])) {
+    const shown = typeof name === "string" ? JSONStringify(name) : typeof name;
+    return PromiseReject(new TypeErrorCtor(
+      `importPlaybook: invalid playbook folder name ${shown}: use 1 to 64 letters, digits, '_' or '-'`,
+    ));
+  }
+  return import(`playbook://${name}/playbook.ts`);
+}
 
 async function run(fn) {
   return serialize(await fn());

@@ -7,11 +7,13 @@
 //! - [`engine`]: the only place V8 and QuickJS differ
 //! - [`sandbox`]: executions (worker, module loader, glue extension, output, results)
 //! - [`proxy`]: upstream MCP servers for `mcpFactory`
+//! - [`playbooks`]: reusable code + docs, `importPlaybook`
 //! - [`server`]: the MCP tools
 //! - [`stdio`]: keeping the JSON-RPC stream away from everything else
 
 pub mod config;
 pub mod engine;
+pub mod playbooks;
 pub mod proxy;
 pub mod run_args;
 pub mod sandbox;
@@ -42,6 +44,7 @@ pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<San
         base_globals,
         limits: config.limits,
         host,
+        playbooks: playbooks::Store::new(config.playbooks_dir.clone()),
     };
     Ok(Sandbox::new(sandbox_config, config.pool_size))
 }

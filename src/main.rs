@@ -50,6 +50,13 @@ fn serve_stdio() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot enter workspace '{}': {e}", config.workspace.display()))?;
     deno_runtime::colors::set_use_color(false);
     deno_permissions::prompter::set_prompter(Box::new(deno_permissions::prompter::DeniedPrompter));
+    match mcp_conductor::playbooks::defaults::install(&config.playbooks_dir) {
+        Ok(installed) if !installed.is_empty() => {
+            tracing::info!(?installed, "installed default playbooks into {}", config.playbooks_dir.display())
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot install default playbooks into {}: {e}", config.playbooks_dir.display()),
+    }
     engine::init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let proxy = Arc::new(ProxyManager::new(config.proxy.clone()));
@@ -64,7 +71,8 @@ fn serve_stdio() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let flags = config.run_args.flags();
-    let server = Conductor::new(sandbox, proxy, config.default_timeout, config.max_timeout, &flags);
+    let playbooks = mcp_conductor::playbooks::Store::new(config.playbooks_dir.clone());
+    let server = Conductor::new(sandbox, proxy, playbooks, config.default_timeout, config.max_timeout, &flags);
     runtime.block_on(async move {
         let io = (tokio::fs::File::from_std(transport.input), tokio::fs::File::from_std(transport.output));
         let service = server.serve(io).await?;

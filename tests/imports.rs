@@ -1,41 +1,15 @@
 //! Module imports: data: URLs, files (read permission), remote URLs (allow-import), refused kinds.
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-
 use common::Server;
 use serde_json::json;
 
-/// A one-purpose HTTP server on 127.0.0.1 serving a TypeScript module and a redirect.
+/// Serves a TypeScript module at /mod.ts.
 fn serve_modules() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            reader.read_line(&mut request_line).unwrap();
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
-            let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let response = match path.as_str() {
-                "/mod.ts" => {
-                    let body = "export const twice = (n: number): number => n * 2;\n";
-                    format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/typescript\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    )
-                }
-                _ => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_string(),
-            };
-            let mut stream = stream;
-            let _ = stream.write_all(response.as_bytes());
-        }
-    });
-    port
+    common::http_server(|path| match path {
+        "/mod.ts" => ("200 OK", "application/typescript", "export const twice = (n: number): number => n * 2;\n".into()),
+        _ => ("404 Not Found", "text/plain", String::new()),
+    })
 }
 
 #[tokio::test]

@@ -74,7 +74,7 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
             .expect("workspace is absolute");
         let log = Arc::new(OutputLog::new(config.limits.max_output_bytes));
         let permissions = config.permissions.container();
-        let loader = Rc::new(SandboxLoader::new(permissions.clone(), config.no_remote));
+        let loader = Rc::new(SandboxLoader::new(permissions.clone(), config.no_remote, config.playbooks.clone()));
         let setup = WorkerSetup {
             max_heap_bytes: config.limits.max_memory_bytes,
             main_url: main_url.clone(),

@@ -5,6 +5,9 @@
 //! - `file:` needs read permission for the path (Deno lets static local imports skip the read
 //!   check because the user launched the program; here the code comes from an LLM).
 //! - `http(s):` needs `allow-import` for the host and is refused under `no-remote`.
+//! - `playbook://<folder>/<file>` (what `importPlaybook` imports) is read by the server on the
+//!   code's behalf, confined to that playbook's folder: no read permission needed; the
+//!   playbook's code then runs with the execution's permissions.
 //! - `npm:`, `jsr:`, `node:` and bare specifiers are not available.
 
 use std::borrow::Cow;
@@ -22,10 +25,12 @@ use deno_error::JsErrorBox;
 use deno_permissions::{CheckSpecifierKind, PermissionsContainer};
 
 use super::code;
+use crate::playbooks::Store;
 
 pub struct SandboxLoader {
     permissions: PermissionsContainer,
     no_remote: bool,
+    playbooks: Store,
     /// Source maps of every module we transpiled, by specifier.
     source_maps: Rc<RefCell<HashMap<String, Vec<u8>>>>,
     /// Original text of modules, for the source line shown in error messages.
@@ -33,10 +38,11 @@ pub struct SandboxLoader {
 }
 
 impl SandboxLoader {
-    pub fn new(permissions: PermissionsContainer, no_remote: bool) -> Self {
+    pub fn new(permissions: PermissionsContainer, no_remote: bool, playbooks: Store) -> Self {
         Self {
             permissions,
             no_remote,
+            playbooks,
             source_maps: Default::default(),
             sources: Default::default(),
         }
@@ -91,6 +97,7 @@ impl ModuleLoader for SandboxLoader {
         match specifier.scheme() {
             "data" => ModuleLoadResponse::Sync(self.load_data(&specifier, json)),
             "file" => ModuleLoadResponse::Sync(self.load_file(&specifier, json)),
+            "playbook" => ModuleLoadResponse::Sync(self.load_playbook(&specifier, json)),
             "http" | "https" => {
                 if let Err(e) = self.check_remote(&specifier) {
                     return ModuleLoadResponse::Sync(Err(e));
@@ -157,6 +164,11 @@ impl SandboxLoader {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| JsErrorBox::generic(format!("Import of '{specifier}' failed: {e}")))?;
         self.module_source(specifier, text.into(), MediaType::from_path(&path), json)
+    }
+
+    fn load_playbook(&self, specifier: &ModuleSpecifier, json: bool) -> Result<ModuleSource, JsErrorBox> {
+        let (text, media_type) = self.playbooks.read_module(specifier).map_err(JsErrorBox::generic)?;
+        self.module_source(specifier, text.into(), media_type, json)
     }
 
     fn module_source(

@@ -27,7 +27,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
 
-pub use code::{SyntaxError, prepare_execution};
+pub use code::{SyntaxError, prepare_execution, transpile_module};
 pub use control::StopReason;
 pub use glue::{Host, HostReply};
 pub use output::Captured;
@@ -53,6 +53,8 @@ pub struct SandboxConfig {
     pub limits: Limits,
     /// Answers `mcpFactory` (the MCP proxy); `None` leaves it without upstreams.
     pub host: Option<Arc<dyn Host>>,
+    /// Where `importPlaybook` / `playbook://` imports read from.
+    pub playbooks: crate::playbooks::Store,
 }
 
 pub struct ExecRequest {

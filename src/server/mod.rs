@@ -1,7 +1,9 @@
 //! The MCP surface: our tools over rmcp, one file per group.
 //! - [`run_code`]: `run_deno_code`
 //! - [`proxy_tools`]: `list_mcp_servers`, `get_tools`
+//! - [`playbook_tools`]: `list_playbooks`, `get_playbook`, `create_playbook`
 
+mod playbook_tools;
 mod proxy_tools;
 mod run_code;
 
@@ -14,6 +16,7 @@ use rmcp::{ServerHandler, tool_handler};
 
 pub use run_code::{INJECTED_GLOBALS, RunDenoCodeParams, validate_global_name};
 
+use crate::playbooks::Store;
 use crate::proxy::ProxyManager;
 use crate::sandbox::Sandbox;
 
@@ -21,6 +24,7 @@ use crate::sandbox::Sandbox;
 pub struct Conductor {
     sandbox: Sandbox,
     proxy: Arc<ProxyManager>,
+    playbooks: Store,
     default_timeout: Duration,
     max_timeout: Duration,
     instructions: String,
@@ -31,6 +35,7 @@ impl Conductor {
     pub fn new(
         sandbox: Sandbox,
         proxy: Arc<ProxyManager>,
+        playbooks: Store,
         default_timeout: Duration,
         max_timeout: Duration,
         flags: &[String],
@@ -41,13 +46,14 @@ impl Conductor {
              `run_deno_code`. Batch work into one call: loop, transform and aggregate in code, \
              return only what matters as the last expression. Code can call tools of other MCP \
              servers through `mcpFactory` (see `list_mcp_servers` and `get_tools`), without any \
-             sandbox permission. Sandbox permissions (fixed): {permissions}. \
+             sandbox permission, and import saved playbooks (reusable code + docs: \
+             `list_playbooks`, `get_playbook`, `create_playbook`) with `await importPlaybook(folder)`. Sandbox permissions (fixed): {permissions}. \
              Default timeout {} ms, maximum {} ms.",
             default_timeout.as_millis(),
             max_timeout.as_millis()
         );
-        let tool_router = Self::run_code_router() + Self::proxy_router();
-        Self { sandbox, proxy, default_timeout, max_timeout, instructions, tool_router }
+        let tool_router = Self::run_code_router() + Self::proxy_router() + Self::playbook_router();
+        Self { sandbox, proxy, playbooks, default_timeout, max_timeout, instructions, tool_router }
     }
 }
 

@@ -25,7 +25,8 @@ console output is captured in order. Globals: WORKSPACE_DIR (the cwd), ROOT_DIR,
 PERMISSIONS (the sandbox's fixed Deno flags), plus any `globals` passed here. `mcpFactory` calls \
 tools of the upstream MCP servers listed by `list_mcp_servers`: \
 `const s = await mcpFactory.load(\"name\"); await s.callTool(\"tool\", {..})` returns the tool's result \
-(structuredContent or parsed JSON text) and throws when the tool fails. Permissions are set \
+(structuredContent or parsed JSON text) and throws when the tool fails. \
+`await importPlaybook(\"folder\")` returns a saved playbook's exports (see `list_playbooks`). Permissions are set \
 by the administrator and cannot be changed by code. Result: {status, output, returnValue | error, \
 errorType (syntax|runtime|timeout|permission|exit|memory), executionTime}; `truncated` when \
 output exceeded the cap, `returnValueFile` when a large result was written to the workspace.";

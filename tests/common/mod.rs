@@ -193,3 +193,31 @@ pub async fn wait_gone(pid: u32) -> bool {
     }
     false
 }
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 (one thread, `connection: close`): `handler` maps a
+/// request path to (status line, content type, body). Returns the port.
+pub fn http_server(handler: impl Fn(&str) -> (&'static str, &'static str, String) + Send + 'static) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let (status, content_type, body) = handler(&path);
+            let response = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let mut stream = stream;
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    port
+}

@@ -1,0 +1,146 @@
+//! `list_playbooks`, `get_playbook`, `create_playbook`: reusable code + docs under PLAYBOOKS_DIR.
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::{ErrorData, tool, tool_router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Conductor;
+use crate::playbooks::frontmatter::{Meta, Source};
+use crate::playbooks::store::{self, ListedState, NewPlaybook};
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct GetPlaybookParams {
+    /// The playbook's folder name (as listed by list_playbooks).
+    pub folder_name: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CreatePlaybookParams {
+    /// Folder name: 1-64 letters, digits, '_' or '-'. Code imports it with importPlaybook(folder_name).
+    pub folder_name: String,
+    /// Display name.
+    pub name: String,
+    /// One-line description (any text).
+    pub description: String,
+    /// Markdown documentation: what it is for and how to call it.
+    pub content: String,
+    /// TypeScript module whose exports importPlaybook returns (checked for syntax errors first).
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub author: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Replace an existing playbook of that folder name (default false: refuse).
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+fn with_structured(text: String, structured: Value) -> CallToolResult {
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(structured);
+    result
+}
+
+fn failure(message: String) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(message)])
+}
+
+#[tool_router(router = playbook_router, vis = "pub(super)")]
+impl Conductor {
+    #[tool(
+        name = "list_playbooks",
+        description = "List the playbooks (reusable TypeScript + docs) that code can import with \
+            `await importPlaybook(folder)`: folder, name, description, tags, has_code, source \
+            (system|user). Broken ones are listed with the reason. Read one with get_playbook."
+    )]
+    async fn list_playbooks(&self) -> Result<CallToolResult, ErrorData> {
+        let listed = match self.playbooks.list() {
+            Ok(listed) => listed,
+            Err(e) => return Ok(failure(e)),
+        };
+        let mut text = String::new();
+        for p in &listed {
+            match &p.state {
+                ListedState::Ok { name, description, tags, has_code, source } => {
+                    let code = if *has_code { ", code" } else { "" };
+                    let tags = if tags.is_empty() { String::new() } else { format!(" [{}]", tags.join(", ")) };
+                    let source = if *source == Source::System { "system" } else { "user" };
+                    text.push_str(&format!("{}: {name} - {description}{tags} ({source}{code})\n", p.folder));
+                }
+                ListedState::Broken { error, .. } => text.push_str(&format!("{}: BROKEN - {error}\n", p.folder)),
+            }
+        }
+        if listed.is_empty() {
+            text.push_str(&format!("No playbooks in {}.\n", self.playbooks.dir().display()));
+        }
+        text.push_str("Import one in run_deno_code with: const pb = await importPlaybook(\"<folder>\");");
+        let structured = json!({ "playbooks": listed, "dir": self.playbooks.dir().display().to_string() });
+        Ok(with_structured(text, structured))
+    }
+
+    #[tool(
+        name = "get_playbook",
+        description = "A playbook's metadata, Markdown documentation, TypeScript source (if any) and the \
+            exact importPlaybook line to use in run_deno_code."
+    )]
+    async fn get_playbook(&self, Parameters(params): Parameters<GetPlaybookParams>) -> Result<CallToolResult, ErrorData> {
+        let playbook = match self.playbooks.get(&params.folder_name) {
+            Ok(p) => p,
+            Err(e) => return Ok(failure(e)),
+        };
+        let import = playbook.code.as_ref().map(|_| store::import_line(&playbook.folder));
+        let mut text = format!("# {} ({})\n{}\n\n{}", playbook.meta.name, playbook.folder, playbook.meta.description, playbook.body);
+        if let (Some(code), Some(import)) = (&playbook.code, &import) {
+            text.push_str(&format!("\n\n## Code (playbook.ts)\n\n```ts\n{code}\n```\n\nUse it with:\n{import}"));
+        }
+        let structured = json!({
+            "folder": playbook.folder,
+            "metadata": playbook.meta,
+            "content": playbook.body,
+            "code": playbook.code,
+            "import": import,
+        });
+        Ok(with_structured(text, structured))
+    }
+
+    #[tool(
+        name = "create_playbook",
+        description = "Save a playbook: Markdown docs plus optional TypeScript code that later executions \
+            import with `await importPlaybook(folder_name)`. Refuses to replace an existing one unless \
+            overwrite is true; the code is checked for syntax errors first."
+    )]
+    async fn create_playbook(&self, Parameters(params): Parameters<CreatePlaybookParams>) -> Result<CallToolResult, ErrorData> {
+        let folder = params.folder_name.clone();
+        let has_code = params.code.is_some();
+        let new = NewPlaybook {
+            folder: params.folder_name,
+            meta: Meta {
+                name: params.name,
+                description: params.description,
+                author: params.author,
+                version: params.version,
+                tags: params.tags.unwrap_or_default(),
+                source: Some(Source::User),
+            },
+            content: params.content,
+            code: params.code,
+            overwrite: params.overwrite,
+        };
+        match self.playbooks.create(new) {
+            Ok(path) => {
+                let import = has_code.then(|| store::import_line(&folder));
+                let mut text = format!("Saved playbook '{folder}' in {}.", path.display());
+                if let Some(import) = &import {
+                    text.push_str(&format!(" Use it with: {import}"));
+                }
+                Ok(with_structured(text, json!({ "folder": folder, "path": path.display().to_string(), "import": import })))
+            }
+            Err(e) => Ok(failure(format!("create_playbook: {e}"))),
+        }
+    }
+}
