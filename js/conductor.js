@@ -185,6 +185,11 @@ function harden() {
 // APIs whose effect is process-wide (shared with every other execution and the server itself)
 // even when a permission allows them: they throw instead.
 function disableProcessWideApis() {
+  // `Deno[Deno.internal]` carries Deno.core (raw ops, bypassing the public APIs' checks on
+  // arguments); `deno run` exposes it, the sandbox does not.
+  const internal = Deno.internal;
+  delete Deno[internal];
+  delete Deno.internal;
   const unavailable = (name, why) =>
     function () {
       throw new ErrorCtor(`${name} is not available in the mcp-conductor sandbox: ${why}`);

@@ -27,3 +27,13 @@ pub fn init() {
 pub fn create_params(max_heap_bytes: usize) -> Option<v8::CreateParams> {
     Some(v8::CreateParams::default().heap_limits(0, max_heap_bytes))
 }
+
+/// The heap limit the near-heap-limit callback returns once it has stopped the execution.
+/// V8 aborts the process unless the limit is raised, so it gets room to unwind. QuickJS
+/// (v8x) must keep its limit: raised, the runaway code keeps allocating until the next
+/// interrupt poll, and every allocation past the old limit re-runs v8x's full heap walk
+/// (seconds on a large heap); kept, the next allocation fails at once and the termination
+/// unwinds it.
+pub fn heap_limit_after_stop(current: usize) -> usize {
+    if cfg!(feature = "v8") { current * 2 } else { current }
+}

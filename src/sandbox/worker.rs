@@ -98,8 +98,7 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
     let on_limit = control.clone();
     worker.js_runtime.add_near_heap_limit_callback(move |current, _initial| {
         on_limit.stop(StopReason::Memory);
-        // Room to unwind the termination; V8 aborts the process if the limit is not raised.
-        current * 2
+        crate::engine::heap_limit_after_stop(current)
     });
     let isolate = worker.js_runtime.v8_isolate().thread_safe_handle();
     worker.js_runtime.op_state().borrow_mut().put(WatcherExitHandle(isolate.clone()));

@@ -1,0 +1,166 @@
+//! The attack suite: hostile code, one case after another against one server with zero
+//! permissions (and one with some granted). Every case must end as expected and the server
+//! must answer `1+1` correctly right after it.
+
+mod common;
+
+use common::{Run, Server};
+use serde_json::json;
+
+/// What a case must end with.
+enum Expect {
+    /// `errorType` of a failed execution.
+    Error(&'static str),
+    /// A successful execution returning this JSON.
+    Value(serde_json::Value),
+    /// The error message contains this text.
+    ErrorContaining(&'static str),
+}
+
+struct Case {
+    name: &'static str,
+    code: String,
+    timeout_ms: u64,
+    expect: Expect,
+}
+
+fn case(name: &'static str, code: &str, expect: Expect) -> Case {
+    Case { name, code: code.to_string(), timeout_ms: 3000, expect }
+}
+
+fn timed(name: &'static str, code: &str, timeout_ms: u64, expect: Expect) -> Case {
+    Case { name, code: code.to_string(), timeout_ms, expect }
+}
+
+fn check(case: &Case, r: &Run) {
+    match &case.expect {
+        Expect::Error(kind) => {
+            assert_eq!(r.status(), "error", "{}: expected an error, got {r:?}", case.name);
+            assert_eq!(r.error_type(), *kind, "{}: {r:?}", case.name);
+        }
+        Expect::Value(v) => {
+            assert_eq!(r.status(), "success", "{}: {r:?}", case.name);
+            assert_eq!(&r.text["returnValue"], v, "{}", case.name);
+        }
+        Expect::ErrorContaining(text) => {
+            assert_eq!(r.status(), "error", "{}: expected an error, got {r:?}", case.name);
+            assert!(r.error().contains(text), "{}: {r:?}", case.name);
+        }
+    }
+}
+
+async fn run_all(s: &Server, cases: &[Case]) {
+    for case in cases {
+        let r = s.run_timeout(&case.code, case.timeout_ms).await;
+        check(case, &r);
+        let healthy = s.run("1+1").await;
+        assert_eq!(healthy.value(), &json!(2), "server unhealthy after {}", case.name);
+    }
+}
+
+#[tokio::test]
+async fn zero_permission_attacks() {
+    use Expect::*;
+    let s = Server::start("").await;
+    let five_mb = format!("const s = \"{}\"; s.length", "x".repeat(5 << 20));
+    let cases = [
+        // Files, environment, processes, network.
+        case("read /etc/passwd", r#"Deno.readTextFileSync("/etc/passwd")"#, Error("permission")),
+        case("read /proc/self/environ", r#"await Deno.readFile("/proc/self/environ")"#, Error("permission")),
+        case("read ~/.ssh", r#"[...Deno.readDirSync(Deno.env.get("HOME") + "/.ssh")]"#, Error("permission")),
+        case("write outside the workspace", r#"Deno.writeTextFileSync("/tmp/mcp-conductor-pwned", "x")"#, Error("permission")),
+        case("write inside the workspace", r#"Deno.writeTextFileSync("x.txt", "x")"#, Error("permission")),
+        case("fetch a remote host", r#"await fetch("https://example.com")"#, Error("permission")),
+        case("fetch 127.0.0.1", r#"await fetch("http://127.0.0.1:65500/")"#, Error("permission")),
+        case("connect to localhost", r#"await Deno.connect({ hostname: "localhost", port: 22 })"#, Error("permission")),
+        case("Deno.env", r#"Deno.env.toObject()"#, Error("permission")),
+        case("Deno.Command", r#"new Deno.Command("id").outputSync()"#, Error("permission")),
+        case("Deno.exit", "Deno.exit(3)", Error("exit")),
+        case(
+            "Deno.permissions.request never prompts",
+            r#"(await Deno.permissions.request({ name: "read" })).state"#,
+            Value(json!("denied")),
+        ),
+        case("Deno.openKv", "await Deno.openKv()", ErrorContaining("unstable API")),
+        case("Deno.cron", r#"Deno.cron("x", "* * * * *", () => {})"#, Error("runtime")),
+        // Internals.
+        case(
+            "Deno.core, __bootstrap and internal ops are out of reach",
+            r#"[typeof Deno.core, typeof globalThis.__bootstrap, typeof Deno[Deno.internal]?.core, typeof globalThis.op_conductor_host]"#,
+            Value(json!(["undefined", "undefined", "undefined", "undefined"])),
+        ),
+        case(
+            "the glue hook is frozen",
+            r#"const key = Symbol.for("mcp-conductor"), h = globalThis[key]; let refused = 0;
+               try { h.run = () => 1; } catch { refused++; }
+               try { delete globalThis[key]; } catch { refused++; }
+               [refused, Object.isFrozen(h), typeof globalThis[key]]"#,
+            Value(json!([2, true, "object"])),
+        ),
+        // State that must not reach the next execution.
+        case("prototype pollution", "Object.prototype.polluted = 1; Array.prototype.x = 2; 1", Value(json!(1))),
+        case("pollution is gone", "[({}).polluted ?? null, [].x ?? null]", Value(json!([null, null]))),
+        case("global state", "globalThis.leak = 'secret'; 1", Value(json!(1))),
+        case("global state is gone", "typeof globalThis.leak", Value(json!("undefined"))),
+        // Loops and hangs.
+        timed("infinite loop", "while (true) {}", 500, Error("timeout")),
+        timed("infinite microtask loop", "for (;;) await null;", 500, Error("timeout")),
+        timed("busy loop in try/finally", "try { while (true) {} } finally { while (true) {} }", 500, Error("timeout")),
+        timed(
+            "SIGTERM listener then a busy loop",
+            r#"try { Deno.addSignalListener("SIGTERM", () => {}); } catch {} while (true) {}"#,
+            500,
+            Error("timeout"),
+        ),
+        timed("ReDoS", r#"/^(a+)+$/.test("a".repeat(40) + "!")"#, 500, Error("timeout")),
+        timed(
+            "WebAssembly busy loop",
+            // (module (func (export "spin") (loop (br 0))))
+            r#"const bytes = new Uint8Array([0,97,115,109,1,0,0,0,1,4,1,96,0,0,3,2,1,0,7,8,1,4,115,112,105,110,0,0,10,9,1,7,0,3,64,12,0,11,11]);
+               const { instance } = await WebAssembly.instantiate(bytes); instance.exports.spin();"#,
+            500,
+            Error("timeout"),
+        ),
+        // Memory, output, stack.
+        case("array growth", "const a = []; while (true) a.push(new Array(1e5).fill(1));", Error("memory")),
+        case(
+            "a caught out-of-memory error still ends the execution",
+            "let r = []; try { for (;;) r.push(new Array(1e5).fill(1)); } catch { r = null; } 'survived'",
+            Error("memory"),
+        ),
+        case("string doubling", "let s = 'x'; while (true) s += s;", Error("runtime")),
+        case("huge ArrayBuffers", "const keep = []; while (true) keep.push(new ArrayBuffer(64 << 20));", Error("memory")),
+        timed("print flood", r#"for (;;) console.log("x".repeat(1000));"#, 1000, Error("timeout")),
+        case("deep recursion", "function f(n) { return f(n + 1) + 1; } f(0)", Error("runtime")),
+        case("new Worker", r#"new Worker("data:text/javascript,1")"#, ErrorContaining("not available")),
+        // Input and output channels.
+        case("read stdin", "const buf = new Uint8Array(16); await Deno.stdin.read(buf)", Value(json!(null))),
+        case(
+            "JSON-RPC-looking output",
+            r#"const fake = '{"jsonrpc":"2.0","id":1,"result":{}}'; console.log(fake); console.error(fake); await Deno.stdout.write(new TextEncoder().encode(fake + "\n")); 7"#,
+            Value(json!(7)),
+        ),
+        Case { name: "5 MB of code", code: five_mb, timeout_ms: 20_000, expect: Value(json!(5 << 20)) },
+    ];
+    run_all(&s, &cases).await;
+}
+
+#[tokio::test]
+async fn attacks_with_permissions_granted() {
+    use Expect::*;
+    let s = Server::start("allow-read={ws},allow-write={ws},allow-env,allow-run=sh,allow-net=127.0.0.1").await;
+    let cases = [
+        case("chdir", r#"Deno.chdir("/")"#, ErrorContaining("not available")),
+        case("umask(mask)", "Deno.umask(0o777)", ErrorContaining("not available")),
+        case("env.set", r#"Deno.env.set("X", "1")"#, ErrorContaining("not available")),
+        case("state after", "[Deno.cwd() === WORKSPACE_DIR, Deno.env.get('X') ?? null]", Value(json!([true, null]))),
+        case("read outside the allowed dir", r#"Deno.readTextFileSync("/etc/hostname")"#, Error("permission")),
+        case("run a command not allowed", r#"new Deno.Command("id").outputSync()"#, Error("permission")),
+        case(
+            "children spawned by an allowed shell still see no client stdin",
+            r#"new TextDecoder().decode(new Deno.Command("sh", { args: ["-c", "cat"], stdin: "inherit" }).outputSync().stdout)"#,
+            Value(json!("")),
+        ),
+    ];
+    run_all(&s, &cases).await;
+}
