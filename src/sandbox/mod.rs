@@ -8,6 +8,7 @@
 //! does not answer within [`ABANDON_GRACE`] (stuck in a blocking call), it is abandoned.
 
 mod code;
+mod confined_fs;
 mod control;
 mod execution;
 mod glue;

@@ -10,7 +10,6 @@ use deno_core::ModuleSpecifier;
 use deno_permissions::PermissionsContainer;
 use deno_resolver::npm::{DenoInNpmPackageChecker, NpmResolver};
 use deno_runtime::colors::ColorLevel;
-use deno_runtime::deno_fs::RealFs;
 use deno_runtime::deno_io::{Stdio, StdioPipe};
 use deno_runtime::deno_os::WatcherExitHandle;
 use deno_runtime::deno_web::BlobStore;
@@ -18,6 +17,7 @@ use deno_runtime::worker::{MainWorker, WorkerOptions, WorkerServiceOptions};
 use deno_runtime::{BootstrapOptions, FeatureChecker};
 use sys_traits::impls::RealSys;
 
+use super::confined_fs::ConfinedFs;
 use super::control::{Control, StopReason};
 use super::glue::{self, GlueState};
 use super::loader::SandboxLoader;
@@ -60,7 +60,7 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
         broadcast_channel: Default::default(),
         deno_rt_native_addon_loader: None,
         feature_checker: Arc::new(feature_checker),
-        fs: Arc::new(RealFs),
+        fs: Arc::new(ConfinedFs::new(setup.permissions.clone())),
         module_loader: setup.loader,
         node_services: None,
         npm_process_state_provider: None,

@@ -1,0 +1,324 @@
+//! The filesystem executions see: Deno's `RealFs`, plus a second permission check on where
+//! each path really leads. Deno checks permissions on the normalized path it was given, not on
+//! the canonical one, so a symlink inside an allowed directory would lead outside it (e.g.
+//! `/ws/etc -> /etc` with `allow-read=/ws`). Here every path is resolved through symlinks (all
+//! of it for operations that follow the last component, its parent otherwise) and the resolved
+//! path must pass the same check.
+//! (A symlink swapped in between the check and the use can still race it; creating symlinks
+//! needs full read and write permission in Deno, or `allow-run`.)
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use deno_permissions::{CheckedPath, CheckedPathBuf, OpenAccessKind, PermissionsContainer};
+use deno_runtime::deno_fs::{FileSystem, FsDirEntry, FsFileType, FsReadDirRc, OpenOptions, RealFs};
+use deno_runtime::deno_io::fs::{File, FsError, FsResult, FsStat, FsStatFs};
+
+use OpenAccessKind::{Read, ReadNoFollow, ReadWriteNoFollow, Write, WriteNoFollow};
+
+#[derive(Debug)]
+pub struct ConfinedFs {
+    inner: RealFs,
+    permissions: PermissionsContainer,
+}
+
+impl ConfinedFs {
+    pub fn new(permissions: PermissionsContainer) -> ConfinedFs {
+        ConfinedFs { inner: RealFs, permissions }
+    }
+
+    /// Checks where `path` really leads, as `kind` (the `NoFollow` kinds keep the last
+    /// component: lstat, readlink, remove, rename act on the link itself).
+    fn confine(&self, path: &Path, kind: OpenAccessKind) -> FsResult<()> {
+        // Always checked: the path Deno hands over may already be the canonical one while its
+        // own check ran on the path the code gave.
+        let resolved = resolve(path, !kind.is_no_follow());
+        self.permissions
+            .check_open(Cow::Owned(resolved), kind, Some("a symlink's target"))
+            .map(|_| ())
+            .map_err(FsError::PermissionCheck)
+    }
+}
+
+/// `path` with every symlink resolved: all of it when `follow_last`, else all but the last
+/// component. Components that do not exist yet are kept as they are.
+pub fn resolve(path: &Path, follow_last: bool) -> PathBuf {
+    if follow_last && let Ok(canonical) = path.canonicalize() {
+        return canonical;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) if !parent.as_os_str().is_empty() => resolve(parent, true).join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+fn open_kind(options: &OpenOptions) -> OpenAccessKind {
+    let writes = options.write || options.append || options.create || options.create_new || options.truncate;
+    match (options.read, writes) {
+        (true, true) => OpenAccessKind::ReadWrite,
+        (false, true) => Write,
+        _ => Read,
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl FileSystem for ConfinedFs {
+    fn cwd(&self) -> FsResult<PathBuf> {
+        self.inner.cwd()
+    }
+    fn tmp_dir(&self) -> FsResult<PathBuf> {
+        self.inner.tmp_dir()
+    }
+    fn chdir(&self, path: &CheckedPath) -> FsResult<()> {
+        self.confine(path, Read)?;
+        self.inner.chdir(path)
+    }
+    fn umask(&self, mask: Option<u32>) -> FsResult<u32> {
+        self.inner.umask(mask)
+    }
+
+    fn open_sync(&self, path: &CheckedPath, options: OpenOptions) -> FsResult<Rc<dyn File>> {
+        self.confine(path, open_kind(&options))?;
+        self.inner.open_sync(path, options)
+    }
+    async fn open_async<'a>(&'a self, path: CheckedPathBuf, options: OpenOptions) -> FsResult<Rc<dyn File>> {
+        self.confine(&path, open_kind(&options))?;
+        self.inner.open_async(path, options).await
+    }
+
+    fn mkdir_sync(&self, path: &CheckedPath, recursive: bool, mode: Option<u32>) -> FsResult<()> {
+        self.confine(path, WriteNoFollow)?;
+        self.inner.mkdir_sync(path, recursive, mode)
+    }
+    async fn mkdir_async(&self, path: CheckedPathBuf, recursive: bool, mode: Option<u32>) -> FsResult<()> {
+        self.confine(&path, WriteNoFollow)?;
+        self.inner.mkdir_async(path, recursive, mode).await
+    }
+
+    fn chmod_sync(&self, path: &CheckedPath, mode: u32) -> FsResult<()> {
+        self.confine(path, Write)?;
+        self.inner.chmod_sync(path, mode)
+    }
+    async fn chmod_async(&self, path: CheckedPathBuf, mode: u32) -> FsResult<()> {
+        self.confine(&path, Write)?;
+        self.inner.chmod_async(path, mode).await
+    }
+    fn chown_sync(&self, path: &CheckedPath, uid: Option<u32>, gid: Option<u32>) -> FsResult<()> {
+        self.confine(path, Write)?;
+        self.inner.chown_sync(path, uid, gid)
+    }
+    async fn chown_async(&self, path: CheckedPathBuf, uid: Option<u32>, gid: Option<u32>) -> FsResult<()> {
+        self.confine(&path, Write)?;
+        self.inner.chown_async(path, uid, gid).await
+    }
+    fn lchmod_sync(&self, path: &CheckedPath, mode: u32) -> FsResult<()> {
+        self.confine(path, WriteNoFollow)?;
+        self.inner.lchmod_sync(path, mode)
+    }
+    async fn lchmod_async(&self, path: CheckedPathBuf, mode: u32) -> FsResult<()> {
+        self.confine(&path, WriteNoFollow)?;
+        self.inner.lchmod_async(path, mode).await
+    }
+    fn lchown_sync(&self, path: &CheckedPath, uid: Option<u32>, gid: Option<u32>) -> FsResult<()> {
+        self.confine(path, WriteNoFollow)?;
+        self.inner.lchown_sync(path, uid, gid)
+    }
+    async fn lchown_async(&self, path: CheckedPathBuf, uid: Option<u32>, gid: Option<u32>) -> FsResult<()> {
+        self.confine(&path, WriteNoFollow)?;
+        self.inner.lchown_async(path, uid, gid).await
+    }
+
+    fn remove_sync(&self, path: &CheckedPath, recursive: bool) -> FsResult<()> {
+        self.confine(path, WriteNoFollow)?;
+        self.inner.remove_sync(path, recursive)
+    }
+    async fn remove_async(&self, path: CheckedPathBuf, recursive: bool) -> FsResult<()> {
+        self.confine(&path, WriteNoFollow)?;
+        self.inner.remove_async(path, recursive).await
+    }
+
+    fn copy_file_sync(&self, oldpath: &CheckedPath, newpath: &CheckedPath) -> FsResult<()> {
+        self.confine(oldpath, Read)?;
+        self.confine(newpath, Write)?;
+        self.inner.copy_file_sync(oldpath, newpath)
+    }
+    async fn copy_file_async(&self, oldpath: CheckedPathBuf, newpath: CheckedPathBuf) -> FsResult<()> {
+        self.confine(&oldpath, Read)?;
+        self.confine(&newpath, Write)?;
+        self.inner.copy_file_async(oldpath, newpath).await
+    }
+    fn cp_sync(&self, path: &CheckedPath, new_path: &CheckedPath) -> FsResult<()> {
+        self.confine(path, Read)?;
+        self.confine(new_path, Write)?;
+        self.inner.cp_sync(path, new_path)
+    }
+    async fn cp_async(&self, path: CheckedPathBuf, new_path: CheckedPathBuf) -> FsResult<()> {
+        self.confine(&path, Read)?;
+        self.confine(&new_path, Write)?;
+        self.inner.cp_async(path, new_path).await
+    }
+
+    fn stat_sync(&self, path: &CheckedPath) -> FsResult<FsStat> {
+        self.confine(path, Read)?;
+        self.inner.stat_sync(path)
+    }
+    async fn stat_async(&self, path: CheckedPathBuf) -> FsResult<FsStat> {
+        self.confine(&path, Read)?;
+        self.inner.stat_async(path).await
+    }
+    fn lstat_sync(&self, path: &CheckedPath) -> FsResult<FsStat> {
+        self.confine(path, ReadNoFollow)?;
+        self.inner.lstat_sync(path)
+    }
+    async fn lstat_async(&self, path: CheckedPathBuf) -> FsResult<FsStat> {
+        self.confine(&path, ReadNoFollow)?;
+        self.inner.lstat_async(path).await
+    }
+    fn statfs_sync(&self, path: &CheckedPath, bigint: bool) -> FsResult<FsStatFs> {
+        self.confine(path, Read)?;
+        self.inner.statfs_sync(path, bigint)
+    }
+    async fn statfs_async(&self, path: CheckedPathBuf, bigint: bool) -> FsResult<FsStatFs> {
+        self.confine(&path, Read)?;
+        self.inner.statfs_async(path, bigint).await
+    }
+
+    fn realpath_sync(&self, path: &CheckedPath) -> FsResult<PathBuf> {
+        self.confine(path, Read)?;
+        self.inner.realpath_sync(path)
+    }
+    async fn realpath_async(&self, path: CheckedPathBuf) -> FsResult<PathBuf> {
+        self.confine(&path, Read)?;
+        self.inner.realpath_async(path).await
+    }
+
+    fn read_dir_sync(&self, path: &CheckedPath) -> FsResult<Vec<FsDirEntry>> {
+        self.confine(path, Read)?;
+        self.inner.read_dir_sync(path)
+    }
+    async fn read_dir_async(&self, path: CheckedPathBuf) -> FsResult<FsReadDirRc> {
+        self.confine(&path, Read)?;
+        self.inner.read_dir_async(path).await
+    }
+
+    fn rename_sync(&self, oldpath: &CheckedPath, newpath: &CheckedPath) -> FsResult<()> {
+        self.confine(oldpath, ReadWriteNoFollow)?;
+        self.confine(newpath, WriteNoFollow)?;
+        self.inner.rename_sync(oldpath, newpath)
+    }
+    async fn rename_async(&self, oldpath: CheckedPathBuf, newpath: CheckedPathBuf) -> FsResult<()> {
+        self.confine(&oldpath, ReadWriteNoFollow)?;
+        self.confine(&newpath, WriteNoFollow)?;
+        self.inner.rename_async(oldpath, newpath).await
+    }
+
+    fn rmdir_sync(&self, path: &CheckedPath) -> FsResult<()> {
+        self.confine(path, WriteNoFollow)?;
+        self.inner.rmdir_sync(path)
+    }
+    async fn rmdir_async(&self, path: CheckedPathBuf) -> FsResult<()> {
+        self.confine(&path, WriteNoFollow)?;
+        self.inner.rmdir_async(path).await
+    }
+
+    fn link_sync(&self, oldpath: &CheckedPath, newpath: &CheckedPath) -> FsResult<()> {
+        self.confine(oldpath, ReadWriteNoFollow)?;
+        self.confine(newpath, WriteNoFollow)?;
+        self.inner.link_sync(oldpath, newpath)
+    }
+    async fn link_async(&self, oldpath: CheckedPathBuf, newpath: CheckedPathBuf) -> FsResult<()> {
+        self.confine(&oldpath, ReadWriteNoFollow)?;
+        self.confine(&newpath, WriteNoFollow)?;
+        self.inner.link_async(oldpath, newpath).await
+    }
+
+    fn symlink_sync(&self, oldpath: &CheckedPath, newpath: &CheckedPath, file_type: Option<FsFileType>) -> FsResult<()> {
+        self.confine(newpath, WriteNoFollow)?;
+        self.inner.symlink_sync(oldpath, newpath, file_type)
+    }
+    async fn symlink_async(
+        &self,
+        oldpath: CheckedPathBuf,
+        newpath: CheckedPathBuf,
+        file_type: Option<FsFileType>,
+    ) -> FsResult<()> {
+        self.confine(&newpath, WriteNoFollow)?;
+        self.inner.symlink_async(oldpath, newpath, file_type).await
+    }
+
+    fn read_link_sync(&self, path: &CheckedPath) -> FsResult<PathBuf> {
+        self.confine(path, ReadNoFollow)?;
+        self.inner.read_link_sync(path)
+    }
+    async fn read_link_async(&self, path: CheckedPathBuf) -> FsResult<PathBuf> {
+        self.confine(&path, ReadNoFollow)?;
+        self.inner.read_link_async(path).await
+    }
+
+    fn truncate_sync(&self, path: &CheckedPath, len: u64) -> FsResult<()> {
+        self.confine(path, Write)?;
+        self.inner.truncate_sync(path, len)
+    }
+    async fn truncate_async(&self, path: CheckedPathBuf, len: u64) -> FsResult<()> {
+        self.confine(&path, Write)?;
+        self.inner.truncate_async(path, len).await
+    }
+
+    fn utime_sync(&self, path: &CheckedPath, atime_secs: i64, atime_nanos: u32, mtime_secs: i64, mtime_nanos: u32) -> FsResult<()> {
+        self.confine(path, Write)?;
+        self.inner.utime_sync(path, atime_secs, atime_nanos, mtime_secs, mtime_nanos)
+    }
+    async fn utime_async(
+        &self,
+        path: CheckedPathBuf,
+        atime_secs: i64,
+        atime_nanos: u32,
+        mtime_secs: i64,
+        mtime_nanos: u32,
+    ) -> FsResult<()> {
+        self.confine(&path, Write)?;
+        self.inner.utime_async(path, atime_secs, atime_nanos, mtime_secs, mtime_nanos).await
+    }
+    fn lutime_sync(&self, path: &CheckedPath, atime_secs: i64, atime_nanos: u32, mtime_secs: i64, mtime_nanos: u32) -> FsResult<()> {
+        self.confine(path, WriteNoFollow)?;
+        self.inner.lutime_sync(path, atime_secs, atime_nanos, mtime_secs, mtime_nanos)
+    }
+    async fn lutime_async(
+        &self,
+        path: CheckedPathBuf,
+        atime_secs: i64,
+        atime_nanos: u32,
+        mtime_secs: i64,
+        mtime_nanos: u32,
+    ) -> FsResult<()> {
+        self.confine(&path, WriteNoFollow)?;
+        self.inner.lutime_async(path, atime_secs, atime_nanos, mtime_secs, mtime_nanos).await
+    }
+
+    fn exists_sync(&self, path: &CheckedPath) -> bool {
+        self.confine(path, Read).is_ok() && self.inner.exists_sync(path)
+    }
+    async fn exists_async(&self, path: CheckedPathBuf) -> FsResult<bool> {
+        self.confine(&path, Read)?;
+        self.inner.exists_async(path).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+    use std::path::Path;
+
+    #[test]
+    fn resolves_symlinks_in_any_component() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("etc")).unwrap();
+        assert_eq!(resolve(&root.join("etc/hostname"), true), Path::new("/etc/hostname"));
+        assert_eq!(resolve(&root.join("etc/new/deeper.txt"), true), Path::new("/etc/new/deeper.txt"));
+        // Not following the last component: the link itself.
+        assert_eq!(resolve(&root.join("etc"), false), root.join("etc"));
+        assert_eq!(resolve(&root.join("plain.txt"), true), root.join("plain.txt"));
+    }
+}
