@@ -152,7 +152,7 @@ async fn deep_recursion_is_a_catchable_error() {
 
 #[tokio::test]
 async fn spawned_processes_die_with_their_execution() {
-    let s = Server::start("allow-run=sleep").await;
+    let s = Server::start("allow-run=sleep,sh").await;
     let marker = format!("{}", 40_000 + std::process::id() % 10_000);
     let alive = |m: &str| {
         std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
@@ -164,6 +164,10 @@ async fn spawned_processes_die_with_their_execution() {
     assert_eq!(r.value(), &json!(true));
     let r = s.run_timeout(&format!("new Deno.Command('sleep', {{ args: ['{marker}.5'] }}).spawn(); 1"), 500).await;
     assert_eq!(r.error_type(), "timeout");
+    // Grandchildren: a shell's background jobs.
+    let shell = format!("sleep {marker}.25 & sleep {marker}.75 & wait");
+    let r = s.run(&format!("const c = new Deno.Command('sh', {{ args: ['-c', '{shell}'] }}).spawn(); c.unref(); 1")).await;
+    assert_eq!(r.value(), &json!(1));
     let deadline = Instant::now() + Duration::from_secs(5);
     while alive(&marker) {
         assert!(Instant::now() < deadline, "a spawned `sleep {marker}` outlived its execution");

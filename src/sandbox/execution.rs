@@ -131,13 +131,38 @@ fn kill_children(pids: &[u32]) {
         if parent != Some(me.to_string().as_str()) {
             continue; // already gone (or not ours)
         }
-        // SAFETY: plain syscalls on a pid that is our child.
+        // Its own children too (a shell's background jobs...): collected before the kill,
+        // since they are re-parented away from it afterwards.
+        let descendants = descendants(pid);
+        // SAFETY: plain syscalls on a pid that is our child, and on its descendants.
         unsafe {
             libc::kill(pid as i32, libc::SIGKILL);
             libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+            for d in &descendants {
+                libc::kill(*d as i32, libc::SIGKILL);
+            }
         }
-        tracing::debug!(pid, "killed a process the execution left running");
+        tracing::debug!(pid, ?descendants, "killed a process the execution left running");
     }
+}
+
+/// Every process below `pid`, from `/proc/<pid>/task/*/children`.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(p) = queue.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else { continue };
+        for task in tasks.flatten() {
+            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
+                if !found.contains(&child) && found.len() < 4096 {
+                    found.push(child);
+                    queue.push(child);
+                }
+            }
+        }
+    }
+    found
 }
 
 /// A return value above `MCP_CONDUCTOR_MAX_RETURN_BYTES` is written to
