@@ -47,6 +47,8 @@ fn stdout_carries_only_json_rpc() {
     assert!(noisy_result["output"].as_array().unwrap().contains(&json!("from-child")), "{noisy_result}");
     let two: Value = serde_json::from_str(answers[&3]["result"]["content"][0]["text"].as_str().unwrap()).unwrap();
     assert_eq!(two["returnValue"], 2);
+    // The default playbooks were installed during this startup, without a byte on stdout.
+    assert!(dir.path().join("playbooks/http-helper/playbook.md").exists());
     drop(stdin);
     child.wait().unwrap();
 }
