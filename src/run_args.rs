@@ -112,6 +112,16 @@ impl std::error::Error for RunArgsError {}
 const KNOWN_FLAGS: &str = "allow-{read,write,net,env,run,sys,ffi,import}[=list], \
 deny-{read,write,net,env,run,sys,ffi,import}[=list], allow-all, no-prompt, cached-only, no-remote";
 
+/// Whether `item`, as a list item of its own, would be taken for a flag rather than a value.
+fn reads_as_flag(item: &str) -> bool {
+    let body = item.strip_prefix("--");
+    let name = body.unwrap_or(item).split_once('=').map_or(body.unwrap_or(item), |(n, _)| n);
+    body.is_some()
+        || name.starts_with("allow-")
+        || name.starts_with("deny-")
+        || ["allow-all", "no-prompt", "cached-only", "no-remote"].contains(&name)
+}
+
 /// The flag a continuation item would be appended to.
 struct OpenList {
     allow: bool,
@@ -141,6 +151,14 @@ impl RunArgs {
                     Some(v) if v.trim().is_empty() => {
                         return Err(err(format!(
                             "empty list; write '{name}' to grant all, or give values after '='"
+                        )));
+                    }
+                    // As a later list item it would read as a flag: refused here too, so the
+                    // printed flags mean the same (found by fuzzing: `allow-sys=---`).
+                    Some(v) if reads_as_flag(v.trim()) => {
+                        return Err(err(format!(
+                            "the value '{}' reads as a flag; values may not start with '--', 'allow-' or 'deny-' or be a flag name",
+                            v.trim()
                         )));
                     }
                     Some(v) => Grant::Only(vec![v.trim().to_string()]),
@@ -271,6 +289,16 @@ mod tests {
         assert_eq!(RunArgs::parse("/tmp").unwrap_err().item, "/tmp");
         assert_eq!(RunArgs::parse("allow-net,example.com").unwrap_err().item, "example.com");
         assert_eq!(RunArgs::parse("allow-all,/x").unwrap_err().item, "/x");
+    }
+
+    #[test]
+    fn values_that_read_as_flags_are_refused() {
+        // Found by fuzzing: printed as a later list item, such a value would be read as a flag.
+        for input in ["allow-sys=---", "allow-read=--x", "allow-read=allow-net", "deny-env=no-prompt", "allow-read=/a,allow-read=deny-x"] {
+            let e = RunArgs::parse(input).unwrap_err();
+            assert!(e.reason.contains("reads as a flag"), "{input}: {e}");
+        }
+        assert!(RunArgs::parse("allow-read=-x,/y").is_ok(), "a single dash is a value");
     }
 
     #[test]

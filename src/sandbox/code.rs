@@ -42,7 +42,19 @@ pub fn prepare_execution(code: &str, specifier: &ModuleSpecifier) -> Result<Emit
         move |module, _| wrap_statements(module, wrapper),
     )
     .map_err(|e| SyntaxError(e.to_string()))?;
+    reject_recovered_errors(&parsed, true)?;
     emit(parsed)
+}
+
+/// swc recovers from some syntax errors and leaves `<invalid>` nodes in the tree (found by
+/// fuzzing: `!@` emitted `return !<invalid>;`). They are syntax errors here too, except a
+/// top-level `return` in an execution, which the rewrite makes legal.
+fn reject_recovered_errors(parsed: &deno_ast::ParsedSource, allow_return: bool) -> Result<(), SyntaxError> {
+    use deno_ast::swc::parser::error::SyntaxError as Kind;
+    match parsed.diagnostics().iter().find(|d| !(allow_return && matches!(d.kind(), Kind::ReturnNotAllowed))) {
+        Some(diagnostic) => Err(SyntaxError(diagnostic.to_string())),
+        None => Ok(()),
+    }
 }
 
 /// Transpiles an imported module (TypeScript, JSX...) without any rewriting.
@@ -53,6 +65,7 @@ pub fn transpile_module(
 ) -> Result<Emitted, SyntaxError> {
     let parsed = deno_ast::parse_module(params(specifier, text, media_type))
         .map_err(|e| SyntaxError(e.to_string()))?;
+    reject_recovered_errors(&parsed, false)?;
     emit(parsed)
 }
 
@@ -210,6 +223,16 @@ mod tests {
     fn statements_only_return_nothing() {
         assert_eq!(body("for (let i = 0; i < 3; i++) { }"), "for(let i = 0; i < 3; i++){}");
         assert_eq!(body("const s = 'a;b'"), "const s = 'a;b';");
+    }
+
+    #[test]
+    fn recovered_syntax_errors_are_errors() {
+        let url = ModuleSpecifier::parse("file:///ws/$code.ts").unwrap();
+        for code in ["!@", "let x = ;"] {
+            assert!(prepare_execution(code, &url).is_err(), "{code}");
+        }
+        assert!(transpile_module("export const = 1".into(), &url, MediaType::TypeScript).is_err());
+        assert!(transpile_module("return 1".into(), &url, MediaType::TypeScript).is_err(), "return only in executions");
     }
 
     #[test]

@@ -1,0 +1,26 @@
+//! The return-value rewrite: any source either is a syntax error or becomes a module whose
+//! emitted JavaScript parses again; never a panic.
+#![no_main]
+
+#[path = "../../src/sandbox/code.rs"]
+#[allow(dead_code)]
+mod code;
+
+use deno_ast::{MediaType, ModuleSpecifier, ParseParams};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|source: &str| {
+    let specifier = ModuleSpecifier::parse("file:///workspace/$code.ts").unwrap();
+    if let Ok(emitted) = code::prepare_execution(source, &specifier) {
+        let reparsed = deno_ast::parse_module(ParseParams {
+            specifier: ModuleSpecifier::parse("file:///workspace/$emitted.js").unwrap(),
+            text: emitted.code.clone().into(),
+            media_type: MediaType::JavaScript,
+            capture_tokens: false,
+            scope_analysis: false,
+            maybe_syntax: None,
+        });
+        assert!(reparsed.is_ok(), "emitted code does not parse: {:?}\n{}", reparsed.err(), emitted.code);
+        assert!(emitted.code.contains("Symbol.for(\"mcp-conductor\")"), "{}", emitted.code);
+    }
+});
