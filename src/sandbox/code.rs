@@ -41,9 +41,28 @@ pub fn prepare_execution(code: &str, specifier: &ModuleSpecifier) -> Result<Emit
         params(specifier, code.into(), MediaType::TypeScript),
         move |module, _| wrap_statements(module, wrapper),
     )
-    .map_err(|e| SyntaxError(e.to_string()))?;
+    .map_err(|e| SyntaxError(describe(&e)))?;
     reject_recovered_errors(&parsed, true)?;
     emit(parsed)
+}
+
+/// CR and CRLF become LF before parsing, and leading byte-order marks are dropped. JavaScript
+/// treats all three as one line break (template literals normalize them too) and U+FEFF as
+/// white space, so meaning and line numbers stay; deno_ast's error formatting panics on lone CRs
+/// and on a second BOM (both found by fuzzing).
+fn normalize_source(text: Arc<str>) -> Arc<str> {
+    let trimmed = text.trim_start_matches('\u{feff}');
+    if !text.contains('\r') && trimmed.len() == text.len() {
+        return text;
+    }
+    trimmed.replace("\r\n", "\n").replace('\r', "\n").into()
+}
+
+/// A parse diagnostic as text ("message at file:line:col" with the source line). deno_ast's
+/// formatter has panicked on odd input before; then the message alone is better than a panic.
+fn describe(diagnostic: &deno_ast::ParseDiagnostic) -> String {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| diagnostic.to_string()))
+        .unwrap_or_else(|_| format!("{} (in {})", diagnostic.kind().msg(), diagnostic.specifier()))
 }
 
 /// swc recovers from some syntax errors and leaves `<invalid>` nodes in the tree (found by
@@ -52,7 +71,7 @@ pub fn prepare_execution(code: &str, specifier: &ModuleSpecifier) -> Result<Emit
 fn reject_recovered_errors(parsed: &deno_ast::ParsedSource, allow_return: bool) -> Result<(), SyntaxError> {
     use deno_ast::swc::parser::error::SyntaxError as Kind;
     match parsed.diagnostics().iter().find(|d| !(allow_return && matches!(d.kind(), Kind::ReturnNotAllowed))) {
-        Some(diagnostic) => Err(SyntaxError(diagnostic.to_string())),
+        Some(diagnostic) => Err(SyntaxError(describe(diagnostic))),
         None => Ok(()),
     }
 }
@@ -64,7 +83,7 @@ pub fn transpile_module(
     media_type: MediaType,
 ) -> Result<Emitted, SyntaxError> {
     let parsed = deno_ast::parse_module(params(specifier, text, media_type))
-        .map_err(|e| SyntaxError(e.to_string()))?;
+        .map_err(|e| SyntaxError(describe(&e)))?;
     reject_recovered_errors(&parsed, false)?;
     emit(parsed)
 }
@@ -72,7 +91,7 @@ pub fn transpile_module(
 fn params(specifier: &ModuleSpecifier, text: Arc<str>, media_type: MediaType) -> ParseParams {
     ParseParams {
         specifier: specifier.clone(),
-        text,
+        text: normalize_source(text),
         media_type,
         capture_tokens: false,
         scope_analysis: false,
@@ -223,6 +242,15 @@ mod tests {
     fn statements_only_return_nothing() {
         assert_eq!(body("for (let i = 0; i < 3; i++) { }"), "for(let i = 0; i < 3; i++){}");
         assert_eq!(body("const s = 'a;b'"), "const s = 'a;b';");
+    }
+
+    #[test]
+    fn carriage_returns_are_line_breaks() {
+        let url = ModuleSpecifier::parse("file:///ws/$code.ts").unwrap();
+        assert!(prepare_execution("<\n\r\r\r\r0\rY", &url).is_err(), "a syntax error, not a panic");
+        assert_eq!(body("const a = 1\r\nconst b = 2\ra + b"), "const a = 1; const b = 2; return a + b;");
+        assert!(prepare_execution("\u{feff}\u{feff}RRO86'_", &url).is_err(), "two BOMs: a syntax error, not a panic");
+        assert_eq!(body("\u{feff}\u{feff}1"), "return 1;");
     }
 
     #[test]
