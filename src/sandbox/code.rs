@@ -37,12 +37,13 @@ pub struct SyntaxError(pub String);
 /// Parses and rewrites an execution's code (see the module docs) and transpiles it to JS.
 pub fn prepare_execution(code: &str, specifier: &ModuleSpecifier) -> Result<Emitted, SyntaxError> {
     let wrapper = wrapper_item();
+    let text = normalize_source(code.into());
     let parsed = deno_ast::parse_module_with_post_process(
-        params(specifier, code.into(), MediaType::TypeScript),
+        params(specifier, text.clone(), MediaType::TypeScript),
         move |module, _| wrap_statements(module, wrapper),
     )
-    .map_err(|e| SyntaxError(describe(&e)))?;
-    reject_recovered_errors(&parsed, true)?;
+    .map_err(|e| SyntaxError(describe(&e, &text)))?;
+    reject_recovered_errors(&parsed, &text, true)?;
     emit(parsed)
 }
 
@@ -58,20 +59,32 @@ fn normalize_source(text: Arc<str>) -> Arc<str> {
     trimmed.replace("\r\n", "\n").replace('\r', "\n").into()
 }
 
-/// A parse diagnostic as text ("message at file:line:col" with the source line). deno_ast's
-/// formatter has panicked on odd input before; then the message alone is better than a panic.
-fn describe(diagnostic: &deno_ast::ParseDiagnostic) -> String {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| diagnostic.to_string()))
-        .unwrap_or_else(|_| format!("{} (in {})", diagnostic.kind().msg(), diagnostic.specifier()))
+/// A parse diagnostic as "message at file:line:col", the source line and a caret. Formatted
+/// here because deno_ast's own formatter panics on some inputs (found by fuzzing). `text` is
+/// the normalized source that was parsed.
+fn describe(diagnostic: &deno_ast::ParseDiagnostic, text: &str) -> String {
+    let is_break = |c: char| matches!(c, '\n' | '\u{2028}' | '\u{2029}');
+    let mut offset = diagnostic.range().start.as_byte_index(deno_ast::StartSourcePos::START_SOURCE_POS).min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line_start = before.char_indices().filter(|(_, c)| is_break(*c)).last().map_or(0, |(i, c)| i + c.len_utf8());
+    let line = before.chars().filter(|c| is_break(*c)).count() + 1;
+    let column = before[line_start..].chars().count() + 1;
+    let line_end = text[offset..].find(is_break).map_or(text.len(), |i| offset + i);
+    let source_line: String = text[line_start..line_end].chars().take(160).collect();
+    let caret = format!("{}^", " ".repeat((column - 1).min(160)));
+    format!("{} at {}:{line}:{column}\n\n  {source_line}\n  {caret}", diagnostic.kind().msg(), diagnostic.specifier())
 }
 
 /// swc recovers from some syntax errors and leaves `<invalid>` nodes in the tree (found by
 /// fuzzing: `!@` emitted `return !<invalid>;`). They are syntax errors here too, except a
 /// top-level `return` in an execution, which the rewrite makes legal.
-fn reject_recovered_errors(parsed: &deno_ast::ParsedSource, allow_return: bool) -> Result<(), SyntaxError> {
+fn reject_recovered_errors(parsed: &deno_ast::ParsedSource, text: &str, allow_return: bool) -> Result<(), SyntaxError> {
     use deno_ast::swc::parser::error::SyntaxError as Kind;
     match parsed.diagnostics().iter().find(|d| !(allow_return && matches!(d.kind(), Kind::ReturnNotAllowed))) {
-        Some(diagnostic) => Err(SyntaxError(describe(diagnostic))),
+        Some(diagnostic) => Err(SyntaxError(describe(diagnostic, text))),
         None => Ok(()),
     }
 }
@@ -82,16 +95,17 @@ pub fn transpile_module(
     specifier: &ModuleSpecifier,
     media_type: MediaType,
 ) -> Result<Emitted, SyntaxError> {
-    let parsed = deno_ast::parse_module(params(specifier, text, media_type))
-        .map_err(|e| SyntaxError(describe(&e)))?;
-    reject_recovered_errors(&parsed, false)?;
+    let text = normalize_source(text);
+    let parsed = deno_ast::parse_module(params(specifier, text.clone(), media_type))
+        .map_err(|e| SyntaxError(describe(&e, &text)))?;
+    reject_recovered_errors(&parsed, &text, false)?;
     emit(parsed)
 }
 
 fn params(specifier: &ModuleSpecifier, text: Arc<str>, media_type: MediaType) -> ParseParams {
     ParseParams {
         specifier: specifier.clone(),
-        text: normalize_source(text),
+        text,
         media_type,
         capture_tokens: false,
         scope_analysis: false,
@@ -315,6 +329,8 @@ mod tests {
         let url = ModuleSpecifier::parse("file:///ws/$code.ts").unwrap();
         let err = prepare_execution("const x = {{{", &url).unwrap_err();
         assert!(err.0.contains("$code.ts:1:"), "{}", err.0);
+        let err = prepare_execution("const a = 1;\nconst b = ;", &url).unwrap_err();
+        assert!(err.0.contains("$code.ts:2:11\n\n  const b = ;\n            ^"), "{}", err.0);
     }
 
     #[test]
