@@ -164,6 +164,9 @@ async fn spawned_processes_die_with_their_execution() {
     assert_eq!(r.value(), &json!(true));
     let r = s.run_timeout(&format!("new Deno.Command('sleep', {{ args: ['{marker}.5'] }}).spawn(); 1"), 500).await;
     assert_eq!(r.error_type(), "timeout");
+    // A synchronous outputSync() holding the thread at the timeout.
+    let r = s.run_timeout(&format!("new Deno.Command('sleep', {{ args: ['{marker}.125'] }}).outputSync(); 1"), 500).await;
+    assert_eq!(r.error_type(), "timeout");
     // Grandchildren: a shell's background jobs.
     let shell = format!("sleep {marker}.25 & sleep {marker}.75 & wait");
     let r = s.run(&format!("const c = new Deno.Command('sh', {{ args: ['-c', '{shell}'] }}).spawn(); c.unref(); 1")).await;

@@ -26,6 +26,8 @@ pub struct Control {
 struct State {
     isolate: Option<IsolateHandle>,
     reason: Option<StopReason>,
+    /// The execution's OS thread (its id), for killing the processes it started.
+    thread: Option<i32>,
 }
 
 impl Control {
@@ -47,6 +49,14 @@ impl Control {
             isolate.terminate_execution();
         }
         state.isolate = Some(isolate);
+    }
+
+    pub fn set_thread(&self, tid: i32) {
+        self.lock().thread = Some(tid);
+    }
+
+    pub fn thread(&self) -> Option<i32> {
+        self.lock().thread
     }
 
     pub fn reason(&self) -> Option<StopReason> {

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
 use super::code::{SyntaxError, prepare_execution};
+use super::children;
 use super::control::{Control, StopReason};
 use super::glue::{JobGlobals, SpawnedChildren};
 use super::loader::SandboxLoader;
@@ -60,6 +61,7 @@ impl Execution {
 
 /// Body of an execution thread: bootstrap a worker, wait for the job, run it, reply.
 pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: oneshot::Receiver<Job>) {
+    control.set_thread(children::current_thread());
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -115,54 +117,12 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         let (result, return_file) = spill_large_value(result, &config);
         // Reply first: tearing the isolate down takes milliseconds nobody should wait for.
         let _ = job.reply.send(Execution { captured: log.finish(), result, exit_code, return_file });
-        let children = std::mem::take(&mut worker.js_runtime.op_state().borrow_mut().borrow_mut::<SpawnedChildren>().0);
+        let spawned = std::mem::take(&mut worker.js_runtime.op_state().borrow_mut().borrow_mut::<SpawnedChildren>().0);
         drop(worker);
-        kill_children(&children);
+        children::kill(&spawned);
+        // Processes this thread started that nobody tracked (outputSync(), output()...).
+        children::kill_thread_children(children::current_thread());
     });
-}
-
-/// Kills (and reaps) processes the execution spawned that are still running. Only our own
-/// children are touched, so a recycled pid of an unrelated process is safe.
-fn kill_children(pids: &[u32]) {
-    let me = std::process::id();
-    for &pid in pids {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let parent = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1));
-        if parent != Some(me.to_string().as_str()) {
-            continue; // already gone (or not ours)
-        }
-        // Its own children too (a shell's background jobs...): collected before the kill,
-        // since they are re-parented away from it afterwards.
-        let descendants = descendants(pid);
-        // SAFETY: plain syscalls on a pid that is our child, and on its descendants.
-        unsafe {
-            libc::kill(pid as i32, libc::SIGKILL);
-            libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
-            for d in &descendants {
-                libc::kill(*d as i32, libc::SIGKILL);
-            }
-        }
-        tracing::debug!(pid, ?descendants, "killed a process the execution left running");
-    }
-}
-
-/// Every process below `pid`, from `/proc/<pid>/task/*/children`.
-fn descendants(pid: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    let mut queue = vec![pid];
-    while let Some(p) = queue.pop() {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else { continue };
-        for task in tasks.flatten() {
-            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-            for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
-                if !found.contains(&child) && found.len() < 4096 {
-                    found.push(child);
-                    queue.push(child);
-                }
-            }
-        }
-    }
-    found
 }
 
 /// A return value above `MCP_CONDUCTOR_MAX_RETURN_BYTES` is written to

@@ -7,6 +7,7 @@
 //! busy loops, and wakes the worker's event loop, which stops idle waits. If the thread still
 //! does not answer within [`ABANDON_GRACE`] (stuck in a blocking call), it is abandoned.
 
+mod children;
 mod code;
 mod confined_fs;
 mod control;
@@ -136,6 +137,10 @@ impl Sandbox {
             Ok(Ok(execution)) => execution.finish(started, queued),
             _ => {
                 tracing::warn!("execution thread did not stop within {ABANDON_GRACE:?} of its deadline; abandoned");
+                // A thread waiting on a child (`outputSync()`) is freed by ending the child.
+                if let Some(tid) = control.thread() {
+                    children::kill_thread_children(tid);
+                }
                 Execution::failed(
                     ErrorType::Timeout,
                     format!(
