@@ -50,3 +50,16 @@ async fn symlinks_out_of_the_allowed_directory_are_refused() {
         .await;
     assert_eq!(r.value(), &json!([true, true, "inside", false]));
 }
+
+#[tokio::test]
+async fn an_allowed_path_that_is_a_symlink_covers_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real-data");
+    std::fs::create_dir_all(&real).unwrap();
+    std::fs::write(real.join("a.txt"), "through the link").unwrap();
+    let link = dir.path().join("data-link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let s = Server::start(&format!("allow-read={}", link.display())).await;
+    let r = s.run(&format!("Deno.readTextFileSync({:?})", link.join("a.txt").display().to_string())).await;
+    assert_eq!(r.value(), &json!("through the link"));
+}

@@ -22,7 +22,7 @@ impl PermissionSet {
     pub fn new(args: &RunArgs) -> Result<Self, RunArgsError> {
         let parser = Arc::new(RuntimePermissionDescriptorParser::new(RealSys));
         validate_items(parser.as_ref(), args)?;
-        let permissions = Permissions::from_options(parser.as_ref(), &options(args)).map_err(|e| {
+        let permissions = Permissions::from_options(parser.as_ref(), &with_real_paths(options(args))).map_err(|e| {
             RunArgsError { item: args.flags().join(","), reason: e.to_string() }
         })?;
         Ok(Self { parser, permissions })
@@ -57,6 +57,37 @@ fn options(args: &RunArgs) -> PermissionsOptions {
         deny_import: deny(Kind::Import),
         prompt: false,
     }
+}
+
+/// Adds the symlink-resolved form of every listed path that has one. The sandbox's filesystem
+/// also checks where a path really leads (`confined_fs.rs`), so an admin's
+/// `allow-read=/home/me/link-to-data` must cover the real directory too; a `deny-` entry then
+/// covers both names as well.
+fn with_real_paths(mut options: PermissionsOptions) -> PermissionsOptions {
+    for list in [
+        &mut options.allow_read,
+        &mut options.deny_read,
+        &mut options.allow_write,
+        &mut options.deny_write,
+        &mut options.allow_ffi,
+        &mut options.deny_ffi,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let real: Vec<String> = list
+            .iter()
+            .filter_map(|p| std::fs::canonicalize(p).ok())
+            .map(|p| p.display().to_string())
+            .filter(|p| !list.contains(p))
+            .collect();
+        for path in real {
+            if !list.contains(&path) {
+                list.push(path);
+            }
+        }
+    }
+    options
 }
 
 /// Parses every listed value on its own, so the error names the exact item.
