@@ -1,7 +1,8 @@
 //! One live connection to an upstream MCP server, over rmcp's client: a child process on stdio
 //! or streamable HTTP. Requests from many executions share it (rmcp multiplexes them).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -57,7 +58,10 @@ impl Connection {
         let handler = Handler { tools_generation: tools_generation.clone() };
         let handshake = async {
             match spec {
-                ServerSpec::Stdio { .. } => handler.serve(spawn_child(name, spec)?).await.map_err(|e| e.to_string()),
+                ServerSpec::Stdio { command, args, env, cwd } => {
+                    let child = spawn_child(name, command, args, env, cwd.as_deref())?;
+                    handler.serve(child).await.map_err(|e| e.to_string())
+                }
                 ServerSpec::Http { url, headers } => {
                     let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
                         .custom_headers(header_map(headers)?);
@@ -125,8 +129,13 @@ fn describe(error: ServiceError) -> String {
 /// Starts a stdio server in its own process group (so helpers it starts die with it), killed
 /// when the connection is dropped and, via PDEATHSIG, if this process dies. Its stderr goes to
 /// our log; its environment is ours plus the entry's `env`, which user code never sees.
-fn spawn_child(name: &str, spec: &ServerSpec) -> Result<TokioChildProcess, String> {
-    let ServerSpec::Stdio { command, args, env, cwd } = spec else { unreachable!("stdio spec") };
+fn spawn_child(
+    name: &str,
+    command: &str,
+    args: &[String],
+    env: &BTreeMap<String, String>,
+    cwd: Option<&Path>,
+) -> Result<TokioChildProcess, String> {
     let mut cmd = tokio::process::Command::new(command);
     cmd.args(args).envs(env);
     if let Some(cwd) = cwd {
@@ -157,7 +166,7 @@ fn spawn_child(name: &str, spec: &ServerSpec) -> Result<TokioChildProcess, Strin
     Ok(child)
 }
 
-fn header_map(headers: &std::collections::BTreeMap<String, String>) -> Result<HashMap<HeaderName, HeaderValue>, String> {
+fn header_map(headers: &BTreeMap<String, String>) -> Result<HashMap<HeaderName, HeaderValue>, String> {
     headers
         .iter()
         .map(|(k, v)| {

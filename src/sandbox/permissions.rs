@@ -75,12 +75,8 @@ fn with_real_paths(mut options: PermissionsOptions) -> PermissionsOptions {
     .into_iter()
     .flatten()
     {
-        let real: Vec<String> = list
-            .iter()
-            .filter_map(|p| std::fs::canonicalize(p).ok())
-            .map(|p| p.display().to_string())
-            .filter(|p| !list.contains(p))
-            .collect();
+        let real: Vec<String> =
+            list.iter().filter_map(|p| std::fs::canonicalize(p).ok()).map(|p| p.display().to_string()).collect();
         for path in real {
             if !list.contains(&path) {
                 list.push(path);
