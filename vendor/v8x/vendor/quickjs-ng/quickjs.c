@@ -8912,8 +8912,13 @@ static void build_backtrace(JSContext *ctx, JSValueConst error_val,
                 JSValue v = js_new_callsite(ctx, &csd[j]);
                 if (JS_IsException(v))
                     break;
+                /* On failure the define frees v, and with it csd[j] (the call
+                   site owns a copy): skip csd[j] in the cleanup below. Freeing
+                   either again is a double free, reachable when the heap is at
+                   its limit while an out-of-memory error builds its stack
+                   (mcp-conductor patch). */
                 if (JS_DefinePropertyValueUint32(ctx, stack, j, v, JS_PROP_C_W_E) < 0) {
-                    JS_FreeValue(ctx, v);
+                    j++;
                     break;
                 }
             }
