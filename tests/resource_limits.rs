@@ -21,6 +21,26 @@ async fn memory_bombs_end_the_execution_not_the_server() {
     assert_eq!(r.value(), &json!(4999950000u64));
 }
 
+/// Out-of-memory errors thrown from deep stacks, repeatedly: the engine builds each error's stack
+/// trace with the heap at its cap. Before the vendored QuickJS fix (vendor/patches/0001) a double
+/// free there crashed the server (the test above failed in about one run in four).
+#[tokio::test]
+async fn repeated_memory_bombs_from_deep_stacks_never_crash_the_server() {
+    let s = Server::start_env("", &[("MCP_CONDUCTOR_MAX_MEMORY_MB", "64")]).await;
+    let bombs = [
+        "function f(d) { if (d) return f(d - 1); const a = []; for (;;) a.push(new Array(1000).fill(d)); } f(40)",
+        "const grow = async (d) => d ? grow(d - 1) : (() => { const b = []; for (;;) b.push({ s: 'x'.repeat(64) }); })(); await grow(30)",
+        "class E extends Error {} function g(d) { try { if (d) return g(d - 1); const a = []; for (;;) a.push([d, d]); } catch (e) { throw new E('again: ' + e); } } g(25)",
+    ];
+    for round in 0..4 {
+        for bomb in bombs {
+            let r = s.run(bomb).await;
+            assert_eq!(r.error_type(), "memory", "round {round}, {bomb}: {r:?}");
+        }
+        s.assert_healthy().await;
+    }
+}
+
 #[tokio::test]
 async fn output_flood_is_truncated_and_keeps_the_start() {
     let s = Server::start_env("", &[("MCP_CONDUCTOR_MAX_OUTPUT_BYTES", "1000")]).await;
