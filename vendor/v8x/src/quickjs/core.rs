@@ -1106,6 +1106,7 @@ pub extern "C" fn v8__Isolate__Dispose(this: *mut RealIsolate) {
     if std::env::var_os("QJS_SKIP_FREE_RT").is_none() {
       JS_FreeRuntime(st.rt);
     }
+    super::function::forget_externals_of_runtime(st.rt);
     for (allocator, data, byte_length) in
       std::mem::take(&mut st.pending_array_buffer_frees)
     {

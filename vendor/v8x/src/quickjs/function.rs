@@ -3549,7 +3549,21 @@ fn property_return_scratch() -> usize {
   SCRATCH.with(|s| s.get() as usize)
 }
 
-unsafe extern "C" fn ext_finalize(_rt: *mut JSRuntime, _val: JSValue) {}
+unsafe extern "C" fn ext_finalize(_rt: *mut JSRuntime, val: JSValue) {
+  // The address may be reused by any later object (mcp-conductor patch).
+  external_values().lock().unwrap().remove(&external_key(val));
+}
+
+/// Forgets the externals of a runtime being freed, including those never finalized because
+/// something kept a reference: the map would otherwise grow with every isolate ever created
+/// (~45 KB per Deno worker) and answer for addresses reused by unrelated objects
+/// (mcp-conductor patch).
+pub(crate) fn forget_externals_of_runtime(rt: *mut JSRuntime) {
+  external_values()
+    .lock()
+    .unwrap()
+    .retain(|_, entry| entry.1 != rt as usize);
+}
 
 unsafe extern "C" fn named_handler_finalize(rt: *mut JSRuntime, val: JSValue) {
   let mut class_id: JSClassID = 0;
@@ -3571,12 +3585,17 @@ unsafe extern "C" fn named_handler_finalize(rt: *mut JSRuntime, val: JSValue) {
   }
 }
 
+/// External object address -> (external pointer, owning runtime).
 fn external_values()
--> &'static std::sync::Mutex<std::collections::HashMap<usize, usize>> {
+-> &'static std::sync::Mutex<std::collections::HashMap<usize, (usize, usize)>> {
   static T: std::sync::OnceLock<
-    std::sync::Mutex<std::collections::HashMap<usize, usize>>,
+    std::sync::Mutex<std::collections::HashMap<usize, (usize, usize)>>,
   > = std::sync::OnceLock::new();
   T.get_or_init(|| std::sync::Mutex::new(std::collections::HashMap::new()))
+}
+
+fn external_value_of(key: usize) -> Option<usize> {
+  external_values().lock().unwrap().get(&key).map(|entry| entry.0)
 }
 
 #[derive(Clone)]
@@ -3615,12 +3634,7 @@ fn external_pointer_from_value(v: JSValue) -> Option<*mut c_void> {
   if !jsv_is_object(&v) {
     return None;
   }
-  if let Some(value) = external_values()
-    .lock()
-    .unwrap()
-    .get(&external_key(v))
-    .copied()
-  {
+  if let Some(value) = external_value_of(external_key(v)) {
     return Some(value as *mut c_void);
   }
   let cid = ext_class_id_current();
@@ -3781,10 +3795,11 @@ pub(crate) fn make_external_jsvalue(
     return jsv_undefined();
   }
   unsafe { JS_SetOpaque(obj, value) };
+  let rt = iso_state(isolate).rt as usize;
   external_values()
     .lock()
     .unwrap()
-    .insert(external_key(obj), value as usize);
+    .insert(external_key(obj), (value as usize, rt));
   obj
 }
 
@@ -3816,24 +3831,15 @@ pub extern "C" fn v8__External__Value(this: *const External) -> *mut c_void {
   }
   let cid = ext_class_id_current();
   if cid == 0 {
-    return external_values()
-      .lock()
-      .unwrap()
-      .get(&external_key(jsval_of(this)))
-      .copied()
-      .unwrap_or(0) as *mut c_void;
+    return external_value_of(external_key(jsval_of(this))).unwrap_or(0)
+      as *mut c_void;
   }
   let v = jsval_of(this);
   let opaque = unsafe { JS_GetOpaque(v, cid) };
   if !opaque.is_null() {
     return opaque;
   }
-  external_values()
-    .lock()
-    .unwrap()
-    .get(&external_key(v))
-    .copied()
-    .unwrap_or(0) as *mut c_void
+  external_value_of(external_key(v)).unwrap_or(0) as *mut c_void
 }
 
 pub(crate) fn value_is_external(v: JSValue) -> bool {
