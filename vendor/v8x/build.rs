@@ -13,7 +13,7 @@ fn emit_bc_embed() {
   let body = match env::var_os("V82JSC_BC_BLOB") {
     Some(p) if PathBuf::from(&p).is_file() => {
       let p = PathBuf::from(&p);
-      println!("cargo:rerun-if-changed={}", p.display());
+      rerun_if_changed(&p);
       format!(
         "pub static EMBEDDED_BC: &[u8] = include_bytes!(r\"{}\");",
         p.display()
@@ -24,16 +24,30 @@ fn emit_bc_embed() {
   std::fs::write(&dst, body).unwrap();
 }
 
+/// `cargo:rerun-if-changed`, relative to the package root when the path is inside it. Cargo
+/// resolves relative paths against the package root, so the recorded output stays valid when
+/// the checkout moves (a fresh clone reuses a warm target dir instead of re-running this
+/// script and rebuilding every dependent crate) (mcp-conductor patch).
+fn rerun_if_changed(path: &Path) {
+  let root = env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+  let shown = root
+    .as_deref()
+    .and_then(|root| path.strip_prefix(root).ok())
+    .filter(|relative| !relative.as_os_str().is_empty())
+    .unwrap_or(path);
+  println!("cargo:rerun-if-changed={}", shown.display());
+}
+
 fn emit_vendor_rerun_inputs(manifest_dir: &Path) {
   let patches_dir = manifest_dir.join("patches");
-  println!("cargo:rerun-if-changed={}", patches_dir.display());
+  rerun_if_changed(&patches_dir);
   let Ok(entries) = std::fs::read_dir(&patches_dir) else {
     return;
   };
   for entry in entries.flatten() {
     let path = entry.path();
     if path.is_file() {
-      println!("cargo:rerun-if-changed={}", path.display());
+      rerun_if_changed(&path);
     }
   }
 }
@@ -65,7 +79,7 @@ fn emit_quickjs_cache_tag(manifest_dir: &Path) {
     for byte in relative.bytes().chain(bytes) {
       hash = (hash ^ u64::from(byte)).wrapping_mul(PRIME);
     }
-    println!("cargo:rerun-if-changed={}", path.display());
+    rerun_if_changed(&path);
   }
   println!("cargo:rustc-env=V82JSC_QUICKJS_CACHE_TAG={hash:016x}");
 }
@@ -110,7 +124,7 @@ fn main() {
     "cargo:rustc-env=RUSTY_V8_SRC_BINDING_PATH={}",
     binding_path.display()
   );
-  println!("cargo:rerun-if-changed={}", binding_path.display());
+  rerun_if_changed(&binding_path);
 
   emit_bc_embed();
 
@@ -552,7 +566,7 @@ fn build_wamr(manifest_dir: &std::path::Path) {
     // in the objects covers MSVC link.exe, but be explicit for lld-link.
     println!("cargo:rustc-link-lib=ws2_32");
   }
-  println!("cargo:rerun-if-changed={}", src.display());
+  rerun_if_changed(&src);
 }
 
 /// Build JavaScriptCore from the vendored WebKit (JSCOnly port) and link it.
@@ -626,7 +640,7 @@ fn build_vendored_jsc(manifest_dir: &std::path::Path) {
   println!("cargo:rustc-link-lib=static=WTF");
   println!("cargo:rustc-link-lib=static=bmalloc");
   println!("cargo:rustc-link-lib=c++");
-  println!("cargo:rerun-if-changed={}", jsc_a.display());
+  rerun_if_changed(&jsc_a);
 
   #[cfg(target_os = "macos")]
   {
@@ -735,7 +749,7 @@ fn build_native_modules_glue(
       .status()
       .expect("xcrun clang++ not found — needed to build the JSC glue");
     assert!(status.success(), "{unit} compile failed");
-    println!("cargo:rerun-if-changed={}", src.display());
+    rerun_if_changed(&src);
   }
 
   // Archive the objects so the linker pulls them on demand (the Rust shims
@@ -883,5 +897,5 @@ fn build_quickjs(manifest_dir: &std::path::Path) {
       .flag_if_supported("/experimental:c11atomics");
   }
   build.compile("quickjs");
-  println!("cargo:rerun-if-changed={}", qjs.display());
+  rerun_if_changed(&qjs);
 }
