@@ -30,10 +30,10 @@ pub fn create_params(max_heap_bytes: usize) -> Option<v8::CreateParams> {
 
 /// The heap limit the near-heap-limit callback returns once it has stopped the execution.
 /// V8 aborts the process unless the limit is raised, so it gets room to unwind. QuickJS
-/// (v8x) must keep its limit: raised, the runaway code keeps allocating until the next
-/// interrupt poll, and every allocation past the old limit re-runs v8x's full heap walk
-/// (seconds on a large heap); kept, the next allocation fails at once and the termination
-/// unwinds it.
+/// (v8x) keeps its limit: raised, the runaway code keeps allocating until the next interrupt
+/// poll (up to 10,000 loop iterations later); kept, the next allocation fails at once and the
+/// termination unwinds it. (Unwinding at the cap used to hit a double free in QuickJS's stack
+/// trace builder: fixed in vendor/, patch 0001.)
 pub fn heap_limit_after_stop(current: usize) -> usize {
     if cfg!(feature = "v8") { current * 2 } else { current }
 }
