@@ -8,6 +8,9 @@ use mcp_conductor::server::Conductor;
 use mcp_conductor::{build_sandbox, engine, stdio};
 use rmcp::ServiceExt;
 
+#[cfg(target_os = "linux")]
+mod allocator;
+
 #[derive(Parser)]
 #[command(
     name = "mcp-conductor",

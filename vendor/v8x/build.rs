@@ -120,9 +120,15 @@ fn main() {
     "gen/src_binding_debug_x86_64-unknown-linux-gnu.rs"
   };
   let binding_path = manifest_dir.join(gen_file);
+  // Included from OUT_DIR, not from the checkout: the target dir outlives (and is shared by)
+  // checkouts in other directories, and cargo may reuse this script's output for them.
+  let out_binding =
+    PathBuf::from(env::var("OUT_DIR").unwrap()).join("src_binding.rs");
+  std::fs::copy(&binding_path, &out_binding)
+    .expect("copy the rusty_v8 bindings into OUT_DIR");
   println!(
     "cargo:rustc-env=RUSTY_V8_SRC_BINDING_PATH={}",
-    binding_path.display()
+    out_binding.display()
   );
   rerun_if_changed(&binding_path);
 

@@ -1046,6 +1046,14 @@ pub extern "C" fn v8__Isolate__Dispose(this: *mut RealIsolate) {
   if this.is_null() {
     return;
   }
+  // Native objects first, while their runtime and context are alive and current: dropping
+  // them releases the JS values they hold.
+  {
+    let (rt, ctx) = (iso_state(this).rt, iso_state(this).ctx);
+    push_current_iso(this);
+    super::misc::drop_cppgc_objects_of_runtime(rt, ctx);
+    pop_current_iso(this);
+  }
   let _lifecycle_guard = runtime_lifecycle_lock();
   unsafe {
     let mut st = Box::from_raw(this as *mut IsoState);
