@@ -548,16 +548,22 @@ fn cppgc_collect_garbage() {
   });
 
   for object in dropped {
-    unsafe {
-      if !ctx.is_null() {
-        JS_FreeValue(ctx, object.weak_wrapper);
-      }
-      rusty_v8_RustObj_drop(object.ptr as *mut RustObj);
-      if let Ok(layout) =
-        std::alloc::Layout::from_size_align(object.size, object.align)
-      {
-        std::alloc::dealloc(object.ptr as *mut u8, layout);
-      }
+    unsafe { destroy_cppgc_object(ctx, object) };
+  }
+}
+
+/// Releases the object's weak wrapper (when a context is at hand), runs its Rust drop and frees
+/// its memory.
+unsafe fn destroy_cppgc_object(ctx: *mut JSContext, object: CppGcObject) {
+  unsafe {
+    if !ctx.is_null() {
+      JS_FreeValue(ctx, object.weak_wrapper);
+    }
+    rusty_v8_RustObj_drop(object.ptr as *mut RustObj);
+    if let Ok(layout) =
+      std::alloc::Layout::from_size_align(object.size, object.align)
+    {
+      std::alloc::dealloc(object.ptr as *mut u8, layout);
     }
   }
 }
@@ -571,22 +577,10 @@ fn cppgc_collect_garbage() {
 pub(crate) fn drop_cppgc_objects_of_runtime(rt: *mut JSRuntime, ctx: *mut JSContext) {
   let rt = rt as usize;
   let dropped: Vec<CppGcObject> = CPPGC_OBJECTS.with(|objects| {
-    let mut objects = objects.borrow_mut();
-    let (dropped, kept) =
-      std::mem::take(&mut *objects).into_iter().partition(|o| o.rt == rt);
-    *objects = kept;
-    dropped
+    objects.borrow_mut().extract_if(.., |o| o.rt == rt).collect()
   });
   for object in dropped {
-    unsafe {
-      JS_FreeValue(ctx, object.weak_wrapper);
-      rusty_v8_RustObj_drop(object.ptr as *mut RustObj);
-      if let Ok(layout) =
-        std::alloc::Layout::from_size_align(object.size, object.align)
-      {
-        std::alloc::dealloc(object.ptr as *mut u8, layout);
-      }
-    }
+    unsafe { destroy_cppgc_object(ctx, object) };
   }
 }
 
