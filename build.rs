@@ -10,6 +10,7 @@
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/sandbox/glue.rs");
+    println!("cargo:rerun-if-changed=src/sandbox/op_guards.rs");
     println!("cargo:rerun-if-changed=js/conductor.js");
     #[cfg(feature = "snapshot")]
     snapshot::create();
@@ -19,6 +20,11 @@ fn main() {
 #[path = "src/sandbox/glue.rs"]
 #[allow(dead_code)]
 mod glue;
+
+#[cfg(feature = "snapshot")]
+#[path = "src/sandbox/op_guards.rs"]
+#[allow(dead_code)]
+mod op_guards;
 
 #[cfg(feature = "snapshot")]
 mod snapshot {

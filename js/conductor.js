@@ -16,31 +16,73 @@ const JSONParse = JSON.parse;
 const JSONStringify = JSON.stringify;
 const ObjectDefineProperty = Object.defineProperty;
 const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const ObjectGetPrototypeOf = Object.getPrototypeOf;
 const ObjectEntries = Object.entries;
 const ObjectFreeze = Object.freeze;
 const ObjectKeys = Object.keys;
+const ObjectPrototype = Object.prototype;
 const ObjectPrototypeToString = Object.prototype.toString;
 const ArrayIsArray = Array.isArray;
-const ArrayFrom = Array.from;
-const ArrayPrototypeMap = Array.prototype.map;
-const ArrayPrototypeEvery = Array.prototype.every;
 const ArrayBufferIsView = ArrayBuffer.isView;
 const NumberIsFinite = Number.isFinite;
 const StringCtor = String;
 const ReflectApply = Reflect.apply;
-const MapPrototypeEntries = Map.prototype.entries;
-const SetPrototypeValues = Set.prototype.values;
+const MapPrototypeForEach = Map.prototype.forEach;
+const SetCtor = Set;
+const SetPrototypeAdd = Set.prototype.add;
+const SetPrototypeDelete = Set.prototype.delete;
+const SetPrototypeHas = Set.prototype.has;
+const SetPrototypeForEach = Set.prototype.forEach;
+const DatePrototypeGetTime = Date.prototype.getTime;
+const DatePrototypeToISOString = Date.prototype.toISOString;
 const ErrorCtor = Error;
 const SymbolFor = Symbol.for;
 const SymbolPrototypeToString = Symbol.prototype.toString;
 const Uint8ArrayCtor = Uint8Array;
+const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype);
+const getter = (proto, name) => ObjectGetOwnPropertyDescriptor(proto, name).get;
+const TypedArrayBuffer = getter(TypedArrayPrototype, "buffer");
+const TypedArrayByteOffset = getter(TypedArrayPrototype, "byteOffset");
+const TypedArrayByteLength = getter(TypedArrayPrototype, "byteLength");
+const TypedArrayToStringTag = getter(TypedArrayPrototype, Symbol.toStringTag);
+const DataViewBuffer = getter(DataView.prototype, "buffer");
+const DataViewByteOffset = getter(DataView.prototype, "byteOffset");
+const DataViewByteLength = getter(DataView.prototype, "byteLength");
+const MapPrototypeGetSize = getter(Map.prototype, "size");
+const SetPrototypeGetSize = getter(Set.prototype, "size");
+const ArrayBufferPrototypeGetByteLength = getter(ArrayBuffer.prototype, "byteLength");
 const TypeErrorCtor = TypeError;
 const PromiseReject = Promise.reject.bind(Promise);
+const PromisePrototypeThen = Promise.prototype.then;
+
+// A `toJSON` found on one of these is ignored (user code may have planted it there); a Date
+// always becomes its ISO string.
+const INTRINSIC_PROTOTYPES = new SetCtor();
+for (const ctor of [Object, Array, Function, Map, Set, Error, Promise, RegExp, Number, String, Boolean, Symbol, Date, BigInt]) {
+  ReflectApply(SetPrototypeAdd, INTRINSIC_PROTOTYPES, [ctor.prototype]);
+}
 
 const MAX_DEPTH = 100;
+const OPAQUE_TAGS = ObjectFreeze(["Promise", "WeakMap", "WeakSet", "WeakRef"]);
+
+// ---- The result serializer ----
+// User code may replace any builtin (Array.prototype.push, iterators, Promise.prototype.then,
+// JSON, setters on Object.prototype...). The serializer uses only functions captured above
+// (called through ReflectApply), indexed loops instead of iterators, and writes the JSON text
+// itself: no intermediate object is built, so no setter or inherited toJSON can intercept.
 
 function isInstance(value, tag) {
   return ReflectApply(ObjectPrototypeToString, value, []) === `[object ${tag}]`;
+}
+
+// Brand checks through captured getters: unlike toString tags, user code cannot fake or hide them.
+function hasBrand(value, brandGetter) {
+  try {
+    ReflectApply(brandGetter, value, []);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function functionLabel(fn) {
@@ -50,105 +92,174 @@ function functionLabel(fn) {
   } catch {
     // a hostile getter
   }
-  return name ? `[Function: ${name}]` : "[Function (anonymous)]";
-}
-
-// Converts any value into something JSON can hold. Documented in README ("Return values").
-function toJsonSafe(value, ancestors, depth) {
-  switch (typeof value) {
-    case "undefined":
-      return null;
-    case "boolean":
-    case "string":
-      return value;
-    case "number":
-      return NumberIsFinite(value) ? value : StringCtor(value);
-    case "bigint":
-      return `${value}n`;
-    case "symbol":
-      return ReflectApply(SymbolPrototypeToString, value, []);
-    case "function":
-      return functionLabel(value);
-  }
-  if (value === null) return null;
-  if (ancestors.includes(value)) return "[Circular]";
-  if (depth >= MAX_DEPTH) return "[Too deep]";
-  ancestors.push(value);
-  try {
-    return objectToJsonSafe(value, ancestors, depth + 1);
-  } catch (err) {
-    return `[Unserializable: ${describeError(err)}]`;
-  } finally {
-    ancestors.pop();
-  }
+  return typeof name === "string" && name !== "" ? `[Function: ${name}]` : "[Function (anonymous)]";
 }
 
 function describeError(err) {
   try {
-    return StringCtor(err && err.message !== undefined ? err.message : err);
+    return StringCtor(err !== null && typeof err === "object" && err.message !== undefined ? err.message : err);
   } catch {
     return "unknown error";
   }
 }
 
-function objectToJsonSafe(value, ancestors, depth) {
-  const recurse = (v) => toJsonSafe(v, ancestors, depth);
+const quote = (text) => JSONStringify(StringCtor(text));
+
+// JSON text of any value. Documented in README ("Return values"). `seen` holds the objects on
+// the current path (cycles), `depth` their count.
+function toJson(value, seen, depth) {
+  switch (typeof value) {
+    case "undefined":
+      return "null";
+    case "boolean":
+      return value ? "true" : "false";
+    case "string":
+      return JSONStringify(value);
+    case "number":
+      return NumberIsFinite(value) ? JSONStringify(value) : quote(StringCtor(value));
+    case "bigint":
+      return quote(`${value}n`);
+    case "symbol":
+      return quote(ReflectApply(SymbolPrototypeToString, value, []));
+    case "function":
+      return quote(functionLabel(value));
+  }
+  if (value === null) return "null";
+  if (ReflectApply(SetPrototypeHas, seen, [value])) return quote("[Circular]");
+  if (depth >= MAX_DEPTH) return quote("[Too deep]");
+  ReflectApply(SetPrototypeAdd, seen, [value]);
+  try {
+    return objectToJson(value, seen, depth + 1);
+  } catch (err) {
+    return quote(`[Unserializable: ${describeError(err)}]`);
+  } finally {
+    ReflectApply(SetPrototypeDelete, seen, [value]);
+  }
+}
+
+// The `toJSON` method `value` has, unless it comes from an intrinsic prototype.
+function ownToJson(value) {
+  for (let o = value; o !== null; o = ObjectGetPrototypeOf(o)) {
+    if (ReflectApply(SetPrototypeHas, INTRINSIC_PROTOTYPES, [o])) return undefined;
+    const desc = ObjectGetOwnPropertyDescriptor(o, "toJSON");
+    if (desc !== undefined) return typeof desc.value === "function" ? desc.value : undefined;
+  }
+  return undefined;
+}
+
+function objectToJson(value, seen, depth) {
+  const recurse = (v) => toJson(v, seen, depth);
   if (ArrayIsArray(value)) {
-    const out = [];
-    for (let i = 0; i < value.length; i++) out.push(recurse(value[i]));
-    return out;
-  }
-  if (typeof value.toJSON === "function") {
-    return recurse(value.toJSON());
-  }
-  if (value instanceof ErrorCtor || isInstance(value, "Error")) {
-    const out = { name: StringCtor(value.name), message: StringCtor(value.message) };
-    if (value.stack !== undefined) out.stack = StringCtor(value.stack);
-    for (const key of ObjectKeys(value)) out[key] = recurse(value[key]);
-    return out;
-  }
-  if (isInstance(value, "Map")) {
-    const entries = ArrayFrom(ReflectApply(MapPrototypeEntries, value, []));
-    if (ReflectApply(ArrayPrototypeEvery, entries, [([k]) => typeof k === "string"])) {
-      const out = {};
-      for (const [k, v] of entries) out[k] = recurse(v);
-      return out;
+    let out = "[";
+    const length = value.length;
+    for (let i = 0; i < length; i++) {
+      if (i > 0) out += ",";
+      out += recurse(value[i]);
     }
-    return ReflectApply(ArrayPrototypeMap, entries, [([k, v]) => [recurse(k), recurse(v)]]);
+    return out + "]";
   }
-  if (isInstance(value, "Set")) {
-    return ReflectApply(ArrayPrototypeMap, ArrayFrom(ReflectApply(SetPrototypeValues, value, [])), [recurse]);
+  if (hasBrand(value, DatePrototypeGetTime)) {
+    const time = ReflectApply(DatePrototypeGetTime, value, []);
+    return NumberIsFinite(time) ? quote(ReflectApply(DatePrototypeToISOString, value, [])) : "null";
+  }
+  const toJSON = ownToJson(value);
+  if (toJSON !== undefined) {
+    return recurse(ReflectApply(toJSON, value, [""]));
+  }
+  if (isInstance(value, "Error")) {
+    let out = `{"name":${quote(value.name)},"message":${quote(value.message)}`;
+    if (value.stack !== undefined) out += `,"stack":${quote(value.stack)}`;
+    return out + entriesJson(value, recurse, true) + "}";
+  }
+  if (hasBrand(value, MapPrototypeGetSize)) {
+    let allStrings = true;
+    ReflectApply(MapPrototypeForEach, value, [(_v, k) => {
+      if (typeof k !== "string") allStrings = false;
+    }]);
+    let out = "";
+    ReflectApply(MapPrototypeForEach, value, [(v, k) => {
+      if (out !== "") out += ",";
+      out += allStrings ? `${JSONStringify(k)}:${recurse(v)}` : `[${recurse(k)},${recurse(v)}]`;
+    }]);
+    return allStrings ? `{${out}}` : `[${out}]`;
+  }
+  if (hasBrand(value, SetPrototypeGetSize)) {
+    let out = "";
+    ReflectApply(SetPrototypeForEach, value, [(v) => {
+      if (out !== "") out += ",";
+      out += recurse(v);
+    }]);
+    return `[${out}]`;
   }
   if (ArrayBufferIsView(value)) {
-    return ArrayFrom(value.buffer ? new Uint8ArrayCtor(value.buffer, value.byteOffset, value.byteLength) : []);
+    const typed = ReflectApply(TypedArrayToStringTag, value, []) !== undefined;
+    const bytes = typed
+      ? new Uint8ArrayCtor(
+        ReflectApply(TypedArrayBuffer, value, []),
+        ReflectApply(TypedArrayByteOffset, value, []),
+        ReflectApply(TypedArrayByteLength, value, []),
+      )
+      : new Uint8ArrayCtor(
+        ReflectApply(DataViewBuffer, value, []),
+        ReflectApply(DataViewByteOffset, value, []),
+        ReflectApply(DataViewByteLength, value, []),
+      );
+    return bytesJson(bytes);
   }
-  if (isInstance(value, "ArrayBuffer")) {
-    return ArrayFrom(new Uint8ArrayCtor(value));
+  if (hasBrand(value, ArrayBufferPrototypeGetByteLength)) {
+    return bytesJson(new Uint8ArrayCtor(value));
   }
-  for (const tag of ["Promise", "WeakMap", "WeakSet", "WeakRef"]) {
-    if (isInstance(value, tag)) return `[${tag}]`;
+  for (let i = 0; i < OPAQUE_TAGS.length; i++) {
+    if (isInstance(value, OPAQUE_TAGS[i])) return quote(`[${OPAQUE_TAGS[i]}]`);
   }
-  const out = {};
-  for (const key of ObjectKeys(value)) {
-    let v;
+  return `{${entriesJson(value, recurse, false)}}`;
+}
+
+function bytesJson(bytes) {
+  let out = "[";
+  const length = ReflectApply(TypedArrayByteLength, bytes, []);
+  for (let i = 0; i < length; i++) {
+    if (i > 0) out += ",";
+    out += `${bytes[i]}`;
+  }
+  return out + "]";
+}
+
+// `"key":value` for each own enumerable string key; `leadingComma` when others come first.
+// An own `__proto__` key stays a key.
+function entriesJson(value, recurse, leadingComma) {
+  const keys = ObjectKeys(value);
+  let out = "";
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    let json;
     try {
-      v = value[key];
+      const v = value[key];
+      if (v === undefined) continue; // as JSON.stringify does
+      json = recurse(v);
     } catch (err) {
-      out[key] = `[Thrown: ${describeError(err)}]`;
-      continue;
+      json = quote(`[Thrown: ${describeError(err)}]`);
     }
-    if (v === undefined) continue; // as JSON.stringify does
-    out[key] = recurse(v);
+    if (out !== "" || leadingComma) out += ",";
+    out += `${JSONStringify(key)}:${json}`;
   }
   return out;
 }
 
 function serialize(value) {
   try {
-    return JSONStringify(toJsonSafe(value, [], 0));
+    return toJson(value, new SetCtor(), 0);
   } catch (err) {
     return JSONStringify(`[Unserializable: ${describeError(err)}]`);
   }
+}
+
+// A promise of our own whose reactions cannot be redirected: with an own `constructor` of
+// undefined, `then` uses the intrinsic Promise instead of whatever user code made
+// `Promise.prototype.constructor` (or its Symbol.species) into.
+function guarded(promise) {
+  ObjectDefineProperty(promise, "constructor", { value: undefined });
+  return promise;
 }
 
 function setup() {
@@ -194,14 +305,13 @@ function disableProcessWideApis() {
     function () {
       throw new ErrorCtor(`${name} is not available in the mcp-conductor sandbox: ${why}`);
     };
-  const signals = "signals belong to the server process";
-  Deno.addSignalListener = unavailable("Deno.addSignalListener", signals);
-  Deno.removeSignalListener = unavailable("Deno.removeSignalListener", signals);
+  // Signal listeners are inert (src/sandbox/op_guards.rs): they never fire, nothing process-wide
+  // is installed.
   Deno.chdir = unavailable(
     "Deno.chdir",
     "the working directory is shared by all executions; use absolute paths or WORKSPACE_DIR",
   );
-  patchOnFirstUse("umask", (umask) =>
+  patchOnFirstUse(Deno, "umask", (umask) =>
     function (mask) {
       if (mask !== undefined) {
         throw new ErrorCtor("Deno.umask(mask) is not available in the mcp-conductor sandbox: the umask is process-wide");
@@ -209,13 +319,44 @@ function disableProcessWideApis() {
       return ReflectApply(umask, Deno, []);
     });
   const shared = "the environment is shared by all executions; pass `env` to Deno.Command instead";
-  patchOnFirstUse("env", (env) => {
+  patchOnFirstUse(Deno, "env", (env) => {
     env.set = unavailable("Deno.env.set", shared);
     env.delete = unavailable("Deno.env.delete", shared);
     return env;
   });
+  // `node:` modules are refused (src/sandbox/loader.rs); so are Node's other way to them.
+  patchOnFirstUse(globalThis, "process", (process) => {
+    ObjectDefineProperty(process, "getBuiltinModule", {
+      value: function getBuiltinModule(id) {
+        const shown = typeof id === "string" ? id : typeof id;
+        throw new TypeErrorCtor(
+          `process.getBuiltinModule('${shown}') failed: node: specifiers are not available in the ` +
+            "mcp-conductor sandbox; import a URL (needs allow-import) or a data: URL",
+        );
+      },
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+    // Node's internal bindings hand out raw-fd classes (pipe_wrap, tcp_wrap, tty_wrap...) that
+    // could adopt the server's own file descriptors, the MCP transport among them.
+    for (const name of ["binding", "_linkedBinding"]) {
+      ObjectDefineProperty(process, name, {
+        value: function binding(module) {
+          throw new ErrorCtor(
+            `process.${name}('${typeof module === "string" ? module : typeof module}') is not available ` +
+              "in the mcp-conductor sandbox: Node's internal bindings reach past the sandbox",
+          );
+        },
+        writable: true,
+        enumerable: false,
+        configurable: true,
+      });
+    }
+    return process;
+  });
   // Children started with spawn() (even unref'd ones) are killed when the execution ends.
-  patchOnFirstUse("Command", (Command) => {
+  patchOnFirstUse(Deno, "Command", (Command) => {
     const spawn = Command.prototype.spawn;
     Command.prototype.spawn = function () {
       const child = ReflectApply(spawn, this, []);
@@ -226,20 +367,23 @@ function disableProcessWideApis() {
   });
 }
 
-// Replaces `Deno[name]` by `patch(original)`. Several Deno APIs are lazy getters whose first use
-// loads their extension's code (Deno.Command: ~15 ms on QuickJS), so for those the patch runs on
-// first use, never for code that does not touch them.
-function patchOnFirstUse(name, patch) {
-  const desc = ObjectGetOwnPropertyDescriptor(Deno, name);
+// Replaces `target[name]` by `patch(original)`. Several Deno APIs (and the `process` global)
+// are lazy getters whose first use loads their code (Deno.Command: ~15 ms on QuickJS), so for
+// those the patch runs on first use, never for code that does not touch them.
+function patchOnFirstUse(target, name, patch) {
+  const desc = ObjectGetOwnPropertyDescriptor(target, name);
   if (!desc) return;
   if (!desc.get) {
-    ObjectDefineProperty(Deno, name, { ...desc, value: patch(desc.value) });
+    ObjectDefineProperty(target, name, { ...desc, value: patch(desc.value) });
     return;
   }
   let patched;
-  ObjectDefineProperty(Deno, name, {
+  ObjectDefineProperty(target, name, {
     get() {
-      return patched ??= patch(ReflectApply(desc.get, Deno, []));
+      return patched ??= patch(ReflectApply(desc.get, target, []));
+    },
+    set(value) {
+      ObjectDefineProperty(target, name, { value, writable: true, enumerable: desc.enumerable, configurable: true });
     },
     enumerable: desc.enumerable,
     configurable: true,
@@ -319,8 +463,11 @@ function importPlaybook(name) {
   return import(`playbook://${name}/playbook.ts`);
 }
 
-async function run(fn) {
-  return serialize(await fn());
+// Runs the user's statements (an async function) and resolves to the JSON text of their
+// result, through the captured `then` (an `await` here would look up user-replaceable
+// `constructor` and `then`).
+function run(fn) {
+  return guarded(ReflectApply(PromisePrototypeThen, guarded(fn()), [serialize]));
 }
 
 ObjectDefineProperty(globalThis, SymbolFor("mcp-conductor"), {

@@ -1,4 +1,8 @@
-//! Server configuration from the environment (names compatible with the original product).
+//! Server configuration from the environment (the original product's names work too).
+//!
+//! [`ENV_VARS`] is the one list of variables: `--help` is generated from it ([`env_help`]), a
+//! variable's aliases are read through it, and a unit test checks README's "Configuration"
+//! table against it (same variables, aliases and default text, in the same order).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -6,37 +10,183 @@ use std::time::Duration;
 use crate::proxy::{ConfigSource, ProxySettings};
 use crate::run_args::{RunArgs, RunArgsError};
 
-/// Every environment variable, as printed by `--help` (README has the same table).
-pub const ENV_HELP: &str = "\
-Environment:
-  MCP_CONDUCTOR_WORKSPACE        Working directory of executions; created if missing, and the
-                                 process's cwd. Default: ~/.mcp-conductor/workspace
-  MCP_CONDUCTOR_ROOT             ROOT_DIR global. Default: the workspace's parent when the
-                                 workspace dir is named `workspace`, else the workspace
-  MCP_CONDUCTOR_RUN_ARGS         Sandbox permissions, Deno flags separated by , or ;
-                                 e.g. allow-read=/data,allow-net=api.example.com
-                                 Unset or empty: no permissions at all. Never prompts.
-  MCP_CONDUCTOR_DEFAULT_TIMEOUT  Execution timeout in ms when a call gives none.
-                                 Default: 30000, or the maximum if that is lower
-  MCP_CONDUCTOR_MAX_TIMEOUT      Largest timeout a call may ask for, in ms. Default: 300000
-  MCP_CONDUCTOR_MAX_MEMORY_MB    Memory cap of one execution's JavaScript heap. Default: 256
-  MCP_CONDUCTOR_MAX_OUTPUT_BYTES Captured stdout+stderr kept per execution; the rest is dropped
-                                 and the result says truncated. Default: 1048576
-  MCP_CONDUCTOR_MAX_RETURN_BYTES Largest return value sent inline; larger ones are written to a
-                                 file in the workspace. Default: 1048576
-  MCP_CONDUCTOR_MAX_CONCURRENCY  Executions running at once; more calls wait (the wait counts
-                                 against their timeout). Default: 2 x CPUs
-  MCP_CONDUCTOR_POOL_SIZE        Workers kept started ahead of calls (0: start on demand).
-                                 Default: the number of CPUs
-  MCP_CONDUCTOR_MCP_CONFIG       Upstream MCP servers for mcpFactory: a JSON file in the MCP
-                                 clients' format {\"mcpServers\": {...}}. Also read from
-                                 MCP_CONDUCTOR_PROXY_CONFIG. Default: ~/.mcp-conductor/mcp-config.json,
-                                 else ~/.mcp-conductor/mcp.json. Re-read when it changes
-  MCP_CONDUCTOR_MCP_CONNECT_TIMEOUT  Time for an upstream to start and answer initialize, in ms.
-                                 Default: 15000
-  MCP_CONDUCTOR_MCP_CALL_TIMEOUT Time for one upstream request (tools/list, tools/call), in ms;
-                                 the execution's own timeout still applies. Default: 60000
-  MCP_CONDUCTOR_LOG              Log filter for stderr (tracing syntax). Default: info";
+/// One environment variable.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvVar {
+    pub name: &'static str,
+    /// Other names of the same setting (the original product's). Setting two names of one
+    /// variable to different values is a startup error naming both; the same value is fine.
+    pub aliases: &'static [&'static str],
+    /// The default, in Markdown, exactly as README's table writes it.
+    pub default: &'static str,
+    /// What it does, one paragraph (backticks allowed); `--help` wraps it.
+    pub help: &'static str,
+}
+
+impl EnvVar {
+    /// Every name of the variable, the canonical one first.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + use<> {
+        std::iter::once(self.name).chain(self.aliases.iter().copied())
+    }
+}
+
+/// Every environment variable the server reads, in README's order.
+pub const ENV_VARS: &[EnvVar] = &[
+    EnvVar {
+        name: "MCP_CONDUCTOR_WORKSPACE",
+        aliases: &[],
+        default: "`<ROOT>/workspace` when `MCP_CONDUCTOR_ROOT` is set, else `~/.mcp-conductor/workspace`",
+        help: "Working directory of every execution: created if missing, and the process's cwd, so \
+            relative paths resolve there. Must be absolute.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_ROOT",
+        aliases: &["MCP_CONDUCTOR_BASE_DIR"],
+        default: "the workspace's parent if the workspace dir is named `workspace`, else the workspace",
+        help: "The server's own directory: the ROOT_DIR global; playbooks are in <ROOT>/playbooks and \
+            <ROOT>/mcp.json is one place the upstream config is looked for. Must be absolute. \
+            MCP_CONDUCTOR_BASE_DIR is the original product's name for it.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_RUN_ARGS",
+        aliases: &[],
+        default: "empty: **no permissions**",
+        help: "Sandbox permissions: Deno flags separated by , or ; (e.g. \
+            allow-read=/data,allow-net=api.example.com). Never prompts.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_DEFAULT_TIMEOUT",
+        aliases: &[],
+        default: "`30000` (or the maximum, if lower)",
+        help: "Execution timeout in ms for calls that give none.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_MAX_TIMEOUT",
+        aliases: &[],
+        default: "`300000`",
+        help: "Largest timeout (ms) a call may ask for; larger requests are rejected.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_MAX_MEMORY_MB",
+        aliases: &[],
+        default: "`256`",
+        help: "Memory cap of one execution (16 to 65536); reaching it ends that execution with \
+            errorType \"memory\".",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_MAX_OUTPUT_BYTES",
+        aliases: &[],
+        default: "`1048576`",
+        help: "Captured stdout+stderr kept per execution; the rest is dropped and the result says \
+            truncated.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_MAX_RETURN_BYTES",
+        aliases: &["MCP_CONDUCTOR_MAX_RETURN_SIZE"],
+        default: "`1048576`",
+        help: "Largest return value (as JSON) sent inline; a larger one is written to a file in the \
+            workspace. MCP_CONDUCTOR_MAX_RETURN_SIZE is the original product's name for it.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_MAX_CONCURRENCY",
+        aliases: &[],
+        default: "2 × CPUs",
+        help: "Executions running at once; more calls wait (the wait counts against their timeout).",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_MAX_ABANDONED",
+        aliases: &[],
+        default: "`16`",
+        help: "Execution threads stuck in a blocking call that may be abandoned at once (1 to 1024); \
+            when reached, new executions fail with an error naming this variable.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_POOL_SIZE",
+        aliases: &[],
+        default: "number of CPUs",
+        help: "Workers kept started ahead of calls (0 to 64; 0 starts every worker on demand).",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_MCP_CONFIG",
+        aliases: &["MCP_CONDUCTOR_PROXY_CONFIG"],
+        default: "the first that exists of `<ROOT>/mcp.json`, `~/.mcp-conductor/mcp-config.json`, \
+            `~/.mcp-conductor/mcp.json`",
+        help: "Upstream MCP servers for mcpFactory: a JSON file in the MCP clients' format \
+            {\"mcpServers\": {...}}, re-read when it changes. When ROOT is ~/.mcp-conductor (the \
+            default), mcp-config.json is looked at before mcp.json there. A default location inside \
+            the workspace is never used. MCP_CONDUCTOR_PROXY_CONFIG is the original product's name.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_MCP_CONNECT_TIMEOUT",
+        aliases: &[],
+        default: "`15000`",
+        help: "Time (ms) an upstream has to start and answer initialize.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_MCP_CALL_TIMEOUT",
+        aliases: &[],
+        default: "`60000`",
+        help: "Time (ms) for one upstream request (tools/list, tools/call); the execution's own \
+            timeout still applies.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_LOG",
+        aliases: &[],
+        default: "`info`",
+        help: "Log filter for stderr (tracing EnvFilter syntax).",
+    },
+];
+
+/// The `--help` text listing every variable (clap's `after_help`), generated from [`ENV_VARS`].
+pub fn env_help() -> String {
+    let mut out = String::from(
+        "Environment (unset or empty means the default; a name in parentheses is an alias, and\n\
+         two names of one variable set to different values are a startup error):\n",
+    );
+    for var in ENV_VARS {
+        out.push_str("  ");
+        out.push_str(var.name);
+        if !var.aliases.is_empty() {
+            out.push_str(&format!(" (alias: {})", var.aliases.join(", ")));
+        }
+        out.push('\n');
+        for text in [plain(var.help), format!("Default: {}", plain(var.default))] {
+            for line in wrap(&text, HELP_WIDTH) {
+                out.push_str("      ");
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+const HELP_WIDTH: usize = 88;
+
+/// Markdown to plain text: no backticks, no bold.
+fn plain(markdown: &str) -> String {
+    markdown.replace("**", "").replace('`', "")
+}
+
+/// Greedy word wrap at `width` characters (a longer word gets a line of its own).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
 
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
 pub const MAX_TIMEOUT_MS: u64 = 300_000;
@@ -52,6 +202,10 @@ pub struct Config {
     pub pool_size: usize,
     pub limits: Limits,
     pub proxy: ProxySettings,
+    /// `MCP_CONDUCTOR_ROOT` (or its alias) was set: the root is not derived from the workspace.
+    root_from_env: bool,
+    /// `$HOME`, for the default upstream-config files.
+    home: Option<PathBuf>,
 }
 
 /// Per-execution limits (hardening); each is reported in the result when hit.
@@ -61,6 +215,9 @@ pub struct Limits {
     pub max_output_bytes: usize,
     pub max_return_bytes: usize,
     pub max_concurrency: usize,
+    /// Execution threads stuck in a blocking call that may be abandoned at once
+    /// (`MCP_CONDUCTOR_MAX_ABANDONED`).
+    pub max_abandoned: usize,
 }
 
 #[derive(Debug)]
@@ -80,20 +237,73 @@ impl From<RunArgsError> for ConfigError {
     }
 }
 
+/// The environment seen through [`ENV_VARS`]: a variable is read under its name or an alias.
+struct Env<G> {
+    get: G,
+}
+
+impl<G: Fn(&str) -> Option<String>> Env<G> {
+    /// Fails when two names of one variable are set to different values.
+    fn check_aliases(&self) -> Result<(), ConfigError> {
+        for var in ENV_VARS {
+            let mut first: Option<(&'static str, String)> = None;
+            for name in var.names() {
+                let Some(value) = (self.get)(name) else { continue };
+                if let Some((seen, seen_value)) = &first {
+                    if seen_value.trim() != value.trim() {
+                        return Err(ConfigError(format!(
+                            "{seen} ('{seen_value}') and {name} ('{value}') are both set, to different values: \
+                             they are two names of one setting, set only one of them"
+                        )));
+                    }
+                } else {
+                    first = Some((name, value));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The value of variable `name` (from [`ENV_VARS`]) under its name or an alias, with the
+    /// name it was found under (for messages).
+    fn var(&self, name: &'static str) -> Option<(&'static str, String)> {
+        let var = ENV_VARS.iter().find(|v| v.name == name);
+        debug_assert!(var.is_some(), "{name} is not in ENV_VARS");
+        match var {
+            Some(var) => var.names().find_map(|n| (self.get)(n).map(|value| (n, value))),
+            None => (self.get)(name).map(|value| (name, value)),
+        }
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
     }
 
-    /// Reads the configuration through `get` (unset and empty are the same); touches no files.
+    /// Reads the configuration through `get` (unset and empty are the same); creates no files.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let workspace = match get("MCP_CONDUCTOR_WORKSPACE") {
-            Some(dir) => PathBuf::from(dir),
-            None => {
-                let home = get("HOME").ok_or_else(|| {
-                    ConfigError("HOME is not set: set MCP_CONDUCTOR_WORKSPACE to the workspace directory".into())
-                })?;
-                Path::new(&home).join(".mcp-conductor").join("workspace")
+        let env = Env { get };
+        env.check_aliases()?;
+        let home = (env.get)("HOME").map(PathBuf::from);
+        let explicit_root = match env.var("MCP_CONDUCTOR_ROOT") {
+            Some((name, dir)) => {
+                let dir = PathBuf::from(dir);
+                if !dir.is_absolute() {
+                    return Err(ConfigError(format!("{name} must be an absolute path, got '{}'", dir.display())));
+                }
+                Some(dir)
+            }
+            None => None,
+        };
+        let workspace = match (env.var("MCP_CONDUCTOR_WORKSPACE"), &explicit_root, &home) {
+            (Some((_, dir)), _, _) => PathBuf::from(dir),
+            (None, Some(root), _) => root.join("workspace"),
+            (None, None, Some(home)) => home.join(".mcp-conductor").join("workspace"),
+            (None, None, None) => {
+                return Err(ConfigError(
+                    "HOME is not set: set MCP_CONDUCTOR_WORKSPACE to the workspace directory, or MCP_CONDUCTOR_ROOT".into(),
+                ));
             }
         };
         if !workspace.is_absolute() {
@@ -102,14 +312,12 @@ impl Config {
                 workspace.display()
             )));
         }
-        let root = match get("MCP_CONDUCTOR_ROOT") {
-            Some(dir) => PathBuf::from(dir),
-            None => default_root(&workspace),
-        };
-        let max_timeout = timeout_var(&get, "MCP_CONDUCTOR_MAX_TIMEOUT", MAX_TIMEOUT_MS)?;
+        let root_from_env = explicit_root.is_some();
+        let root = explicit_root.unwrap_or_else(|| default_root(&workspace));
+        let max_timeout = timeout_var(&env, "MCP_CONDUCTOR_MAX_TIMEOUT", MAX_TIMEOUT_MS)?;
         // An unset default follows a lowered maximum; an explicit one above it is a mistake.
         let implicit_default = Duration::from_millis(DEFAULT_TIMEOUT_MS).min(max_timeout);
-        let default_timeout = timeout_var(&get, "MCP_CONDUCTOR_DEFAULT_TIMEOUT", implicit_default.as_millis() as u64)?;
+        let default_timeout = timeout_var(&env, "MCP_CONDUCTOR_DEFAULT_TIMEOUT", implicit_default.as_millis() as u64)?;
         if default_timeout > max_timeout {
             return Err(ConfigError(format!(
                 "MCP_CONDUCTOR_DEFAULT_TIMEOUT ({} ms) is larger than MCP_CONDUCTOR_MAX_TIMEOUT ({} ms)",
@@ -117,19 +325,21 @@ impl Config {
                 max_timeout.as_millis()
             )));
         }
-        let run_args = RunArgs::parse(&get("MCP_CONDUCTOR_RUN_ARGS").unwrap_or_default())?;
+        let run_args = RunArgs::parse(&env.var("MCP_CONDUCTOR_RUN_ARGS").map(|(_, v)| v).unwrap_or_default())?;
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let pool_size = count_var(&get, "MCP_CONDUCTOR_POOL_SIZE", cpus, 0..=64)?;
+        let pool_size = count_var(&env, "MCP_CONDUCTOR_POOL_SIZE", cpus, 0..=64)?;
         let limits = Limits {
-            max_memory_bytes: count_var(&get, "MCP_CONDUCTOR_MAX_MEMORY_MB", 256, 16..=65536)? << 20,
-            max_output_bytes: count_var(&get, "MCP_CONDUCTOR_MAX_OUTPUT_BYTES", 1 << 20, 1..=1 << 30)?,
-            max_return_bytes: count_var(&get, "MCP_CONDUCTOR_MAX_RETURN_BYTES", 1 << 20, 1..=1 << 30)?,
-            max_concurrency: count_var(&get, "MCP_CONDUCTOR_MAX_CONCURRENCY", 2 * cpus, 1..=1024)?,
+            max_memory_bytes: count_var(&env, "MCP_CONDUCTOR_MAX_MEMORY_MB", 256, 16..=65536)? << 20,
+            max_output_bytes: count_var(&env, "MCP_CONDUCTOR_MAX_OUTPUT_BYTES", 1 << 20, 1..=1 << 30)?,
+            max_return_bytes: count_var(&env, "MCP_CONDUCTOR_MAX_RETURN_BYTES", 1 << 20, 1..=1 << 30)?,
+            max_concurrency: count_var(&env, "MCP_CONDUCTOR_MAX_CONCURRENCY", 2 * cpus, 1..=1024)?,
+            max_abandoned: count_var(&env, "MCP_CONDUCTOR_MAX_ABANDONED", 16, 1..=1024)?,
         };
+        let config_var = env.var("MCP_CONDUCTOR_MCP_CONFIG").map(|(name, path)| (name, PathBuf::from(path)));
         let proxy = ProxySettings {
-            source: ConfigSource::from_lookup(&get),
-            connect_timeout: timeout_var(&get, "MCP_CONDUCTOR_MCP_CONNECT_TIMEOUT", 15_000)?,
-            call_timeout: timeout_var(&get, "MCP_CONDUCTOR_MCP_CALL_TIMEOUT", 60_000)?,
+            source: ConfigSource::new(config_var, home.as_deref(), &root, &workspace),
+            connect_timeout: timeout_var(&env, "MCP_CONDUCTOR_MCP_CONNECT_TIMEOUT", 15_000)?,
+            call_timeout: timeout_var(&env, "MCP_CONDUCTOR_MCP_CALL_TIMEOUT", 60_000)?,
         };
         Ok(Config {
             proxy,
@@ -141,6 +351,8 @@ impl Config {
             run_args,
             default_timeout,
             max_timeout,
+            root_from_env,
+            home,
         })
     }
 
@@ -153,11 +365,15 @@ impl Config {
         let canonical = self.workspace.canonicalize().map_err(|e| {
             ConfigError(format!("cannot resolve workspace '{}': {e}", self.workspace.display()))
         })?;
-        if self.root == default_root(&self.workspace) {
+        if !self.root_from_env {
             self.root = default_root(&canonical);
             self.playbooks_dir = self.root.join("playbooks");
         }
         self.workspace = canonical;
+        // Again with the resolved paths: a default file inside the workspace is never used.
+        if let ConfigSource::Files(_) = self.proxy.source {
+            self.proxy.source = ConfigSource::new(None, self.home.as_deref(), &self.root, &self.workspace);
+        }
         Ok(())
     }
 }
@@ -169,13 +385,13 @@ fn default_root(workspace: &Path) -> PathBuf {
     }
 }
 
-fn count_var(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &str,
+fn count_var<G: Fn(&str) -> Option<String>>(
+    env: &Env<G>,
+    name: &'static str,
     default: usize,
     range: std::ops::RangeInclusive<usize>,
 ) -> Result<usize, ConfigError> {
-    let Some(raw) = get(name) else {
+    let Some((name, raw)) = env.var(name) else {
         return Ok(default);
     };
     raw.trim().parse::<usize>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
@@ -187,8 +403,8 @@ fn count_var(
     })
 }
 
-fn timeout_var(get: &impl Fn(&str) -> Option<String>, name: &str, default: u64) -> Result<Duration, ConfigError> {
-    let Some(raw) = get(name) else {
+fn timeout_var<G: Fn(&str) -> Option<String>>(env: &Env<G>, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    let Some((name, raw)) = env.var(name) else {
         return Ok(Duration::from_millis(default));
     };
     match raw.trim().parse::<u64>() {
@@ -220,6 +436,12 @@ mod tests {
         assert_eq!(c.limits.max_output_bytes, 1 << 20);
         assert_eq!(c.limits.max_return_bytes, 1 << 20);
         assert!(c.limits.max_concurrency >= 2);
+        assert_eq!(c.limits.max_abandoned, 16);
+        assert_eq!(
+            c.proxy.source.path(),
+            Some(PathBuf::from("/home/u/.mcp-conductor/mcp-config.json")),
+            "ROOT is ~/.mcp-conductor: the home files, in their old order"
+        );
     }
 
     #[test]
@@ -228,6 +450,84 @@ mod tests {
         assert_eq!(c.root, PathBuf::from("/srv/ws"));
         let c = config(&[("MCP_CONDUCTOR_WORKSPACE", "/srv/ws"), ("MCP_CONDUCTOR_ROOT", "/r")]).unwrap();
         assert_eq!(c.playbooks_dir, PathBuf::from("/r/playbooks"));
+        // A root alone places the workspace under it (as the original's base dir did); no HOME needed.
+        let c = config(&[("MCP_CONDUCTOR_ROOT", "/r")]).unwrap();
+        assert_eq!(c.workspace, PathBuf::from("/r/workspace"));
+        assert_eq!(c.proxy.source.path(), Some(PathBuf::from("/r/mcp.json")));
+        let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_BASE_DIR", "rel")]).unwrap_err();
+        assert!(e.0.contains("MCP_CONDUCTOR_BASE_DIR must be an absolute path"), "{e}");
+    }
+
+    #[test]
+    fn aliases() {
+        let c = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_BASE_DIR", "/base")]).unwrap();
+        assert_eq!((c.root.as_path(), c.workspace.as_path()), (Path::new("/base"), Path::new("/base/workspace")));
+        let source = ConfigSource::Files(
+            ["/base/mcp.json", "/h/.mcp-conductor/mcp-config.json", "/h/.mcp-conductor/mcp.json"].map(PathBuf::from).to_vec(),
+        );
+        assert_eq!(c.proxy.source, source);
+        let c = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_MAX_RETURN_SIZE", "4096")]).unwrap();
+        assert_eq!(c.limits.max_return_bytes, 4096);
+        let c = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_PROXY_CONFIG", "/p.json")]).unwrap();
+        assert_eq!(c.proxy.source, ConfigSource::Variable("MCP_CONDUCTOR_PROXY_CONFIG", "/p.json".into()));
+
+        // Both names: the same value is fine, different values name both variables.
+        let c = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_ROOT", "/r"), ("MCP_CONDUCTOR_BASE_DIR", "/r")]).unwrap();
+        assert_eq!(c.root, PathBuf::from("/r"));
+        for (a, b) in [
+            ("MCP_CONDUCTOR_ROOT", "MCP_CONDUCTOR_BASE_DIR"),
+            ("MCP_CONDUCTOR_MAX_RETURN_BYTES", "MCP_CONDUCTOR_MAX_RETURN_SIZE"),
+            ("MCP_CONDUCTOR_MCP_CONFIG", "MCP_CONDUCTOR_PROXY_CONFIG"),
+        ] {
+            let e = config(&[("HOME", "/h"), (a, "/1"), (b, "/2")]).unwrap_err();
+            assert!(e.0.contains(a) && e.0.contains(b) && e.0.contains("different values"), "{e}");
+        }
+        // A bad value is reported under the name it was given as.
+        let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_MAX_RETURN_SIZE", "big")]).unwrap_err();
+        assert!(e.0.starts_with("MCP_CONDUCTOR_MAX_RETURN_SIZE must be a whole number"), "{e}");
+        let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_MAX_ABANDONED", "0")]).unwrap_err();
+        assert!(e.0.contains("MCP_CONDUCTOR_MAX_ABANDONED must be a whole number from 1"), "{e}");
+    }
+
+    /// README's "Configuration" table lists exactly [`ENV_VARS`]: the same variables and aliases
+    /// (first column), in the same order, with the same default text (second column).
+    #[test]
+    fn readme_table_matches_env_vars() {
+        let readme = include_str!("../README.md");
+        let section = readme.split("\n## Configuration\n").nth(1).expect("README has a `## Configuration` section");
+        let rows: Vec<&str> = section
+            .lines()
+            .skip_while(|line| !line.starts_with("| Variable |"))
+            .skip(2)
+            .take_while(|line| line.starts_with('|'))
+            .collect();
+        let readme_names: Vec<&str> = rows.iter().map(|row| row.split('|').nth(1).unwrap_or("").trim()).collect();
+        let table_names: Vec<&str> = ENV_VARS.iter().map(|v| v.name).collect();
+        assert_eq!(readme_names.len(), ENV_VARS.len(), "README rows {readme_names:#?}\nENV_VARS {table_names:#?}");
+        for (row, var) in rows.iter().zip(ENV_VARS) {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            assert!(cells.len() >= 4, "README row has no Default column: {row}");
+            let names: Vec<&str> = cells[1].split('`').skip(1).step_by(2).filter(|s| s.starts_with("MCP_CONDUCTOR_")).collect();
+            let expected: Vec<&str> = var.names().collect();
+            assert_eq!(names, expected, "README row's variable and aliases, in the first column: {row}");
+            assert_eq!(cells[2], var.default, "README's default for {} differs from ENV_VARS", var.name);
+        }
+    }
+
+    #[test]
+    fn help_lists_every_name_and_default() {
+        let help = env_help();
+        for var in ENV_VARS {
+            for name in var.names() {
+                assert!(help.contains(name), "--help lacks {name}");
+            }
+            let default = format!("Default: {}", plain(var.default));
+            let first_words: String = default.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+            assert!(help.contains(&first_words), "--help lacks {first_words:?} for {}", var.name);
+        }
+        assert!(help.lines().all(|l| l.chars().count() <= HELP_WIDTH + 6 || !l.trim().contains(' ')), "{help}");
+        assert!(help.contains("MCP_CONDUCTOR_ROOT (alias: MCP_CONDUCTOR_BASE_DIR)"), "{help}");
+        assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
     }
 
     #[test]

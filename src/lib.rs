@@ -25,12 +25,13 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::config::Config;
-use crate::sandbox::{Host, PermissionSet, Sandbox, SandboxConfig};
+use crate::proxy::ConfigSource;
+use crate::sandbox::{Host, PermissionSet, Sandbox, SandboxConfig, ServerOwned};
 
 /// Builds the sandbox from a prepared configuration (the workspace must exist and be the cwd,
 /// since relative permission paths resolve against it). `host` answers `mcpFactory`.
 pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<Sandbox, run_args::RunArgsError> {
-    let permissions = PermissionSet::new(&config.run_args)?;
+    let permissions = PermissionSet::new(&config.run_args, &server_owned(config))?;
     let path = |p: &std::path::Path| Value::String(p.display().to_string());
     let mut base_globals = Map::new();
     base_globals.insert("WORKSPACE_DIR".into(), path(&config.workspace));
@@ -47,4 +48,28 @@ pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<San
         playbooks: playbooks::Store::new(config.playbooks_dir.clone()),
     };
     Ok(Sandbox::new(sandbox_config, config.pool_size))
+}
+
+/// What code may never read or write, whatever `MCP_CONDUCTOR_RUN_ARGS` grants (README
+/// "Security model"): the upstream MCP config (the server runs its `command`s; its `env` and
+/// `headers` hold secrets) and the other config names next to it, and the server's own `/proc`
+/// entries (`environ`, `mem`...).
+pub fn server_owned(config: &Config) -> ServerOwned {
+    let mut owned = ServerOwned::default();
+    let files = match &config.proxy.source {
+        ConfigSource::Variable(_, path) => vec![path.clone()],
+        ConfigSource::Files(files) => files.clone(),
+    };
+    for file in files {
+        if let Some(dir) = file.parent() {
+            for name in crate::proxy::CONFIG_FILE_NAMES {
+                owned.add(dir.join(name));
+            }
+        }
+        owned.add(file);
+    }
+    owned.add("/proc/self");
+    owned.add("/proc/thread-self");
+    owned.add(format!("/proc/{}", std::process::id()));
+    owned
 }

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use mcp_conductor::config::{Config, ENV_HELP};
+use mcp_conductor::config::{Config, env_help};
 use mcp_conductor::proxy::{ProxyHost, ProxyManager};
 use mcp_conductor::server::Conductor;
 use mcp_conductor::{build_sandbox, engine, stdio};
@@ -16,7 +16,7 @@ mod allocator;
     name = "mcp-conductor",
     version,
     about = "MCP server that runs TypeScript/JavaScript in an in-process Deno sandbox",
-    after_help = ENV_HELP
+    after_help = env_help()
 )]
 struct Cli {
     #[command(subcommand)]

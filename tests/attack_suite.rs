@@ -164,3 +164,126 @@ async fn attacks_with_permissions_granted() {
     ];
     run_all(&s, &cases).await;
 }
+
+/// What code must never change in the server process: cwd, umask, uids/gids, environment,
+/// process title. Read from /proc by the test, not by the server.
+#[derive(Debug, PartialEq)]
+struct ProcessState {
+    cwd: std::path::PathBuf,
+    status: Vec<String>,
+    environ: Vec<u8>,
+    comm: String,
+}
+
+fn process_state(pid: u32) -> ProcessState {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let status = status
+        .lines()
+        .filter(|l| ["Umask:", "Uid:", "Gid:", "Groups:"].iter().any(|k| l.starts_with(k)))
+        .map(String::from)
+        .collect();
+    ProcessState {
+        cwd: std::fs::read_link(format!("/proc/{pid}/cwd")).expect("cwd"),
+        status,
+        environ: std::fs::read(format!("/proc/{pid}/environ")).expect("environ"),
+        comm: std::fs::read_to_string(format!("/proc/{pid}/comm")).expect("comm"),
+    }
+}
+
+/// Every case, then: the server answers, and its process state is what it was.
+async fn run_all_checking_process(s: &Server, cases: &[Case]) {
+    let before = process_state(s.pid);
+    for case in cases {
+        let r = s.run_timeout(&case.code, case.timeout_ms).await;
+        check(case, &r);
+        let healthy = s.run("1+1").await;
+        assert_eq!(healthy.value(), &json!(2), "server unhealthy after {}", case.name);
+        assert_eq!(process_state(s.pid), before, "server process state changed by {}", case.name);
+    }
+}
+
+/// deno_runtime exposes Node's APIs too (`process`, `Buffer`, `node:*`); they reach ops directly,
+/// past the JS-level patches on `Deno.*`. Guarded at the op level (src/sandbox/op_guards.rs).
+fn node_surface_cases() -> Vec<Case> {
+    use Expect::*;
+    let refused = ErrorContaining("not available in the mcp-conductor sandbox");
+    vec![
+        case("process.abort()", "process.abort()", ErrorContaining("not available")),
+        case("process.kill(own pid)", "process.kill(process.pid, 'SIGKILL')", ErrorContaining("not available")),
+        case("Deno.kill(own pid)", "Deno.kill(Deno.pid, 'SIGKILL')", ErrorContaining("not available")),
+        case("Deno.kill(0)", "Deno.kill(0, 'SIGTERM')", ErrorContaining("not available")),
+        case("Deno.kill(-1)", "Deno.kill(-1, 'SIGKILL')", ErrorContaining("not available")),
+        case("process.kill(-pid)", "process.kill(-process.pid, 'SIGKILL')", ErrorContaining("not available")),
+        case("new Buffer(1)", "new Buffer(1).length", Value(json!(1))),
+        case("Buffer.from", "Buffer.from('hi').toString('base64')", Value(json!("aGk="))),
+        case(
+            "static node: import then require",
+            "import { createRequire } from 'node:module'; createRequire(import.meta.url)('x')",
+            ErrorContaining("node: specifiers are not available"),
+        ),
+        case("dynamic node: import", "await import('node:fs')", ErrorContaining("node: specifiers are not available")),
+        case("process.getBuiltinModule", "process.getBuiltinModule('fs')", ErrorContaining("node: specifiers are not available")),
+        case("getBuiltinModule(worker_threads)", "process.getBuiltinModule('worker_threads')", ErrorContaining("not available")),
+        case("process.chdir", "process.chdir('/tmp')", Error("runtime")),
+        case("process.umask(mask)", "process.umask(0o777)", ErrorContaining("not available")),
+        case("process.umask() reads", "typeof process.umask()", Value(json!("number"))),
+        case("process.setuid", "process.setuid(65534)", Error("runtime")),
+        case("process.setgid", "process.setgid(65534)", Error("runtime")),
+        case("process.seteuid", "process.seteuid(65534)", Error("runtime")),
+        case("process.setegid", "process.setegid(65534)", Error("runtime")),
+        case("process.title", "process.title = 'pwned'; 1", Value(json!(1))),
+        case("process.env write", "process.env.MCP_CONDUCTOR_PWNED = '1'", Error("runtime")),
+        case("process.env delete", "delete process.env.PATH", Error("runtime")),
+        case("process.loadEnvFile", "process.loadEnvFile('/etc/hostname')", Error("runtime")),
+        case("new Worker", "new Worker('data:text/javascript,1', { type: 'module' })", ErrorContaining("not available")),
+        case("process.on(SIGINT) is a harmless no-op", "process.on('SIGINT', () => {}); 1", Value(json!(1))),
+        case("Deno.addSignalListener is a harmless no-op", "Deno.addSignalListener('SIGTERM', () => {}); 2", Value(json!(2))),
+        case("process.exit(3)", "process.exit(3)", Error("exit")),
+        case("Atomics.wait throws at once", "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)", Error("runtime")),
+        case("refused import message", "await import('npm:left-pad')", refused),
+    ]
+}
+
+#[tokio::test]
+async fn node_surface_with_zero_permissions() {
+    let s = Server::start("").await;
+    run_all_checking_process(&s, &node_surface_cases()).await;
+}
+
+/// Everything but `allow-run` and `allow-ffi` (a subprocess or a loaded library runs as the
+/// server's user and can reach it: README says so).
+#[tokio::test]
+async fn node_surface_with_every_permission_but_run_and_ffi() {
+    let s = Server::start("allow-read,allow-write,allow-env,allow-net,allow-sys,allow-import").await;
+    run_all_checking_process(&s, &node_surface_cases()).await;
+}
+
+#[tokio::test]
+async fn abandoned_threads_are_capped() {
+    // A thread stuck in a blocking read of a FIFO nobody writes: termination cannot reach it.
+    let s = Server::start_env("allow-read,allow-write={ws}", &[("MCP_CONDUCTOR_MAX_ABANDONED", "2")]).await;
+    let fifo = s.ws().join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let block = format!("Deno.readTextFileSync({:?})", fifo.display().to_string());
+    for _ in 0..2 {
+        let r = s.run_timeout(&block, 200).await;
+        assert_eq!(r.error_type(), "timeout", "{r:?}");
+    }
+    let refused = s.run("1+1").await;
+    assert!(refused.error().contains("MCP_CONDUCTOR_MAX_ABANDONED"), "{refused:?}");
+    // Other tools keep answering.
+    s.call("list_playbooks", json!({})).await.expect("list_playbooks");
+    // Releasing the stuck threads (a writer opens the FIFO and closes it: both readers get EOF)
+    // frees the slots again.
+    use std::os::unix::fs::OpenOptionsExt;
+    drop(std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(&fifo).expect("open the FIFO"));
+    let mut healthy = false;
+    for _ in 0..50 {
+        if s.run("1+1").await.text["returnValue"] == json!(2) {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(healthy, "stuck threads were released but executions are still refused");
+}

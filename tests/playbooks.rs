@@ -151,7 +151,7 @@ async fn defaults_are_installed_and_user_edits_survive_a_restart() {
     let s = Server::start("").await;
     let listed = s.call("list_playbooks", json!({})).await.unwrap().structured_content.unwrap();
     let folders: Vec<&str> = listed["playbooks"].as_array().unwrap().iter().map(|p| p["folder"].as_str().unwrap()).collect();
-    assert_eq!(folders, ["http-helper", "mcp-conductor-guide"]);
+    assert_eq!(folders, ["http-helper", "http-utilities", "mcp-conductor-guide", "playbook-creator"]);
     let r = s.run(r#"const h = await importPlaybook("http-helper"); [typeof h.fetchWithRetry, typeof h.getJson, typeof h.postJson]"#).await;
     assert_eq!(r.value(), &json!(["function", "function", "function"]));
     // Without allow-net the helper reports the permission error (not retried).

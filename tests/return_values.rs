@@ -80,3 +80,64 @@ async fn printing_cannot_spoof_the_result() {
     assert!(r.output()[1].contains("jsonrpc"));
     s.assert_healthy().await;
 }
+
+/// User code (or a library it imports) may replace any builtin; the result serializer uses
+/// only what it captured at startup, so results stay correct.
+#[tokio::test]
+async fn results_survive_replaced_builtins() {
+    let s = Server::start("").await;
+    let sabotage = r#"
+        const boom = () => { throw new Error("sabotaged"); };
+        const def = Object.defineProperty, ownKeys = Reflect.ownKeys, protoOf = Object.getPrototypeOf;
+        const value = {
+            list: [1, "two", [3], { four: 4 }],
+            map: new Map([["k", new Set([1, 2])]]),
+            pairs: new Map([[1, "one"]]),
+            bytes: new Uint8Array([7, 8]),
+            date: new Date(0),
+            error: new TypeError("bad"),
+            parsed: JSON.parse('{"__proto__": 1, "x": 2}'),
+            nested: { deep: { deeper: true } },
+            big: 10n,
+        };
+        const replaceAll = (target) => {
+            const keys = ownKeys(target);
+            for (let i = 0; i < keys.length; i++) {
+                if (keys[i] === "__proto__") continue;
+                try { def(target, keys[i], { value: boom, writable: true, configurable: true }); } catch {}
+            }
+        };
+        const targets = [
+            Array.prototype, Object.prototype, Map.prototype, Set.prototype, String.prototype, Promise.prototype,
+            Function.prototype, Symbol.prototype, Date.prototype, Uint8Array.prototype, protoOf(Uint8Array.prototype),
+            Error.prototype, protoOf([][Symbol.iterator]()), protoOf(new Map().entries()), protoOf(new Set().values()),
+            protoOf(protoOf([][Symbol.iterator]())), Array, Object, Map, Set, JSON, Symbol, Promise, String, Reflect,
+        ];
+        for (let i = 0; i < targets.length; i++) replaceAll(targets[i]);
+        for (let i = 0; i < 8; i++) def(Array.prototype, i, { set: boom, get: boom, configurable: true });
+        const names = ["name", "message", "stack", "list", "x", "k", "toJSON", "then", "constructor"];
+        for (let i = 0; i < names.length; i++) def(Object.prototype, names[i], { set: boom, configurable: true });
+        value
+    "#;
+    let r = s.run(sabotage).await;
+    let v = r.value();
+    assert_eq!(v["list"], json!([1, "two", [3], { "four": 4 }]), "{v:#}");
+    assert_eq!(v["map"], json!({ "k": [1, 2] }));
+    assert_eq!(v["pairs"], json!([[1, "one"]]));
+    assert_eq!(v["bytes"], json!([7, 8]));
+    assert_eq!(v["date"], json!("1970-01-01T00:00:00.000Z"));
+    assert_eq!(v["error"]["message"], json!("bad"));
+    assert_eq!(v["parsed"], json!({ "__proto__": 1, "x": 2 }));
+    assert_eq!(v["nested"], json!({ "deep": { "deeper": true } }));
+    assert_eq!(v["big"], json!("10n"));
+    s.assert_healthy().await;
+}
+
+#[tokio::test]
+async fn an_own_proto_key_is_kept_and_inherited_to_json_is_ignored() {
+    let s = Server::start("").await;
+    let r = s.run(r#"Object.prototype.toJSON = () => "hijacked"; Array.prototype.toJSON = () => "hijacked"; [JSON.parse('{"__proto__": {"a": 1}}'), [1]]"#).await;
+    assert_eq!(r.value(), &json!([{ "__proto__": { "a": 1 } }, [1]]));
+    let r = s.run("class Money { toJSON() { return '5 EUR'; } }\n({ price: new Money() })").await;
+    assert_eq!(r.value(), &json!({ "price": "5 EUR" }), "a class's own toJSON is used");
+}

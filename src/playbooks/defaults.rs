@@ -12,6 +12,8 @@ struct Default {
     ts: Option<&'static str>,
 }
 
+/// In name order (the order `list_playbooks` shows). `http-utilities`, `mcp-conductor-guide` and
+/// `playbook-creator` are the original product's defaults; `http-helper` is ours.
 const DEFAULTS: &[Default] = &[
     Default {
         folder: "http-helper",
@@ -19,9 +21,19 @@ const DEFAULTS: &[Default] = &[
         ts: Some(include_str!("../../js/playbooks/http-helper/playbook.ts")),
     },
     Default {
+        folder: "http-utilities",
+        md: include_str!("../../js/playbooks/http-utilities/playbook.md"),
+        ts: Some(include_str!("../../js/playbooks/http-utilities/playbook.ts")),
+    },
+    Default {
         folder: "mcp-conductor-guide",
         md: include_str!("../../js/playbooks/mcp-conductor-guide/playbook.md"),
         ts: None,
+    },
+    Default {
+        folder: "playbook-creator",
+        md: include_str!("../../js/playbooks/playbook-creator/playbook.md"),
+        ts: Some(include_str!("../../js/playbooks/playbook-creator/playbook.ts")),
     },
 ];
 
@@ -64,13 +76,28 @@ mod tests {
     #[test]
     fn defaults_parse_and_never_overwrite() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(install(dir.path()).unwrap(), ["http-helper", "mcp-conductor-guide"]);
+        let folders: Vec<&str> = DEFAULTS.iter().map(|d| d.folder).collect();
+        assert_eq!(folders, ["http-helper", "http-utilities", "mcp-conductor-guide", "playbook-creator"]);
+        assert_eq!(install(dir.path()).unwrap(), folders);
         let store = Store::new(dir.path().to_path_buf());
-        for listed in store.list().unwrap() {
-            assert!(matches!(listed.state, ListedState::Ok { .. }), "{listed:?}");
+        let listed = store.list().unwrap();
+        assert_eq!(listed.len(), DEFAULTS.len());
+        for listed in listed {
+            match &listed.state {
+                ListedState::Ok { source, has_code, .. } => {
+                    assert_eq!(*source, crate::playbooks::frontmatter::Source::System, "{listed:?}");
+                    let default = DEFAULTS.iter().find(|d| d.folder == listed.folder).unwrap();
+                    assert_eq!(*has_code, default.ts.is_some(), "{listed:?}");
+                }
+                ListedState::Broken { .. } => panic!("{listed:?}"),
+            }
         }
-        let code = store.get("http-helper").unwrap().code.unwrap();
-        crate::sandbox::transpile_module(code.into(), &"playbook://http-helper/playbook.ts".parse().unwrap(), deno_ast::MediaType::TypeScript).unwrap();
+        for default in DEFAULTS.iter().filter(|d| d.ts.is_some()) {
+            let code = store.get(default.folder).unwrap().code.unwrap();
+            let url = format!("playbook://{}/playbook.ts", default.folder).parse().unwrap();
+            crate::sandbox::transpile_module(code.into(), &url, deno_ast::MediaType::TypeScript)
+                .unwrap_or_else(|e| panic!("{}: {}", default.folder, e.0));
+        }
         std::fs::write(dir.path().join("http-helper/playbook.md"), "edited").unwrap();
         assert!(install(dir.path()).unwrap().is_empty());
         assert_eq!(std::fs::read_to_string(dir.path().join("http-helper/playbook.md")).unwrap(), "edited");

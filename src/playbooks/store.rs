@@ -34,14 +34,14 @@ pub fn import_line(folder: &str) -> String {
     format!("const pb = await importPlaybook(\"{folder}\");")
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Listed {
     pub folder: String,
     #[serde(flatten)]
     pub state: ListedState,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum ListedState {
     Ok {

@@ -7,62 +7,102 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-/// Where the file is looked for, in order: the two variables, then two names under the home dir.
+/// Where the file is looked for, in this order (README "Configuration" and `--help` say the same):
+///
+/// 1. the file named by `MCP_CONDUCTOR_MCP_CONFIG` (or its alias `MCP_CONDUCTOR_PROXY_CONFIG`,
+///    the original product's name), used whether or not it exists;
+/// 2. else the first that exists of `<ROOT>/mcp.json` (where the original looked, under its
+///    `MCP_CONDUCTOR_BASE_DIR`), `~/.mcp-conductor/mcp-config.json`, `~/.mcp-conductor/mcp.json`.
+///    When ROOT is `~/.mcp-conductor` (the default) its `mcp.json` keeps its old place, last.
+///
+/// A default location inside the workspace is never used: sandboxed code may be allowed to write
+/// there, and the file decides which commands the server starts. Name such a file explicitly.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigSource {
     /// Named by `MCP_CONDUCTOR_MCP_CONFIG` or `MCP_CONDUCTOR_PROXY_CONFIG` (the variable's name).
     Variable(&'static str, PathBuf),
-    /// `~/.mcp-conductor/mcp-config.json`, else `~/.mcp-conductor/mcp.json`.
-    Home(PathBuf),
-    /// Neither a variable nor HOME is set.
-    Nowhere,
+    /// No variable: the default files, in lookup order (empty when none applies).
+    Files(Vec<PathBuf>),
 }
 
 pub const CONFIG_VARS: [&str; 2] = ["MCP_CONDUCTOR_MCP_CONFIG", "MCP_CONDUCTOR_PROXY_CONFIG"];
+/// Names looked up in `~/.mcp-conductor`, in order.
 const HOME_NAMES: [&str; 2] = ["mcp-config.json", "mcp.json"];
+/// The name looked up in ROOT.
+const ROOT_NAME: &str = "mcp.json";
 
 impl ConfigSource {
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> ConfigSource {
-        for var in CONFIG_VARS {
-            if let Some(path) = get(var) {
-                return ConfigSource::Variable(var, PathBuf::from(path));
-            }
-        }
-        match get("HOME") {
-            Some(home) => ConfigSource::Home(Path::new(&home).join(".mcp-conductor")),
-            None => ConfigSource::Nowhere,
+    /// `variable`: the variable that names the file, if one is set (config.rs resolves the
+    /// alias); `home`: `$HOME`; `root` and `workspace`: the server's ROOT_DIR and WORKSPACE_DIR.
+    /// Reads no file (it may resolve symlinks of the directories, to compare them).
+    pub fn new(variable: Option<(&'static str, PathBuf)>, home: Option<&Path>, root: &Path, workspace: &Path) -> ConfigSource {
+        match variable {
+            Some((name, path)) => ConfigSource::Variable(name, path),
+            None => ConfigSource::Files(default_files(home, root, workspace)),
         }
     }
 
-    /// The file to read now (for `Home`, the first name that exists; the home files are looked
-    /// up again on every check, so creating one later is noticed).
+    /// The file to read now (for `Files`, the first that exists, else the first candidate; the
+    /// candidates are looked up again on every check, so creating one later is noticed).
     pub fn path(&self) -> Option<PathBuf> {
         match self {
             ConfigSource::Variable(_, path) => Some(path.clone()),
-            ConfigSource::Home(dir) => {
-                let candidates = HOME_NAMES.map(|name| dir.join(name));
-                let found = candidates.iter().find(|p| p.exists()).cloned();
-                Some(found.unwrap_or_else(|| candidates[0].clone()))
-            }
-            ConfigSource::Nowhere => None,
+            ConfigSource::Files(files) => files.iter().find(|p| p.exists()).or(files.first()).cloned(),
         }
     }
 
-    /// For messages: which file and variable were looked at.
+    /// For messages: which files and variables were looked at.
     pub fn describe(&self) -> String {
-        let vars = CONFIG_VARS.join(" or ");
+        let vars = format!("neither {} nor {} is set", CONFIG_VARS[0], CONFIG_VARS[1]);
         match self {
             ConfigSource::Variable(var, path) => format!("{} (from {var})", path.display()),
-            ConfigSource::Home(dir) => format!(
-                "{} or {} ({vars} not set)",
-                dir.join(HOME_NAMES[0]).display(),
-                dir.join(HOME_NAMES[1]).display()
-            ),
-            ConfigSource::Nowhere => format!("no file: neither {vars} nor HOME is set"),
+            ConfigSource::Files(files) if files.is_empty() => {
+                format!("no file: {vars}, and no default location applies (HOME is not set, or the files would be inside the workspace)")
+            }
+            ConfigSource::Files(files) => {
+                let shown: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+                let list = match shown.split_last() {
+                    Some((last, [])) => last.clone(),
+                    Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+                    None => String::new(),
+                };
+                format!("{list} ({vars})")
+            }
         }
     }
+}
+
+/// The default files in lookup order (see [`ConfigSource`]).
+fn default_files(home: Option<&Path>, root: &Path, workspace: &Path) -> Vec<PathBuf> {
+    let home_dir = home.map(|h| h.join(".mcp-conductor"));
+    let mut files = Vec::new();
+    if !home_dir.as_deref().is_some_and(|dir| same_dir(dir, root)) {
+        files.push(root.join(ROOT_NAME));
+    }
+    if let Some(dir) = &home_dir {
+        files.extend(HOME_NAMES.map(|name| dir.join(name)));
+    }
+    let workspace_resolved = workspace.canonicalize().ok();
+    files.retain(|file| {
+        let inside = file.starts_with(workspace)
+            || match (file.parent().and_then(|dir| dir.canonicalize().ok()), &workspace_resolved) {
+                (Some(dir), Some(ws)) => dir.starts_with(ws),
+                _ => false,
+            };
+        !inside
+    });
+    files
+}
+
+/// The same directory, by name or (when both exist) after resolving symlinks.
+fn same_dir(a: &Path, b: &Path) -> bool {
+    a == b
+        || match (a.canonicalize(), b.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
 }
 
 /// How to reach one upstream server.
@@ -197,27 +237,6 @@ fn parse_entry(raw: &Value) -> Result<ServerSpec, String> {
     }
 }
 
-/// `env` and `headers` values may hold secrets: only their names are ever shown.
-pub fn describe_spec(spec: &ServerSpec) -> Map<String, Value> {
-    let mut out = Map::new();
-    match spec {
-        ServerSpec::Stdio { command, args, .. } => {
-            out.insert("transport".into(), "stdio".into());
-            out.insert("command".into(), command.clone().into());
-            out.insert("args".into(), args.clone().into());
-        }
-        ServerSpec::Http { url, .. } => {
-            out.insert("transport".into(), "http".into());
-            out.insert("url".into(), url.clone().into());
-        }
-        ServerSpec::Sse { url, .. } => {
-            out.insert("transport".into(), "sse".into());
-            out.insert("url".into(), url.clone().into());
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,15 +304,56 @@ mod tests {
 
     #[test]
     fn source_order() {
-        let src = ConfigSource::from_lookup(|k| match k {
-            "MCP_CONDUCTOR_PROXY_CONFIG" => Some("/b.json".into()),
-            "HOME" => Some("/h".into()),
-            _ => None,
-        });
+        let (home, root, ws) = (Path::new("/h"), Path::new("/srv/mc"), Path::new("/srv/mc/workspace"));
+        let src = ConfigSource::new(Some(("MCP_CONDUCTOR_PROXY_CONFIG", "/b.json".into())), Some(home), root, ws);
         assert_eq!(src, ConfigSource::Variable("MCP_CONDUCTOR_PROXY_CONFIG", "/b.json".into()));
-        let src = ConfigSource::from_lookup(|k| (k == "HOME").then(|| "/h".to_string()));
-        assert_eq!(src.path(), Some(PathBuf::from("/h/.mcp-conductor/mcp-config.json")));
+        assert_eq!(src.path(), Some(PathBuf::from("/b.json")));
+
+        // ROOT's mcp.json first, then the two home files.
+        let src = ConfigSource::new(None, Some(home), root, ws);
+        let files = ["/srv/mc/mcp.json", "/h/.mcp-conductor/mcp-config.json", "/h/.mcp-conductor/mcp.json"];
+        assert_eq!(src, ConfigSource::Files(files.iter().map(PathBuf::from).collect()));
+        assert_eq!(src.path(), Some(PathBuf::from("/srv/mc/mcp.json")), "none exists: the first");
+        assert!(src.describe().contains("/srv/mc/mcp.json, /h/.mcp-conductor/mcp-config.json or /h/.mcp-conductor/mcp.json"), "{}", src.describe());
         assert!(src.describe().contains("MCP_CONDUCTOR_MCP_CONFIG"));
-        assert_eq!(ConfigSource::from_lookup(|_| None).path(), None);
+
+        // ROOT = ~/.mcp-conductor (the default): the home order is unchanged.
+        let src = ConfigSource::new(None, Some(home), Path::new("/h/.mcp-conductor"), Path::new("/h/.mcp-conductor/workspace"));
+        assert_eq!(src.path(), Some(PathBuf::from("/h/.mcp-conductor/mcp-config.json")));
+        let ConfigSource::Files(files) = &src else { panic!("{src:?}") };
+        assert_eq!(files.len(), 2);
+
+        // No HOME: only ROOT's file; a ROOT that is the workspace gives no file at all.
+        assert_eq!(ConfigSource::new(None, None, root, ws).path(), Some(PathBuf::from("/srv/mc/mcp.json")));
+        let none = ConfigSource::new(None, None, ws, ws);
+        assert_eq!(none.path(), None);
+        assert!(none.describe().starts_with("no file"), "{}", none.describe());
+    }
+
+    #[test]
+    fn first_existing_file_wins_and_the_workspace_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let root = dir.path().join("root");
+        let ws = dir.path().join("ws");
+        for d in [home.join(".mcp-conductor"), root.clone(), ws.clone()] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let src = ConfigSource::new(None, Some(&home), &root, &ws);
+        std::fs::write(home.join(".mcp-conductor/mcp.json"), "{}").unwrap();
+        assert_eq!(src.path(), Some(home.join(".mcp-conductor/mcp.json")));
+        std::fs::write(home.join(".mcp-conductor/mcp-config.json"), "{}").unwrap();
+        assert_eq!(src.path(), Some(home.join(".mcp-conductor/mcp-config.json")));
+        std::fs::write(root.join("mcp.json"), "{}").unwrap();
+        assert_eq!(src.path(), Some(root.join("mcp.json")), "ROOT's file comes first");
+
+        // ROOT = the workspace (a workspace dir not named `workspace`): its mcp.json is skipped,
+        // also when the workspace is reached through a symlink.
+        std::fs::write(ws.join("mcp.json"), "{}").unwrap();
+        let src = ConfigSource::new(None, Some(&home), &ws, &ws);
+        assert_eq!(src.path(), Some(home.join(".mcp-conductor/mcp-config.json")));
+        std::os::unix::fs::symlink(&ws, dir.path().join("link")).unwrap();
+        let src = ConfigSource::new(None, Some(&home), &dir.path().join("link"), &ws);
+        assert_eq!(src.path(), Some(home.join(".mcp-conductor/mcp-config.json")));
     }
 }

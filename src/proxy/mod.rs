@@ -17,3 +17,7 @@ pub mod upstream;
 pub use config::ConfigSource;
 pub use manager::{ProxyManager, ProxySettings, ServerStatus};
 pub use sandbox_api::ProxyHost;
+
+/// File names an upstream config goes by (`~/.mcp-conductor/`, `<ROOT>/`): the server keeps
+/// code away from all of them next to the file it reads (`server_owned` in lib.rs).
+pub const CONFIG_FILE_NAMES: [&str; 2] = ["mcp-config.json", "mcp.json"];

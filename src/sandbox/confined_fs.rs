@@ -53,6 +53,24 @@ pub fn resolve(path: &Path, follow_last: bool) -> PathBuf {
     }
 }
 
+fn not_available(api: &str, why: &str) -> FsError {
+    FsError::Io(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        format!("{api} is not available in the mcp-conductor sandbox: {why}"),
+    ))
+}
+
+/// Reads the umask without changing it (`umask(2)` can only set it, and setting it to read it
+/// races with every other thread creating files).
+fn current_umask() -> FsResult<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(FsError::Io)?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        .ok_or(FsError::NotSupported)
+}
+
 fn open_kind(options: &OpenOptions) -> OpenAccessKind {
     let writes = options.write || options.append || options.create || options.create_new || options.truncate;
     match (options.read, writes) {
@@ -70,12 +88,19 @@ impl FileSystem for ConfinedFs {
     fn tmp_dir(&self) -> FsResult<PathBuf> {
         self.inner.tmp_dir()
     }
-    fn chdir(&self, path: &CheckedPath) -> FsResult<()> {
-        self.confine(path, Read)?;
-        self.inner.chdir(path)
+    // The working directory and the umask belong to the process: every execution and the
+    // server share them (`Deno.chdir`, `process.chdir`, `process.umask(mask)` all land here).
+    fn chdir(&self, _path: &CheckedPath) -> FsResult<()> {
+        Err(not_available(
+            "process.chdir() / Deno.chdir()",
+            "the working directory is shared by all executions; use absolute paths or WORKSPACE_DIR",
+        ))
     }
     fn umask(&self, mask: Option<u32>) -> FsResult<u32> {
-        self.inner.umask(mask)
+        match mask {
+            Some(_) => Err(not_available("Setting the umask", "the umask is shared by all executions and the server")),
+            None => current_umask(),
+        }
     }
 
     fn open_sync(&self, path: &CheckedPath, options: OpenOptions) -> FsResult<Rc<dyn File>> {

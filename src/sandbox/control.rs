@@ -1,7 +1,8 @@
 //! Stopping an execution from outside its thread: timeout, client cancellation, or an unstable
 //! API. The isolate is terminated (busy loops included) and the worker's event loop is woken.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use deno_core::v8::IsolateHandle;
 use tokio::sync::Notify;
@@ -20,6 +21,8 @@ pub enum StopReason {
 pub struct Control {
     state: Mutex<State>,
     wake: Notify,
+    /// The sandbox's count of abandoned threads still running (see [`Control::abandon`]).
+    stuck: Arc<AtomicUsize>,
 }
 
 #[derive(Default)]
@@ -28,9 +31,39 @@ struct State {
     reason: Option<StopReason>,
     /// The execution's OS thread (its id), for killing the processes it started.
     thread: Option<i32>,
+    /// The server gave up waiting for this thread (it is counted in `stuck`).
+    abandoned: bool,
+    /// The thread has ended.
+    ended: bool,
 }
 
 impl Control {
+    /// A control whose thread, if abandoned, counts in `stuck` until it ends.
+    pub fn new(stuck: Arc<AtomicUsize>) -> Control {
+        Control { stuck, ..Control::default() }
+    }
+
+    /// The server stops waiting for this thread: it counts as stuck until it ends. Returns the
+    /// number of stuck threads (0 if the thread had ended meanwhile).
+    pub fn abandon(&self) -> usize {
+        let mut state = self.lock();
+        if state.ended || state.abandoned {
+            return 0;
+        }
+        state.abandoned = true;
+        self.stuck.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Called by the thread as its very last step.
+    pub fn thread_ended(&self) {
+        let mut state = self.lock();
+        state.ended = true;
+        if state.abandoned {
+            let left = self.stuck.fetch_sub(1, Ordering::SeqCst) - 1;
+            tracing::info!(still_stuck = left, "an abandoned execution thread finally ended");
+        }
+    }
+
     /// Records the first reason, terminates the isolate if it exists, wakes the event loop.
     pub fn stop(&self, reason: StopReason) {
         let mut state = self.lock();

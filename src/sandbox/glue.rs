@@ -1,7 +1,7 @@
 //! The `mcp_conductor` deno_core extension: our ops plus the glue in `js/conductor.js`.
 //!
-//! Self-contained (only deno_core) because `build.rs` includes this file to put the same
-//! extension into the startup snapshot: op order and signatures must match at run time.
+//! Self-contained (deno_core and `op_guards.rs`) because `build.rs` includes this file to put
+//! the same extension into the startup snapshot: op order and signatures must match at run time.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -42,10 +42,11 @@ deno_core::extension!(
     ops = [op_conductor_globals, op_conductor_track_child, op_conductor_host],
     options = { state: GlueState },
     // Replaces deno_io's `op_print` (which writes to fd resources) so `console.*` lands in the
-    // capture directly and in exact order. Runs after deno_io's middleware, so it wins.
+    // capture directly and in exact order. Runs after deno_io's middleware, so it wins. The
+    // process-wide ops are swapped for guards (op_guards.rs).
     middleware = |op| match op.name {
         "op_print" => op_conductor_print(),
-        _ => op,
+        name => super::op_guards::replacement(name).unwrap_or(op),
     },
     state = |state, options| {
         state.put(options.state);

@@ -22,10 +22,25 @@ use deno_core::{
     ModuleSourceCode, ModuleSpecifier, ModuleType, RequestedModuleType, ResolutionKind,
 };
 use deno_error::JsErrorBox;
-use deno_permissions::{CheckSpecifierKind, PermissionsContainer};
+use deno_permissions::{CheckSpecifierKind, OpenAccessKind, PermissionsContainer};
 
-use super::code;
+use super::{code, confined_fs};
 use crate::playbooks::Store;
+
+/// Specifier schemes the sandbox does not offer (yet).
+const UNAVAILABLE_SCHEMES: [&str; 3] = ["npm:", "jsr:", "node:"];
+/// What `resolve` maps them to, so that `load` refuses them.
+const REFUSED_SCHEME: &str = "mcp-conductor-refused";
+
+/// The error for an import of an unavailable scheme (also what `process.getBuiltinModule`
+/// says, in `js/conductor.js`).
+fn refused(specifier: &str) -> JsErrorBox {
+    let scheme = specifier.split(':').next().unwrap_or_default();
+    JsErrorBox::type_error(format!(
+        "Import of '{specifier}' failed: {scheme}: specifiers are not available in the \
+         mcp-conductor sandbox; import a URL (needs allow-import) or a data: URL"
+    ))
+}
 
 pub struct SandboxLoader {
     permissions: PermissionsContainer,
@@ -75,13 +90,10 @@ impl ModuleLoader for SandboxLoader {
         referrer: &str,
         _kind: ResolutionKind,
     ) -> Result<ModuleSpecifier, JsErrorBox> {
-        for scheme in ["npm:", "jsr:", "node:"] {
-            if specifier.starts_with(scheme) {
-                return Err(JsErrorBox::type_error(format!(
-                    "Import of '{specifier}' failed: {scheme} specifiers are not available in the \
-                     mcp-conductor sandbox; import a URL (needs allow-import) or a data: URL"
-                )));
-            }
+        // Refused at load, not here: when `resolve` fails, deno_core falls back to its own
+        // built-in module of that name (`node:*`), which would bypass the refusal.
+        if UNAVAILABLE_SCHEMES.iter().any(|scheme| specifier.starts_with(scheme)) {
+            return ModuleSpecifier::parse(&format!("{REFUSED_SCHEME}:{specifier}")).map_err(JsErrorBox::from_err);
         }
         deno_core::resolve_import(specifier, referrer).map_err(JsErrorBox::from_err)
     }
@@ -98,6 +110,7 @@ impl ModuleLoader for SandboxLoader {
             "data" => ModuleLoadResponse::Sync(self.load_data(&specifier, json)),
             "file" => ModuleLoadResponse::Sync(self.load_file(&specifier, json)),
             "playbook" => ModuleLoadResponse::Sync(self.load_playbook(&specifier, json)),
+            REFUSED_SCHEME => ModuleLoadResponse::Sync(Err(refused(&specifier.as_str()[REFUSED_SCHEME.len() + 1..]))),
             "http" | "https" => {
                 if let Err(e) = self.check_remote(&specifier) {
                     return ModuleLoadResponse::Sync(Err(e));
@@ -161,6 +174,10 @@ impl SandboxLoader {
         let path = specifier
             .to_file_path()
             .map_err(|_| JsErrorBox::type_error(format!("Invalid file URL '{specifier}'")))?;
+        // Where the path really leads must be readable too (as in the confined filesystem).
+        self.permissions
+            .check_open(Cow::Owned(confined_fs::resolve(&path, true)), OpenAccessKind::Read, Some("import"))
+            .map_err(JsErrorBox::from_err)?;
         let text = std::fs::read_to_string(&path)
             .map_err(|e| JsErrorBox::generic(format!("Import of '{specifier}' failed: {e}")))?;
         self.module_source(specifier, text.into(), MediaType::from_path(&path), json)

@@ -14,6 +14,9 @@ mod control;
 mod execution;
 mod glue;
 mod loader;
+mod node_services;
+mod op_audit;
+mod op_guards;
 mod output;
 pub mod permissions;
 mod pool;
@@ -33,8 +36,8 @@ pub use code::{SyntaxError, prepare_execution, transpile_module};
 pub use control::StopReason;
 pub use glue::{Host, HostReply};
 pub use output::Captured;
-pub use permissions::PermissionSet;
-pub use result::{ErrorType, Failure, Outcome, RunResultSchema};
+pub use permissions::{PermissionSet, ServerOwned};
+pub use result::{ErrorType, Failure, Outcome, RunResult, Status, StructuredRunResult};
 
 use crate::config::Limits;
 
@@ -103,6 +106,19 @@ impl Sandbox {
             },
         };
         let queued = if waited { started.elapsed() } else { Duration::ZERO };
+        let max_stuck = self.pool.config().limits.max_abandoned;
+        let stuck = self.pool.stuck.load(std::sync::atomic::Ordering::SeqCst);
+        if stuck >= max_stuck {
+            return Execution::failed(
+                ErrorType::Runtime,
+                format!(
+                    "The server refuses new executions: {stuck} earlier executions are stuck in blocking \
+                     calls and could not be stopped (limit MCP_CONDUCTOR_MAX_ABANDONED = {max_stuck}). They \
+                     are released when their blocking call returns; raise the limit or restart the server."
+                ),
+            )
+            .finish(started, queued);
+        }
         let (reply, mut rx) = oneshot::channel();
         let mut job = Job { request, deadline, reply };
         // A warm worker whose thread died while bootstrapping gives the job back: try another.
@@ -136,7 +152,12 @@ impl Sandbox {
         match tokio::time::timeout(ABANDON_GRACE, rx).await {
             Ok(Ok(execution)) => execution.finish(started, queued),
             _ => {
-                tracing::warn!("execution thread did not stop within {ABANDON_GRACE:?} of its deadline; abandoned");
+                let stuck = control.abandon();
+                tracing::warn!(
+                    stuck,
+                    "execution thread did not stop within {ABANDON_GRACE:?} of its deadline; abandoned \
+                     (MCP_CONDUCTOR_MAX_ABANDONED)"
+                );
                 // A thread waiting on a child (`outputSync()`) is freed by ending the child.
                 if let Some(tid) = control.thread() {
                     children::kill_thread_children(tid);

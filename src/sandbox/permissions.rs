@@ -2,6 +2,7 @@
 //! with the item that holds it. Each execution gets a fresh container (containers share state
 //! when cloned).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use deno_permissions::{
@@ -10,6 +11,7 @@ use deno_permissions::{
 };
 use sys_traits::impls::RealSys;
 
+use super::confined_fs;
 use crate::run_args::{Grant, Kind, RunArgs, RunArgsError};
 
 pub struct PermissionSet {
@@ -19,10 +21,12 @@ pub struct PermissionSet {
 
 impl PermissionSet {
     /// Relative paths resolve against the process's current directory (the workspace).
-    pub fn new(args: &RunArgs) -> Result<Self, RunArgsError> {
+    /// `server_owned` files are denied to code whatever the grants (see [`ServerOwned`]).
+    pub fn new(args: &RunArgs, server_owned: &ServerOwned) -> Result<Self, RunArgsError> {
         let parser = Arc::new(RuntimePermissionDescriptorParser::new(RealSys));
         validate_items(parser.as_ref(), args)?;
-        let permissions = Permissions::from_options(parser.as_ref(), &with_real_paths(options(args))).map_err(|e| {
+        let options = server_owned.deny_in(with_real_paths(options(args)));
+        let permissions = Permissions::from_options(parser.as_ref(), &options).map_err(|e| {
             RunArgsError { item: args.flags().join(","), reason: e.to_string() }
         })?;
         Ok(Self { parser, permissions })
@@ -30,6 +34,49 @@ impl PermissionSet {
 
     pub fn container(&self) -> PermissionsContainer {
         PermissionsContainer::new(self.parser.clone(), self.permissions.clone())
+    }
+}
+
+/// Files the server itself reads or writes (the upstream MCP config, whose `command`s it runs
+/// and whose `env`/`headers` hold secrets; later token files, the packages directory...).
+/// They go on the deny-read and deny-write lists, by the given path and by the path it really
+/// leads to, so no grant (`allow-read`, `allow-write`, all files) reaches them. One mechanism for
+/// every such path: add it here.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOwned(Vec<PathBuf>);
+
+impl ServerOwned {
+    pub fn add(&mut self, path: impl Into<PathBuf>) {
+        let path = path.into();
+        let real = confined_fs::resolve(&path, true);
+        for p in [path, real] {
+            if p.is_absolute() && !self.0.contains(&p) {
+                self.0.push(p);
+            }
+        }
+    }
+
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.0
+    }
+
+    fn deny_in(&self, mut options: PermissionsOptions) -> PermissionsOptions {
+        if self.0.is_empty() {
+            return options; // `Some(vec![])` would mean "deny everything"
+        }
+        let listed: Vec<String> = self.0.iter().map(|p| p.display().to_string()).collect();
+        for list in [&mut options.deny_read, &mut options.deny_write] {
+            if list.as_ref().is_some_and(Vec::is_empty) {
+                continue; // the admin denied all of that kind already
+            }
+            let list = list.get_or_insert_with(Vec::new);
+            for p in &listed {
+                if !list.contains(p) {
+                    list.push(p.clone());
+                }
+            }
+        }
+        options
     }
 }
 

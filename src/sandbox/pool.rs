@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
@@ -23,8 +24,8 @@ pub struct Warm {
 }
 
 impl Warm {
-    fn spawn(config: &Arc<SandboxConfig>) -> std::io::Result<Warm> {
-        let control = Arc::new(Control::default());
+    fn spawn(config: &Arc<SandboxConfig>, stuck: &Arc<AtomicUsize>) -> std::io::Result<Warm> {
+        let control = Arc::new(Control::new(stuck.clone()));
         let (jobs, receiver) = oneshot::channel();
         let (config, thread_control) = (config.clone(), control.clone());
         std::thread::Builder::new()
@@ -33,10 +34,11 @@ impl Warm {
             .spawn(move || {
                 // A panic outside the job (bootstrap) drops the job's reply: the caller reports it.
                 if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    execution::thread_main(config, thread_control, receiver)
+                    execution::thread_main(config, thread_control.clone(), receiver)
                 })) {
                     tracing::error!("{}", execution::panic_message(&*panic));
                 }
+                thread_control.thread_ended();
             })?;
         Ok(Warm { control, jobs })
     }
@@ -51,13 +53,19 @@ pub struct Pool {
     config: Arc<SandboxConfig>,
     size: usize,
     idle: Mutex<VecDeque<Warm>>,
+    /// Abandoned execution threads that have not ended yet (`MCP_CONDUCTOR_MAX_ABANDONED`).
+    pub stuck: Arc<AtomicUsize>,
 }
 
 impl Pool {
     pub fn new(config: Arc<SandboxConfig>, size: usize) -> Pool {
-        let pool = Pool { config, size, idle: Mutex::new(VecDeque::with_capacity(size)) };
+        let pool = Pool { config, size, idle: Mutex::new(VecDeque::with_capacity(size)), stuck: Arc::default() };
         pool.refill();
         pool
+    }
+
+    pub fn config(&self) -> &SandboxConfig {
+        &self.config
     }
 
     /// The oldest warm worker (the most likely to be ready), or a new one.
@@ -66,14 +74,14 @@ impl Pool {
         self.refill();
         match taken {
             Some(warm) => Ok(warm),
-            None => Warm::spawn(&self.config),
+            None => Warm::spawn(&self.config, &self.stuck),
         }
     }
 
     fn refill(&self) {
         let mut idle = self.lock();
         while idle.len() < self.size {
-            match Warm::spawn(&self.config) {
+            match Warm::spawn(&self.config, &self.stuck) {
                 Ok(warm) => idle.push_back(warm),
                 Err(e) => {
                     tracing::warn!("cannot pre-start a worker: {e}");

@@ -2,7 +2,7 @@
 //! semantics and separate streams in `structuredContent`).
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::output::Captured;
 
@@ -48,76 +48,90 @@ impl Outcome {
         self.result.is_err()
     }
 
-    /// Key order: status, output, returnValue | error, errorType, [exitCode], executionTime,
-    /// then (structured form only) stdout, stderr.
-    pub fn to_json(&self, with_streams: bool) -> Value {
-        let mut obj = Map::new();
-        let status = if self.is_error() { "error" } else { "success" };
-        obj.insert("status".into(), status.into());
-        obj.insert("output".into(), self.captured.output.clone().into());
-        if self.captured.truncated {
-            obj.insert("truncated".into(), true.into());
-        }
-        match &self.result {
-            Ok(value) => {
-                obj.insert("returnValue".into(), value.clone());
-            }
-            Err(failure) => {
-                obj.insert("error".into(), failure.message.clone().into());
-                obj.insert("errorType".into(), serde_json::to_value(failure.error_type).expect("enum"));
-            }
-        }
-        if let Some((path, bytes)) = &self.return_file {
-            obj.insert("returnValueFile".into(), serde_json::json!({ "path": path, "bytes": bytes }));
-        }
-        if let Some(code) = self.exit_code {
-            obj.insert("exitCode".into(), code.into());
-        }
+    /// The result as sent: the text item is `result`, `structuredContent` adds the streams.
+    pub fn to_result(&self) -> RunResult {
         let round = |ms: f64| (ms * 100.0).round() / 100.0;
-        if self.queue_ms > 0.0 {
-            obj.insert("queueTime".into(), round(self.queue_ms).into());
+        let (return_value, error, error_type) = match &self.result {
+            Ok(value) => (Some(value.clone()), None, None),
+            Err(failure) => (None, Some(failure.message.clone()), Some(failure.error_type)),
+        };
+        RunResult {
+            status: if self.is_error() { Status::Error } else { Status::Success },
+            output: self.captured.output.clone(),
+            truncated: self.captured.truncated,
+            return_value,
+            error,
+            error_type,
+            return_value_file: self.return_file.as_ref().map(|(path, bytes)| ReturnValueFile { path: path.clone(), bytes: *bytes as u64 }),
+            exit_code: self.exit_code,
+            queue_time: (self.queue_ms > 0.0).then(|| round(self.queue_ms)),
+            execution_time: round(self.execution_time_ms),
         }
-        obj.insert("executionTime".into(), round(self.execution_time_ms).into());
-        if with_streams {
-            obj.insert("stdout".into(), self.captured.stdout.clone().into());
-            obj.insert("stderr".into(), self.captured.stderr.clone().into());
+    }
+
+    pub fn to_structured(&self) -> StructuredRunResult {
+        StructuredRunResult {
+            result: self.to_result(),
+            stdout: self.captured.stdout.clone(),
+            stderr: self.captured.stderr.clone(),
         }
-        Value::Object(obj)
     }
 }
 
-/// The declared `outputSchema` of `run_deno_code` (documentation only; never instantiated).
-#[allow(dead_code)]
-#[derive(schemars::JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Success,
+    Error,
+}
+
+/// A `run_deno_code` result: the JSON of its text item (the original product's shape). Its
+/// serialization is its `outputSchema` (see `server/schema.rs`): fields that do not apply are
+/// absent. Field order is key order.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct RunResultSchema {
-    /// "success" or "error".
-    pub status: String,
+pub struct RunResult {
+    pub status: Status,
     /// Lines printed to stdout and stderr, in order.
     pub output: Vec<String>,
-    /// The value of the last expression statement (or top-level `return`), JSON-safe.
-    pub return_value: Option<Value>,
-    /// Error message (status "error" only).
-    pub error: Option<String>,
-    pub error_type: Option<ErrorType>,
     /// Present (true) when output beyond `MCP_CONDUCTOR_MAX_OUTPUT_BYTES` was dropped.
-    pub truncated: Option<bool>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    /// The value of the last expression statement (or top-level `return`), JSON-safe; status
+    /// "success" only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_value: Option<Value>,
+    /// Error message; status "error" only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Kind of error; status "error" only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<ErrorType>,
     /// Where a return value above `MCP_CONDUCTOR_MAX_RETURN_BYTES` was written instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_value_file: Option<ReturnValueFile>,
-    /// The code passed to `Deno.exit()`, when it called it.
+    /// The code passed to `Deno.exit()` / `process.exit()`, when it called it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     /// Milliseconds spent waiting for a free slot (`MCP_CONDUCTOR_MAX_CONCURRENCY`), when any.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<f64>,
     /// Wall time of the execution in milliseconds.
     pub execution_time: f64,
+}
+
+/// `structuredContent` of a `run_deno_code` result: the text item's JSON plus the raw streams.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct StructuredRunResult {
+    #[serde(flatten)]
+    pub result: RunResult,
     /// Raw captured stdout.
     pub stdout: String,
     /// Raw captured stderr.
     pub stderr: String,
 }
 
-#[allow(dead_code)]
-#[derive(schemars::JsonSchema)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct ReturnValueFile {
     pub path: String,
     pub bytes: u64,
@@ -140,7 +154,7 @@ mod tests {
 
     #[test]
     fn success_key_order() {
-        let text = outcome(Ok(2.into())).to_json(false).to_string();
+        let text = serde_json::to_string(&outcome(Ok(2.into())).to_result()).unwrap();
         assert_eq!(text, r#"{"status":"success","output":["hi"],"returnValue":2,"executionTime":0.92}"#);
     }
 
@@ -148,7 +162,7 @@ mod tests {
     fn error_key_order_and_streams() {
         let o = outcome(Err(Failure::new(ErrorType::Timeout, "late")));
         assert_eq!(
-            o.to_json(true).to_string(),
+            serde_json::to_string(&o.to_structured()).unwrap(),
             r#"{"status":"error","output":["hi"],"error":"late","errorType":"timeout","executionTime":0.92,"stdout":"hi\n","stderr":""}"#
         );
     }

@@ -1,6 +1,7 @@
 //! Building one `MainWorker` with every process-global footgun of deno_runtime turned off:
 //! stdio never inherited, `Deno.exit()` ends only this isolate, unstable APIs never exit the
-//! process, no prompts, no colors.
+//! process, no prompts, no colors, node services present (ops that borrow them cannot panic),
+//! no blocking `Atomics.wait`.
 
 use std::fs::File;
 use std::rc::Rc;
@@ -21,6 +22,7 @@ use super::confined_fs::ConfinedFs;
 use super::control::{Control, StopReason};
 use super::glue::{self, GlueState};
 use super::loader::SandboxLoader;
+use super::node_services;
 use super::output::{Drain, OutputLog, Stream};
 use super::snapshot::STARTUP;
 
@@ -62,7 +64,7 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
         feature_checker: Arc::new(feature_checker),
         fs: Arc::new(ConfinedFs::new(setup.permissions.clone())),
         module_loader: setup.loader,
-        node_services: None,
+        node_services: Some(node_services::services(setup.permissions.clone())),
         npm_process_state_provider: None,
         permissions: setup.permissions,
         root_cert_store_provider: None,
@@ -100,6 +102,8 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
         on_limit.stop(StopReason::Memory);
         crate::engine::heap_limit_after_stop(current)
     });
+    // `Atomics.wait` would block the thread where no termination can reach it: it throws instead.
+    worker.js_runtime.v8_isolate().set_allow_atomics_wait(false);
     let isolate = worker.js_runtime.v8_isolate().thread_safe_handle();
     worker.js_runtime.op_state().borrow_mut().put(WatcherExitHandle(isolate.clone()));
     control.attach(isolate);

@@ -2,16 +2,18 @@
 //! - [`run_code`]: `run_deno_code`
 //! - [`proxy_tools`]: `list_mcp_servers`, `get_tools`
 //! - [`playbook_tools`]: `list_playbooks`, `get_playbook`, `create_playbook`
+//! - [`schema`]: input/output schemas derived from the (de)serialized types
 
 mod playbook_tools;
 mod proxy_tools;
 mod run_code;
+pub mod schema;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, tool_handler};
 
 pub use run_code::{INJECTED_GLOBALS, RunDenoCodeParams, validate_global_name};
@@ -64,4 +66,12 @@ impl ServerHandler for Conductor {
             .with_server_info(Implementation::new("mcp-conductor", env!("CARGO_PKG_VERSION")))
             .with_instructions(self.instructions.clone())
     }
+}
+
+/// A successful result: `text` for the model, `structured` (whose type is the tool's declared
+/// `outputSchema`) as `structuredContent`.
+fn with_structured(text: String, structured: &impl serde::Serialize) -> CallToolResult {
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(serde_json::to_value(structured).expect("a result serializes"));
+    result
 }

@@ -3,12 +3,11 @@
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ErrorData, tool, tool_router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
-use super::Conductor;
+use super::{Conductor, schema, with_structured};
 use crate::playbooks::frontmatter::{Meta, Source};
-use crate::playbooks::store::{self, ListedState, NewPlaybook};
+use crate::playbooks::store::{self, Listed, ListedState, NewPlaybook};
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct GetPlaybookParams {
@@ -40,10 +39,37 @@ pub struct CreatePlaybookParams {
     pub overwrite: bool,
 }
 
-fn with_structured(text: String, structured: Value) -> CallToolResult {
-    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-    result.structured_content = Some(structured);
-    result
+/// `structuredContent` of `list_playbooks`.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct PlaybookList {
+    pub playbooks: Vec<Listed>,
+    /// PLAYBOOKS_DIR.
+    pub dir: String,
+}
+
+/// `structuredContent` of `get_playbook`.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct PlaybookView {
+    pub folder: String,
+    pub metadata: Meta,
+    /// The Markdown documentation.
+    pub content: String,
+    /// playbook.ts, when the playbook has code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The line that imports it in run_deno_code, when it has code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import: Option<String>,
+}
+
+/// `structuredContent` of `create_playbook`.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct SavedPlaybook {
+    pub folder: String,
+    /// The playbook's directory.
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import: Option<String>,
 }
 
 fn failure(message: String) -> CallToolResult {
@@ -56,7 +82,8 @@ impl Conductor {
         name = "list_playbooks",
         description = "List the playbooks (reusable TypeScript + docs) that code can import with \
             `await importPlaybook(folder)`: folder, name, description, tags, has_code, source \
-            (system|user). Broken ones are listed with the reason. Read one with get_playbook."
+            (system|user). Broken ones are listed with the reason. Read one with get_playbook.",
+        output_schema = schema::output::<PlaybookList>()
     )]
     async fn list_playbooks(&self) -> Result<CallToolResult, ErrorData> {
         let listed = match self.playbooks.list() {
@@ -79,14 +106,16 @@ impl Conductor {
             text.push_str(&format!("No playbooks in {}.\n", self.playbooks.dir().display()));
         }
         text.push_str("Import one in run_deno_code with: const pb = await importPlaybook(\"<folder>\");");
-        let structured = json!({ "playbooks": listed, "dir": self.playbooks.dir().display().to_string() });
-        Ok(with_structured(text, structured))
+        let list = PlaybookList { playbooks: listed, dir: self.playbooks.dir().display().to_string() };
+        Ok(with_structured(text, &list))
     }
 
     #[tool(
         name = "get_playbook",
         description = "A playbook's metadata, Markdown documentation, TypeScript source (if any) and the \
-            exact importPlaybook line to use in run_deno_code."
+            exact importPlaybook line to use in run_deno_code.",
+        input_schema = schema::input::<GetPlaybookParams>(),
+        output_schema = schema::output::<PlaybookView>()
     )]
     async fn get_playbook(&self, Parameters(params): Parameters<GetPlaybookParams>) -> Result<CallToolResult, ErrorData> {
         let playbook = match self.playbooks.get(&params.folder_name) {
@@ -98,21 +127,17 @@ impl Conductor {
         if let (Some(code), Some(import)) = (&playbook.code, &import) {
             text.push_str(&format!("\n\n## Code (playbook.ts)\n\n```ts\n{code}\n```\n\nUse it with:\n{import}"));
         }
-        let structured = json!({
-            "folder": playbook.folder,
-            "metadata": playbook.meta,
-            "content": playbook.body,
-            "code": playbook.code,
-            "import": import,
-        });
-        Ok(with_structured(text, structured))
+        let view = PlaybookView { folder: playbook.folder, metadata: playbook.meta, content: playbook.body, code: playbook.code, import };
+        Ok(with_structured(text, &view))
     }
 
     #[tool(
         name = "create_playbook",
         description = "Save a playbook: Markdown docs plus optional TypeScript code that later executions \
             import with `await importPlaybook(folder_name)`. Refuses to replace an existing one unless \
-            overwrite is true; the code is checked for syntax errors first."
+            overwrite is true; the code is checked for syntax errors first.",
+        input_schema = schema::input::<CreatePlaybookParams>(),
+        output_schema = schema::output::<SavedPlaybook>()
     )]
     async fn create_playbook(&self, Parameters(params): Parameters<CreatePlaybookParams>) -> Result<CallToolResult, ErrorData> {
         let folder = params.folder_name.clone();
@@ -138,7 +163,7 @@ impl Conductor {
                 if let Some(import) = &import {
                     text.push_str(&format!(" Use it with: {import}"));
                 }
-                Ok(with_structured(text, json!({ "folder": folder, "path": path.display().to_string(), "import": import })))
+                Ok(with_structured(text, &SavedPlaybook { folder, path: path.display().to_string(), import }))
             }
             Err(e) => Ok(failure(format!("create_playbook: {e}"))),
         }

@@ -1,13 +1,12 @@
 //! `list_mcp_servers` and `get_tools`: what the upstream MCP servers offer to `mcpFactory`.
 
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Tool};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool};
 use rmcp::{ErrorData, tool, tool_router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
-use super::Conductor;
-use crate::proxy::config::describe_spec;
+use super::{Conductor, schema, with_structured};
+use crate::proxy::config::ServerSpec;
 use crate::proxy::format::signature;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -17,6 +16,93 @@ pub struct GetToolsParams {
     /// Only these tools (default: all).
     #[serde(default)]
     pub tools: Option<Vec<String>>,
+}
+
+/// `structuredContent` of `list_mcp_servers`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerList {
+    pub servers: Vec<ServerEntry>,
+    /// The upstream config file read, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_file: Option<String>,
+    /// Why the config file is unusable, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_error: Option<String>,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerEntry {
+    pub name: String,
+    /// connected | not connected | failed
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Number of tools, once connected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_count: Option<usize>,
+    /// One signature line per tool.
+    pub tools: Vec<String>,
+    /// stdio | http | sse (absent when the entry is invalid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// `structuredContent` of `get_tools`.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct ToolList {
+    pub server: String,
+    pub tools: Vec<ToolView>,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolView {
+    pub name: String,
+    pub signature: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub input_schema: JsonObject,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<JsonObject>,
+}
+
+fn entry(name: &str, status: &str, error: Option<String>, tools: Option<&[Tool]>, spec: Option<&ServerSpec>) -> ServerEntry {
+    let mut entry = ServerEntry {
+        name: name.to_string(),
+        status: status.to_string(),
+        error,
+        tool_count: tools.map(<[Tool]>::len),
+        tools: tools.unwrap_or_default().iter().map(signature).collect(),
+        transport: None,
+        command: None,
+        args: None,
+        url: None,
+    };
+    match spec {
+        Some(ServerSpec::Stdio { command, args, .. }) => {
+            entry.transport = Some("stdio".into());
+            entry.command = Some(command.clone());
+            entry.args = Some(args.clone());
+        }
+        Some(ServerSpec::Http { url, .. }) => {
+            entry.transport = Some("http".into());
+            entry.url = Some(url.clone());
+        }
+        Some(ServerSpec::Sse { url, .. }) => {
+            entry.transport = Some("sse".into());
+            entry.url = Some(url.clone());
+        }
+        None => {}
+    }
+    entry
 }
 
 #[tool_router(router = proxy_router, vis = "pub(super)")]
@@ -33,26 +119,16 @@ impl Conductor {
         let mut text = String::new();
         let mut servers = Vec::new();
         for s in &statuses {
-            let signatures: Vec<String> = s.tools.iter().flat_map(|t| t.iter().map(signature)).collect();
-            let count = s.tools.as_ref().map(|t| t.len());
+            let tools = s.tools.as_deref().map(Vec::as_slice);
+            let entry = entry(&s.name, s.status, s.error.clone(), tools, s.spec.as_ref().ok());
             text.push_str(&format!("{}: {}", s.name, s.status));
-            match (&s.error, count) {
+            match (&s.error, entry.tool_count) {
                 (Some(error), _) => text.push_str(&format!(" - {error}\n")),
                 (None, Some(n)) => text.push_str(&format!(", {n} tool{}\n", if n == 1 { "" } else { "s" })),
                 (None, None) => text.push('\n'),
             }
-            for line in &signatures {
+            for line in &entry.tools {
                 text.push_str(&format!("  {line}\n"));
-            }
-            let mut entry = json!({
-                "name": s.name,
-                "status": s.status,
-                "error": s.error,
-                "toolCount": count,
-                "tools": signatures,
-            });
-            if let Ok(spec) = &s.spec {
-                entry.as_object_mut().unwrap().extend(describe_spec(spec));
             }
             servers.push(entry);
         }
@@ -63,20 +139,17 @@ impl Conductor {
             text.push_str(&format!("The config file is unusable: {error}\n"));
         }
         text.push_str("Use from code: const s = await mcpFactory.load(\"<name>\"); await s.callTool(\"<tool>\", {...})");
-        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-        result.structured_content = Some(json!({
-            "servers": servers,
-            "configFile": view.path.map(|p| p.display().to_string()),
-            "configError": view.file_error,
-        }));
-        Ok(result)
+        let list = ServerList { servers, config_file: view.path.map(|p| p.display().to_string()), config_error: view.file_error };
+        Ok(with_structured(text, &list))
     }
 
     #[tool(
         name = "get_tools",
         description = "Full description, input schema and output schema of tools of one upstream MCP \
             server (all of them, or those named in `tools`), to call them from code with \
-            `(await mcpFactory.load(server)).callTool(name, args)`."
+            `(await mcpFactory.load(server)).callTool(name, args)`.",
+        input_schema = schema::input::<GetToolsParams>(),
+        output_schema = schema::output::<ToolList>()
     )]
     async fn get_tools(&self, Parameters(params): Parameters<GetToolsParams>) -> Result<CallToolResult, ErrorData> {
         let tools = match self.proxy.tools(&params.server).await {
@@ -101,22 +174,18 @@ impl Conductor {
                 tools.iter().filter(|t| names.iter().any(|n| t.name == n.as_str())).collect()
             }
         };
-        let described: Vec<Value> = selected
+        let tools = selected
             .iter()
-            .map(|t| {
-                json!({
-                    "name": t.name,
-                    "signature": signature(t),
-                    "description": t.description,
-                    "inputSchema": t.input_schema,
-                    "outputSchema": t.output_schema,
-                })
+            .map(|t| ToolView {
+                name: t.name.to_string(),
+                signature: signature(t),
+                description: t.description.as_ref().map(|d| d.to_string()),
+                input_schema: t.input_schema.as_ref().clone(),
+                output_schema: t.output_schema.as_ref().map(|s| s.as_ref().clone()),
             })
             .collect();
-        let structured = json!({ "server": params.server, "tools": described });
-        let text = serde_json::to_string_pretty(&structured).unwrap_or_default();
-        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-        result.structured_content = Some(structured);
-        Ok(result)
+        let list = ToolList { server: params.server, tools };
+        let text = serde_json::to_string_pretty(&list).unwrap_or_default();
+        Ok(with_structured(text, &list))
     }
 }

@@ -2,15 +2,14 @@
 
 use std::time::Duration;
 
-use rmcp::handler::server::common::{schema_for_output, schema_for_type};
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use rmcp::{ErrorData, tool, tool_router};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::Conductor;
-use crate::sandbox::{ExecRequest, Outcome, RunResultSchema};
+use super::{Conductor, schema};
+use crate::sandbox::{ExecRequest, Outcome, StructuredRunResult};
 
 /// Globals every execution already has; a call may not replace them.
 pub const INJECTED_GLOBALS: [&str; 6] =
@@ -49,8 +48,8 @@ impl Conductor {
     #[tool(
         name = "run_deno_code",
         description = RUN_DENO_CODE,
-        input_schema = schema_for_type::<RunDenoCodeParams>(),
-        output_schema = schema_for_output::<RunResultSchema>()
+        input_schema = schema::input::<RunDenoCodeParams>(),
+        output_schema = schema::output::<StructuredRunResult>()
     )]
     async fn run_deno_code(&self, arguments: JsonObject, cancel: CancellationToken) -> Result<CallToolResult, ErrorData> {
         // Deserialized here (not through rmcp's `Parameters`, which turns bad input into a tool
@@ -82,13 +81,14 @@ impl Conductor {
 
 /// Text item: the original product's JSON. `structuredContent`: the same plus raw streams.
 fn tool_result(outcome: &Outcome) -> CallToolResult {
-    let text = outcome.to_json(false).to_string();
+    let structured = outcome.to_structured();
+    let text = serde_json::to_string(&structured.result).expect("a result serializes");
     let mut result = if outcome.is_error() {
         CallToolResult::error(vec![ContentBlock::text(text)])
     } else {
         CallToolResult::success(vec![ContentBlock::text(text)])
     };
-    result.structured_content = Some(outcome.to_json(true));
+    result.structured_content = Some(serde_json::to_value(&structured).expect("a result serializes"));
     result
 }
 

@@ -16,6 +16,8 @@ pub const UPSTREAM: &str = env!("CARGO_BIN_EXE_conductor-test-upstream");
 
 pub struct Server {
     pub client: RunningService<RoleClient, ()>,
+    /// Each tool's declared `outputSchema`, compiled: every result is checked against it.
+    output_schemas: std::collections::HashMap<String, jsonschema::Validator>,
     pub pid: u32,
     pub workspace: PathBuf,
     pub dir: tempfile::TempDir,
@@ -52,7 +54,8 @@ impl Server {
             .expect("spawn mcp-conductor");
         let pid = transport.id().expect("child pid");
         let client = ().serve(transport).await.expect("initialize");
-        Server { client, pid, workspace, dir, upstream_config: None }
+        let output_schemas = output_validators(&client).await;
+        Server { client, pid, workspace, dir, upstream_config: None, output_schemas }
     }
 
     /// A server whose upstream MCP servers are `servers` (the `mcpServers` object), written to a
@@ -72,9 +75,22 @@ impl Server {
         &self.workspace
     }
 
+    /// Calls a tool; its `structuredContent` must match the tool's `outputSchema` (the official
+    /// SDKs reject the call otherwise).
     pub async fn call(&self, tool: &'static str, args: Value) -> Result<CallToolResult, ServiceError> {
         let Value::Object(args) = args else { panic!("arguments must be an object") };
-        self.client.call_tool(CallToolRequestParams::new(tool).with_arguments(args)).await
+        let result = self.client.call_tool(CallToolRequestParams::new(tool).with_arguments(args)).await?;
+        if let Some(structured) = &result.structured_content {
+            let validator = self
+                .output_schemas
+                .get(tool)
+                .unwrap_or_else(|| panic!("{tool} sent structuredContent but declares no outputSchema"));
+            let errors: Vec<String> = validator.iter_errors(structured).map(|e| format!("{e} at {}", e.instance_path())).collect();
+            assert!(errors.is_empty(), "{tool}: structuredContent does not match its outputSchema: {errors:?}\n{structured:#}");
+        } else if result.is_error != Some(true) {
+            assert!(!self.output_schemas.contains_key(tool), "{tool} declares an outputSchema but sent no structuredContent");
+        }
+        Ok(result)
     }
 
     /// `run_deno_code` with arbitrary arguments.
@@ -95,6 +111,20 @@ impl Server {
         let r = self.run("1+1").await;
         assert_eq!(r.value(), &json!(2), "server unhealthy: {r:?}");
     }
+}
+
+/// The declared output schemas of the server's tools, compiled.
+async fn output_validators(client: &RunningService<RoleClient, ()>) -> std::collections::HashMap<String, jsonschema::Validator> {
+    let tools = client.list_all_tools().await.expect("tools/list");
+    tools
+        .into_iter()
+        .filter_map(|t| {
+            let schema = Value::Object(t.output_schema?.as_ref().clone());
+            let validator = jsonschema::validator_for(&schema)
+                .unwrap_or_else(|e| panic!("{}: outputSchema is not a valid JSON Schema: {e}", t.name));
+            Some((t.name.to_string(), validator))
+        })
+        .collect()
 }
 
 /// An `mcpServers` entry starting our test upstream over stdio.
