@@ -68,11 +68,12 @@ const OPAQUE_TAGS = ObjectFreeze(["Promise", "WeakMap", "WeakSet", "WeakRef"]);
 // ---- The result serializer ----
 // User code may replace any builtin (Array.prototype.push, iterators, Promise.prototype.then,
 // JSON, setters on Object.prototype...). The serializer uses only functions captured above
-// (called through ReflectApply), indexed loops instead of iterators, and writes the JSON text
-// itself: no intermediate object is built, so no setter or inherited toJSON can intercept.
+// (called through ReflectApply), indexed loops instead of iterators, `+` instead of template
+// literals (QuickJS builds those with String.prototype.concat), and writes the JSON text itself:
+// no intermediate object is built, so no setter or inherited toJSON can intercept.
 
 function isInstance(value, tag) {
-  return ReflectApply(ObjectPrototypeToString, value, []) === `[object ${tag}]`;
+  return ReflectApply(ObjectPrototypeToString, value, []) === "[object " + tag + "]";
 }
 
 // Brand checks through captured getters: unlike toString tags, user code cannot fake or hide them.
@@ -92,7 +93,7 @@ function functionLabel(fn) {
   } catch {
     // a hostile getter
   }
-  return typeof name === "string" && name !== "" ? `[Function: ${name}]` : "[Function (anonymous)]";
+  return typeof name === "string" && name !== "" ? "[Function: " + name + "]" : "[Function (anonymous)]";
 }
 
 function describeError(err) {
@@ -118,7 +119,7 @@ function toJson(value, seen, depth) {
     case "number":
       return NumberIsFinite(value) ? JSONStringify(value) : quote(StringCtor(value));
     case "bigint":
-      return quote(`${value}n`);
+      return quote(value + "n");
     case "symbol":
       return quote(ReflectApply(SymbolPrototypeToString, value, []));
     case "function":
@@ -131,7 +132,7 @@ function toJson(value, seen, depth) {
   try {
     return objectToJson(value, seen, depth + 1);
   } catch (err) {
-    return quote(`[Unserializable: ${describeError(err)}]`);
+    return quote("[Unserializable: " + describeError(err) + "]");
   } finally {
     ReflectApply(SetPrototypeDelete, seen, [value]);
   }
@@ -167,8 +168,8 @@ function objectToJson(value, seen, depth) {
     return recurse(ReflectApply(toJSON, value, [""]));
   }
   if (isInstance(value, "Error")) {
-    let out = `{"name":${quote(value.name)},"message":${quote(value.message)}`;
-    if (value.stack !== undefined) out += `,"stack":${quote(value.stack)}`;
+    let out = '{"name":' + quote(value.name) + ',"message":' + quote(value.message);
+    if (value.stack !== undefined) out += ',"stack":' + quote(value.stack);
     return out + entriesJson(value, recurse, true) + "}";
   }
   if (hasBrand(value, MapPrototypeGetSize)) {
@@ -179,9 +180,9 @@ function objectToJson(value, seen, depth) {
     let out = "";
     ReflectApply(MapPrototypeForEach, value, [(v, k) => {
       if (out !== "") out += ",";
-      out += allStrings ? `${JSONStringify(k)}:${recurse(v)}` : `[${recurse(k)},${recurse(v)}]`;
+      out += allStrings ? JSONStringify(k) + ":" + recurse(v) : "[" + recurse(k) + "," + recurse(v) + "]";
     }]);
-    return allStrings ? `{${out}}` : `[${out}]`;
+    return allStrings ? "{" + out + "}" : "[" + out + "]";
   }
   if (hasBrand(value, SetPrototypeGetSize)) {
     let out = "";
@@ -189,7 +190,7 @@ function objectToJson(value, seen, depth) {
       if (out !== "") out += ",";
       out += recurse(v);
     }]);
-    return `[${out}]`;
+    return "[" + out + "]";
   }
   if (ArrayBufferIsView(value)) {
     const typed = ReflectApply(TypedArrayToStringTag, value, []) !== undefined;
@@ -210,9 +211,9 @@ function objectToJson(value, seen, depth) {
     return bytesJson(new Uint8ArrayCtor(value));
   }
   for (let i = 0; i < OPAQUE_TAGS.length; i++) {
-    if (isInstance(value, OPAQUE_TAGS[i])) return quote(`[${OPAQUE_TAGS[i]}]`);
+    if (isInstance(value, OPAQUE_TAGS[i])) return quote("[" + OPAQUE_TAGS[i] + "]");
   }
-  return `{${entriesJson(value, recurse, false)}}`;
+  return "{" + entriesJson(value, recurse, false) + "}";
 }
 
 function bytesJson(bytes) {
@@ -220,7 +221,7 @@ function bytesJson(bytes) {
   const length = ReflectApply(TypedArrayByteLength, bytes, []);
   for (let i = 0; i < length; i++) {
     if (i > 0) out += ",";
-    out += `${bytes[i]}`;
+    out += "" + bytes[i];
   }
   return out + "]";
 }
@@ -238,10 +239,10 @@ function entriesJson(value, recurse, leadingComma) {
       if (v === undefined) continue; // as JSON.stringify does
       json = recurse(v);
     } catch (err) {
-      json = quote(`[Thrown: ${describeError(err)}]`);
+      json = quote("[Thrown: " + describeError(err) + "]");
     }
     if (out !== "" || leadingComma) out += ",";
-    out += `${JSONStringify(key)}:${json}`;
+    out += JSONStringify(key) + ":" + json;
   }
   return out;
 }
@@ -250,7 +251,7 @@ function serialize(value) {
   try {
     return toJson(value, new SetCtor(), 0);
   } catch (err) {
-    return JSONStringify(`[Unserializable: ${describeError(err)}]`);
+    return JSONStringify("[Unserializable: " + describeError(err) + "]");
   }
 }
 

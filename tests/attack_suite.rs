@@ -15,6 +15,8 @@ enum Expect {
     Value(serde_json::Value),
     /// The error message contains this text.
     ErrorContaining(&'static str),
+    /// Refused, by a permission check or by the sandbox (`errorType` permission or runtime).
+    Refused,
 }
 
 struct Case {
@@ -41,6 +43,10 @@ fn check(case: &Case, r: &Run) {
         Expect::Value(v) => {
             assert_eq!(r.status(), "success", "{}: {r:?}", case.name);
             assert_eq!(&r.text["returnValue"], v, "{}", case.name);
+        }
+        Expect::Refused => {
+            assert_eq!(r.status(), "error", "{}: expected an error, got {r:?}", case.name);
+            assert!(["permission", "runtime"].contains(&r.error_type()), "{}: {r:?}", case.name);
         }
         Expect::ErrorContaining(text) => {
             assert_eq!(r.status(), "error", "{}: expected an error, got {r:?}", case.name);
@@ -204,9 +210,11 @@ async fn run_all_checking_process(s: &Server, cases: &[Case]) {
 
 /// deno_runtime exposes Node's APIs too (`process`, `Buffer`, `node:*`); they reach ops directly,
 /// past the JS-level patches on `Deno.*`. Guarded at the op level (src/sandbox/op_guards.rs).
-fn node_surface_cases() -> Vec<Case> {
+fn node_surface_cases(granted: bool) -> Vec<Case> {
     use Expect::*;
     let refused = ErrorContaining("not available in the mcp-conductor sandbox");
+    // Reading the umask needs allow-sys.
+    let umask_read = if granted { Value(json!("number")) } else { Error("permission") };
     vec![
         case("process.abort()", "process.abort()", ErrorContaining("not available")),
         case("process.kill(own pid)", "process.kill(process.pid, 'SIGKILL')", ErrorContaining("not available")),
@@ -224,9 +232,9 @@ fn node_surface_cases() -> Vec<Case> {
         case("dynamic node: import", "await import('node:fs')", ErrorContaining("node: specifiers are not available")),
         case("process.getBuiltinModule", "process.getBuiltinModule('fs')", ErrorContaining("node: specifiers are not available")),
         case("getBuiltinModule(worker_threads)", "process.getBuiltinModule('worker_threads')", ErrorContaining("not available")),
-        case("process.chdir", "process.chdir('/tmp')", Error("runtime")),
-        case("process.umask(mask)", "process.umask(0o777)", ErrorContaining("not available")),
-        case("process.umask() reads", "typeof process.umask()", Value(json!("number"))),
+        case("process.chdir", "process.chdir('/tmp')", Refused),
+        case("process.umask(mask)", "process.umask(0o777)", Refused),
+        case("process.umask() reads", "typeof process.umask()", umask_read),
         case("process.setuid", "process.setuid(65534)", Error("runtime")),
         case("process.setgid", "process.setgid(65534)", Error("runtime")),
         case("process.seteuid", "process.seteuid(65534)", Error("runtime")),
@@ -247,7 +255,7 @@ fn node_surface_cases() -> Vec<Case> {
 #[tokio::test]
 async fn node_surface_with_zero_permissions() {
     let s = Server::start("").await;
-    run_all_checking_process(&s, &node_surface_cases()).await;
+    run_all_checking_process(&s, &node_surface_cases(false)).await;
 }
 
 /// Everything but `allow-run` and `allow-ffi` (a subprocess or a loaded library runs as the
@@ -255,7 +263,7 @@ async fn node_surface_with_zero_permissions() {
 #[tokio::test]
 async fn node_surface_with_every_permission_but_run_and_ffi() {
     let s = Server::start("allow-read,allow-write,allow-env,allow-net,allow-sys,allow-import").await;
-    run_all_checking_process(&s, &node_surface_cases()).await;
+    run_all_checking_process(&s, &node_surface_cases(true)).await;
 }
 
 #[tokio::test]

@@ -132,7 +132,7 @@ caught"#
     let r = s
         .run_timeout(
             r#"const { fetchWithRetry } = await importPlaybook('http-utilities')
-await fetchWithRetry('http://127.0.0.2:1/', { retries: 3, retryDelay: 1000 })"#,
+await fetchWithRetry('http://127.0.0.2:8080/', { retries: 3, retryDelay: 1000 })"#,
             5000,
         )
         .await;
@@ -291,7 +291,7 @@ async fn mcp_json_inside_the_workspace_is_never_used() {
     assert_eq!(s.run("ROOT_DIR").await.value(), &json!(ws_s));
     let r = s
         .run(&format!(
-            r#"Deno.writeTextFileSync("mcp.json", JSON.stringify({{ mcpServers: {{ evil: {{ command: {cmd} }} }} }}))
+            r#"Deno.writeTextFileSync("mcp.json", JSON.stringify({{ mcpServers: {{ evil: {{ command: {cmd} }} }} }}));
 (await mcpFactory.listServers()).map((s) => s.name)"#,
             cmd = serde_json::to_string(common::UPSTREAM).unwrap()
         ))

@@ -106,12 +106,25 @@ async fn state_never_leaks_between_executions() {
 
 #[tokio::test]
 async fn thread_stuck_in_a_blocking_call_is_abandoned() {
-    let s = Server::start("").await;
-    // Atomics.wait blocks the thread in a way termination cannot interrupt on every engine.
+    // A read of a FIFO nobody writes blocks the thread where termination cannot reach it.
+    let s = Server::start("allow-read").await;
+    let fifo = s.ws().join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let started = Instant::now();
-    let r = s.run_timeout("Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000)", 500).await;
+    let r = s.run_timeout(&format!("Deno.readTextFileSync({:?})", fifo.display().to_string()), 500).await;
     assert_eq!(r.error_type(), "timeout");
+    assert!(r.error().contains("abandoned"), "{r:?}");
     assert!(started.elapsed() < Duration::from_secs(10), "the server never waits for a stuck thread");
+    s.assert_healthy().await;
+}
+
+#[tokio::test]
+async fn atomics_wait_throws_instead_of_blocking() {
+    let s = Server::start("").await;
+    let started = Instant::now();
+    let r = s.run_timeout("Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000)", 5000).await;
+    assert_eq!(r.error_type(), "runtime", "{r:?}");
+    assert!(started.elapsed() < Duration::from_secs(4), "Atomics.wait blocked: {r:?}");
     s.assert_healthy().await;
 }
 
@@ -119,7 +132,6 @@ async fn thread_stuck_in_a_blocking_call_is_abandoned() {
 async fn process_wide_apis_are_refused_even_when_permitted() {
     let s = Server::start("allow-read,allow-env,allow-sys").await;
     for code in [
-        "Deno.addSignalListener('SIGTERM', () => {})",
         "Deno.chdir('/')",
         "Deno.umask(0o777)",
         "Deno.env.set('X', '1')",

@@ -75,3 +75,11 @@ fn with_structured(text: String, structured: &impl serde::Serialize) -> CallTool
     result.structured_content = Some(serde_json::to_value(structured).expect("a result serializes"));
     result
 }
+
+/// A tool's arguments as `T`. Taken as a raw object (not through rmcp's `Parameters`, which
+/// turns bad input into a tool result) so that invalid input is a JSON-RPC invalid-params
+/// error for every tool, as for `run_deno_code`.
+fn parse_arguments<T: serde::de::DeserializeOwned>(tool: &str, arguments: rmcp::model::JsonObject) -> Result<T, rmcp::ErrorData> {
+    serde_json::from_value(serde_json::Value::Object(arguments))
+        .map_err(|e| rmcp::ErrorData::invalid_params(format!("{tool}: invalid arguments: {e}"), None))
+}

@@ -1,11 +1,10 @@
 //! `list_playbooks`, `get_playbook`, `create_playbook`: reusable code + docs under PLAYBOOKS_DIR.
 
-use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use rmcp::{ErrorData, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
-use super::{Conductor, schema, with_structured};
+use super::{Conductor, parse_arguments, schema, with_structured};
 use crate::playbooks::frontmatter::{Meta, Source};
 use crate::playbooks::store::{self, Listed, ListedState, NewPlaybook};
 
@@ -117,7 +116,8 @@ impl Conductor {
         input_schema = schema::input::<GetPlaybookParams>(),
         output_schema = schema::output::<PlaybookView>()
     )]
-    async fn get_playbook(&self, Parameters(params): Parameters<GetPlaybookParams>) -> Result<CallToolResult, ErrorData> {
+    async fn get_playbook(&self, arguments: JsonObject) -> Result<CallToolResult, ErrorData> {
+        let params: GetPlaybookParams = parse_arguments("get_playbook", arguments)?;
         let playbook = match self.playbooks.get(&params.folder_name) {
             Ok(p) => p,
             Err(e) => return Ok(failure(e)),
@@ -139,7 +139,8 @@ impl Conductor {
         input_schema = schema::input::<CreatePlaybookParams>(),
         output_schema = schema::output::<SavedPlaybook>()
     )]
-    async fn create_playbook(&self, Parameters(params): Parameters<CreatePlaybookParams>) -> Result<CallToolResult, ErrorData> {
+    async fn create_playbook(&self, arguments: JsonObject) -> Result<CallToolResult, ErrorData> {
+        let params: CreatePlaybookParams = parse_arguments("create_playbook", arguments)?;
         let folder = params.folder_name.clone();
         let has_code = params.code.is_some();
         let new = NewPlaybook {

@@ -1,11 +1,10 @@
 //! `list_mcp_servers` and `get_tools`: what the upstream MCP servers offer to `mcpFactory`.
 
-use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool};
 use rmcp::{ErrorData, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
-use super::{Conductor, schema, with_structured};
+use super::{Conductor, parse_arguments, schema, with_structured};
 use crate::proxy::config::ServerSpec;
 use crate::proxy::format::signature;
 
@@ -111,7 +110,8 @@ impl Conductor {
         name = "list_mcp_servers",
         description = "List the upstream MCP servers that code can use through `mcpFactory`: each \
             server's status (connected | not connected | failed), error, and one signature line per \
-            tool. Connects to servers not yet connected. Use get_tools for full schemas."
+            tool. Connects to servers not yet connected. Use get_tools for full schemas.",
+        output_schema = schema::output::<ServerList>()
     )]
     async fn list_mcp_servers(&self) -> Result<CallToolResult, ErrorData> {
         let statuses = self.proxy.statuses().await;
@@ -151,7 +151,8 @@ impl Conductor {
         input_schema = schema::input::<GetToolsParams>(),
         output_schema = schema::output::<ToolList>()
     )]
-    async fn get_tools(&self, Parameters(params): Parameters<GetToolsParams>) -> Result<CallToolResult, ErrorData> {
+    async fn get_tools(&self, arguments: JsonObject) -> Result<CallToolResult, ErrorData> {
+        let params: GetToolsParams = parse_arguments("get_tools", arguments)?;
         let tools = match self.proxy.tools(&params.server).await {
             Ok(tools) => tools,
             Err(error) => return Ok(CallToolResult::error(vec![ContentBlock::text(error)])),

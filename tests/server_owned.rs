@@ -1,0 +1,41 @@
+//! Files the server owns are out of reach whatever the grants: the upstream MCP config (its
+//! `command`s are run by the server, its `env`/`headers` hold secrets), the other config names
+//! next to it, and the server's own /proc entries.
+
+mod common;
+
+use common::Server;
+use serde_json::json;
+
+const EVERYTHING_BUT_RUN_AND_FFI: &str = "allow-read,allow-write,allow-env,allow-net,allow-sys,allow-import";
+
+#[tokio::test]
+async fn upstream_config_and_proc_self_are_denied_with_every_grant() {
+    let s = Server::with_upstreams(EVERYTHING_BUT_RUN_AND_FFI, json!({}), &[]).await;
+    let config = s.upstream_config.clone().unwrap();
+    let before = std::fs::read_to_string(&config).unwrap();
+    let sibling = config.parent().unwrap().join("mcp.json");
+    let cases = [
+        format!("Deno.readTextFileSync({:?})", config.display().to_string()),
+        format!("Deno.writeTextFileSync({:?}, '{{\"mcpServers\":{{}}}}')", config.display().to_string()),
+        format!("Deno.writeTextFileSync({:?}, '{{}}')", sibling.display().to_string()),
+        format!("await import({:?}, {{ with: {{ type: 'json' }} }})", format!("file://{}", config.display())),
+        "Deno.readFileSync('/proc/self/environ')".to_string(),
+        "Deno.readFileSync('/proc/thread-self/environ')".to_string(),
+        "Deno.openSync('/proc/self/mem', { write: true })".to_string(),
+        "Deno.readTextFileSync(`/proc/${Deno.pid}/status`)".to_string(),
+        "Deno.readDirSync('/proc/self/fd')".to_string(),
+        "Deno.writeTextFileSync('/dev/fd/1', 'x')".to_string(),
+    ];
+    for code in &cases {
+        let r = s.run(code).await;
+        assert_eq!(r.error_type(), "permission", "{code}: {r:?}");
+    }
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), before, "the config file was changed");
+    assert!(!sibling.exists());
+    // Everything else stays readable and writable.
+    let r = s.run("Deno.writeTextFileSync('ok.txt', 'fine'); Deno.readTextFileSync('ok.txt')").await;
+    assert_eq!(r.value(), &json!("fine"));
+    let r = s.run("Deno.readTextFileSync('/etc/hostname').length > 0").await;
+    assert_eq!(r.value(), &json!(true));
+}
