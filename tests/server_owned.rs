@@ -27,6 +27,20 @@ async fn upstream_config_and_proc_self_are_denied_with_every_grant() {
         "Deno.readDirSync('/proc/self/fd')".to_string(),
         "Deno.writeTextFileSync('/dev/fd/1', 'x')".to_string(),
     ];
+    // Thread ids work as /proc entries too, though /proc does not list them.
+    let tid = std::fs::read_dir(format!("/proc/{}/task", s.pid))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .find(|t| *t != s.pid.to_string())
+        .expect("the server has threads");
+    let cases: Vec<String> = cases
+        .into_iter()
+        .chain([
+            format!("Deno.readTextFileSync('/proc/{tid}/environ')"),
+            format!("Deno.openSync('/proc/{tid}/mem', {{ write: true }})"),
+            format!("Deno.statSync('/proc/{tid}')"),
+        ])
+        .collect();
     for code in &cases {
         let r = s.run(code).await;
         assert_eq!(r.error_type(), "permission", "{code}: {r:?}");

@@ -34,11 +34,41 @@ impl ConfinedFs {
         // Always checked: the path Deno hands over may already be the canonical one while its
         // own check ran on the path the code gave.
         let resolved = resolve(path, !kind.is_no_follow());
+        if is_server_proc(path) || is_server_proc(&resolved) {
+            return Err(FsError::Io(server_proc_denied(&resolved)));
+        }
         self.permissions
             .check_open(Cow::Owned(resolved), kind, Some("a symlink's target"))
             .map(|_| ())
             .map_err(FsError::PermissionCheck)
     }
+}
+
+/// A path into the server process's own `/proc` entry: `/proc/self`, `/proc/thread-self`,
+/// `/proc/<pid>`, or `/proc/<tid>` of any of its threads (those work although `/proc` does not
+/// list them, and execution threads come and go, so no fixed deny list covers them): its memory,
+/// environment and file descriptors, whatever `allow-read`/`allow-write` say.
+pub fn is_server_proc(path: &Path) -> bool {
+    use std::path::Component;
+    let mut parts = path.components();
+    if parts.next() != Some(Component::RootDir) || parts.next() != Some(Component::Normal("proc".as_ref())) {
+        return false;
+    }
+    let Some(Component::Normal(entry)) = parts.next() else { return false };
+    match entry.to_str() {
+        Some("self" | "thread-self") => true,
+        Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+            n == std::process::id().to_string() || Path::new("/proc/self/task").join(n).exists()
+        }
+        _ => false,
+    }
+}
+
+pub fn server_proc_denied(path: &Path) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::PermissionDenied,
+        format!("Requires read access to {}: the server process's own /proc entries are never accessible", path.display()),
+    )
 }
 
 /// `path` with every symlink resolved: all of it when `follow_last`, else all but the last

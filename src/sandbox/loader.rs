@@ -175,8 +175,12 @@ impl SandboxLoader {
             .to_file_path()
             .map_err(|_| JsErrorBox::type_error(format!("Invalid file URL '{specifier}'")))?;
         // Where the path really leads must be readable too (as in the confined filesystem).
+        let real = confined_fs::resolve(&path, true);
+        if confined_fs::is_server_proc(&path) || confined_fs::is_server_proc(&real) {
+            return Err(JsErrorBox::new("PermissionDenied", confined_fs::server_proc_denied(&real).to_string()));
+        }
         self.permissions
-            .check_open(Cow::Owned(confined_fs::resolve(&path, true)), OpenAccessKind::Read, Some("import"))
+            .check_open(Cow::Owned(real), OpenAccessKind::Read, Some("import"))
             .map_err(JsErrorBox::from_err)?;
         let text = std::fs::read_to_string(&path)
             .map_err(|e| JsErrorBox::generic(format!("Import of '{specifier}' failed: {e}")))?;

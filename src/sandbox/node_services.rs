@@ -61,6 +61,9 @@ struct ConfinedRequireLoader {
 impl ConfinedRequireLoader {
     fn check(&self, path: &Path) -> Result<(), JsErrorBox> {
         let real = confined_fs::resolve(path, true);
+        if confined_fs::is_server_proc(path) || confined_fs::is_server_proc(&real) {
+            return Err(JsErrorBox::new("PermissionDenied", confined_fs::server_proc_denied(&real).to_string()));
+        }
         self.permissions
             .check_open(Cow::Owned(real), OpenAccessKind::Read, Some("require()"))
             .map(drop)
