@@ -130,6 +130,92 @@ pub const ENV_VARS: &[EnvVar] = &[
             timeout still applies.",
     },
     EnvVar {
+        name: "MCP_CONDUCTOR_HTTP_HOST",
+        aliases: &[],
+        default: "`127.0.0.1`",
+        help: "Address `mcp-conductor http` listens on (`--host` overrides). A non-loopback address \
+            needs a token (MCP_CONDUCTOR_HTTP_AUTH_TOKEN_FILE) unless MCP_CONDUCTOR_HTTP_ALLOW_UNAUTHENTICATED \
+            is true.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_HTTP_PORT",
+        aliases: &[],
+        default: "`3001`",
+        help: "Port of `mcp-conductor http` (`--port` overrides; 0 picks a free one, logged at startup).",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_HTTP_AUTH_TOKEN_FILE",
+        aliases: &[],
+        default: "none",
+        help: "File holding the bearer token every /mcp and /metrics request must send \
+            (`Authorization: Bearer <token>`); the file is unreachable from code.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_HTTP_AUTH_TOKEN",
+        aliases: &[],
+        default: "none",
+        help: "The bearer token itself (prefer the file). Removed from the environment at startup, \
+            before code can read it.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_HTTP_ALLOW_UNAUTHENTICATED",
+        aliases: &[],
+        default: "`false`",
+        help: "`true` lets `mcp-conductor http` listen on a non-loopback address without a token.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_HTTP_ALLOWED_HOSTS",
+        aliases: &[],
+        default: "`localhost,127.0.0.1,::1`",
+        help: "Host header values /mcp accepts (against DNS rebinding), comma-separated, each a host \
+            or host:port; `*` accepts any.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS",
+        aliases: &[],
+        default: "empty: any request with an `Origin` header is refused",
+        help: "Browser origins /mcp accepts, comma-separated, each scheme://host[:port|:*].",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_HTTP_STATELESS",
+        aliases: &[],
+        default: "`false`",
+        help: "`true` (or `--stateless`): no sessions for clients up to protocol 2025-11-25 either; \
+            each POST stands alone (replicas behind a load balancer).",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_HTTP_MAX_SESSIONS",
+        aliases: &[],
+        default: "`100`",
+        help: "Sessions open at once (1 to 100000); an initialize beyond it gets 503 with Retry-After.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_HTTP_SESSION_IDLE_TIMEOUT",
+        aliases: &[],
+        default: "the larger of 30 minutes and `MCP_CONDUCTOR_MAX_TIMEOUT` + 60 s",
+        help: "A session with no request for this long (ms) is closed. Must be above \
+            MCP_CONDUCTOR_MAX_TIMEOUT + 60000: a running tool call does not reset the timer.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_HTTP_MAX_BODY_BYTES",
+        aliases: &[],
+        default: "`16777216`",
+        help: "Largest request body /mcp accepts (larger: 413).",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_HTTP_SHUTDOWN_DELAY",
+        aliases: &[],
+        default: "`0`",
+        help: "On SIGTERM/SIGINT, ms to keep serving with /ready at 503 (load balancers notice) \
+            before new connections are refused.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_HTTP_SHUTDOWN_TIMEOUT",
+        aliases: &[],
+        default: "`30000`",
+        help: "Then ms running executions get to finish before they are cancelled and the server exits.",
+    },
+    EnvVar {
         name: "MCP_CONDUCTOR_LOG",
         aliases: &[],
         default: "`info`",
@@ -202,10 +288,146 @@ pub struct Config {
     pub pool_size: usize,
     pub limits: Limits,
     pub proxy: ProxySettings,
+    pub http: HttpSettings,
     /// `MCP_CONDUCTOR_ROOT` (or its alias) was set: the root is not derived from the workspace.
     root_from_env: bool,
     /// `$HOME`, for the default upstream-config files.
     home: Option<PathBuf>,
+}
+
+/// `mcp-conductor http`: the streamable HTTP transport's settings (CLI flags override them).
+#[derive(Clone)]
+pub struct HttpSettings {
+    pub host: String,
+    pub port: u16,
+    /// The bearer token, from the file or the variable.
+    pub token: Option<String>,
+    /// Where the token came from (a file is put on the server-owned deny list).
+    pub token_file: Option<PathBuf>,
+    pub allow_unauthenticated: bool,
+    /// `None`: any Host.
+    pub allowed_hosts: Option<Vec<String>>,
+    pub allowed_origins: Vec<String>,
+    pub stateless: bool,
+    pub max_sessions: usize,
+    pub session_idle_timeout: Duration,
+    pub max_body_bytes: usize,
+    pub shutdown_delay: Duration,
+    pub shutdown_timeout: Duration,
+}
+
+impl std::fmt::Debug for HttpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("token_file", &self.token_file)
+            .field("stateless", &self.stateless)
+            .finish_non_exhaustive()
+    }
+}
+
+const TOKEN_VAR: &str = "MCP_CONDUCTOR_HTTP_AUTH_TOKEN";
+static TAKEN_TOKEN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Takes `MCP_CONDUCTOR_HTTP_AUTH_TOKEN` out of the process environment (so `Deno.env` cannot
+/// read it; the server's `/proc` entries, where the initial environment stays, are refused to
+/// code). Call first thing in `main`, before any thread exists.
+pub fn take_token_from_env() {
+    let token = std::env::var(TOKEN_VAR).ok().filter(|t| !t.trim().is_empty());
+    // SAFETY: called before any other thread is started.
+    unsafe { std::env::remove_var(TOKEN_VAR) };
+    let _ = TAKEN_TOKEN.set(token);
+}
+
+fn bool_var<G: Fn(&str) -> Option<String>>(env: &Env<G>, name: &'static str) -> Result<bool, ConfigError> {
+    match env.var(name) {
+        None => Ok(false),
+        Some((_, v)) if v.trim().eq_ignore_ascii_case("true") => Ok(true),
+        Some((_, v)) if v.trim().eq_ignore_ascii_case("false") => Ok(false),
+        Some((name, v)) => Err(ConfigError(format!("{name} must be true or false, got '{v}'"))),
+    }
+}
+
+fn list_var<G: Fn(&str) -> Option<String>>(env: &Env<G>, name: &'static str) -> Option<Vec<String>> {
+    env.var(name).map(|(_, v)| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+}
+
+fn ms_var<G: Fn(&str) -> Option<String>>(env: &Env<G>, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    let Some((name, raw)) = env.var(name) else { return Ok(Duration::from_millis(default)) };
+    raw.trim()
+        .parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|_| ConfigError(format!("{name} must be a whole number of milliseconds, got '{raw}'")))
+}
+
+impl HttpSettings {
+    fn from_env<G: Fn(&str) -> Option<String>>(env: &Env<G>, max_timeout: Duration) -> Result<HttpSettings, ConfigError> {
+        let port = match env.var("MCP_CONDUCTOR_HTTP_PORT") {
+            None => 3001,
+            Some((name, raw)) => raw
+                .trim()
+                .parse::<u16>()
+                .map_err(|_| ConfigError(format!("{name} must be a port number from 0 to 65535, got '{raw}'")))?,
+        };
+        let token_file = env.var("MCP_CONDUCTOR_HTTP_AUTH_TOKEN_FILE").map(|(_, p)| PathBuf::from(p));
+        let from_var = TAKEN_TOKEN.get().cloned().flatten().or_else(|| env.var(TOKEN_VAR).map(|(_, v)| v));
+        let token = match (&token_file, from_var) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError(format!(
+                    "MCP_CONDUCTOR_HTTP_AUTH_TOKEN_FILE and {TOKEN_VAR} are both set: give the token one way"
+                )));
+            }
+            (Some(file), None) => {
+                let text = std::fs::read_to_string(file).map_err(|e| {
+                    ConfigError(format!("MCP_CONDUCTOR_HTTP_AUTH_TOKEN_FILE: cannot read '{}': {e}", file.display()))
+                })?;
+                let token = text.trim().to_string();
+                if token.is_empty() {
+                    return Err(ConfigError(format!("MCP_CONDUCTOR_HTTP_AUTH_TOKEN_FILE: '{}' is empty", file.display())));
+                }
+                Some(token)
+            }
+            (None, token) => token.map(|t| t.trim().to_string()),
+        };
+        let allowed_hosts = match list_var(env, "MCP_CONDUCTOR_HTTP_ALLOWED_HOSTS") {
+            Some(list) if list.iter().any(|h| h == "*") => None,
+            Some(list) => Some(list),
+            None => Some(vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]),
+        };
+        let floor = max_timeout + Duration::from_secs(60);
+        let session_idle_timeout = match env.var("MCP_CONDUCTOR_HTTP_SESSION_IDLE_TIMEOUT") {
+            None => floor.max(Duration::from_secs(30 * 60)),
+            Some(_) => {
+                let t = ms_var(env, "MCP_CONDUCTOR_HTTP_SESSION_IDLE_TIMEOUT", 0)?;
+                if t <= floor {
+                    return Err(ConfigError(format!(
+                        "MCP_CONDUCTOR_HTTP_SESSION_IDLE_TIMEOUT ({} ms) must be above MCP_CONDUCTOR_MAX_TIMEOUT + 60000 \
+                         ({} ms): a running tool call does not reset the session's idle timer",
+                        t.as_millis(),
+                        floor.as_millis()
+                    )));
+                }
+                t
+            }
+        };
+        Ok(HttpSettings {
+            host: env.var("MCP_CONDUCTOR_HTTP_HOST").map(|(_, h)| h.trim().to_string()).unwrap_or_else(|| "127.0.0.1".into()),
+            port,
+            token,
+            token_file,
+            allow_unauthenticated: bool_var(env, "MCP_CONDUCTOR_HTTP_ALLOW_UNAUTHENTICATED")?,
+            allowed_hosts,
+            allowed_origins: list_var(env, "MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS").unwrap_or_default(),
+            stateless: bool_var(env, "MCP_CONDUCTOR_HTTP_STATELESS")?,
+            max_sessions: count_var(env, "MCP_CONDUCTOR_HTTP_MAX_SESSIONS", 100, 1..=100_000)?,
+            session_idle_timeout,
+            max_body_bytes: count_var(env, "MCP_CONDUCTOR_HTTP_MAX_BODY_BYTES", 16 << 20, 1024..=1 << 30)?,
+            shutdown_delay: ms_var(env, "MCP_CONDUCTOR_HTTP_SHUTDOWN_DELAY", 0)?,
+            shutdown_timeout: ms_var(env, "MCP_CONDUCTOR_HTTP_SHUTDOWN_TIMEOUT", 30_000)?,
+        })
+    }
 }
 
 /// Per-execution limits (hardening); each is reported in the result when hit.
@@ -341,8 +563,10 @@ impl Config {
             connect_timeout: timeout_var(&env, "MCP_CONDUCTOR_MCP_CONNECT_TIMEOUT", 15_000)?,
             call_timeout: timeout_var(&env, "MCP_CONDUCTOR_MCP_CALL_TIMEOUT", 60_000)?,
         };
+        let http = HttpSettings::from_env(&env, max_timeout)?;
         Ok(Config {
             proxy,
+            http,
             pool_size,
             limits,
             playbooks_dir: root.join("playbooks"),

@@ -10,9 +10,11 @@
 //! - [`playbooks`]: reusable code + docs, `importPlaybook`
 //! - [`server`]: the MCP tools
 //! - [`stdio`]: keeping the JSON-RPC stream away from everything else
+//! - [`http`]: the streamable HTTP transport (`mcp-conductor http`)
 
 pub mod config;
 pub mod engine;
+pub mod http;
 pub mod playbooks;
 pub mod proxy;
 pub mod run_args;
@@ -52,8 +54,8 @@ pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<San
 
 /// What code may never read or write, whatever `MCP_CONDUCTOR_RUN_ARGS` grants (README
 /// "Security model"): the upstream MCP config (the server runs its `command`s; its `env` and
-/// `headers` hold secrets) and the other config names next to it, and the server's own `/proc`
-/// entries (`environ`, `mem`...).
+/// `headers` hold secrets) and the other config names next to it, the HTTP token file, and the
+/// server's own `/proc` entries (`environ`, `mem`...).
 pub fn server_owned(config: &Config) -> ServerOwned {
     let mut owned = ServerOwned::default();
     let files = match &config.proxy.source {
@@ -67,6 +69,9 @@ pub fn server_owned(config: &Config) -> ServerOwned {
             }
         }
         owned.add(file);
+    }
+    if let Some(token_file) = &config.http.token_file {
+        owned.add(token_file);
     }
     owned.add("/proc/self");
     owned.add("/proc/thread-self");

@@ -1,9 +1,10 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
-use mcp_conductor::config::{Config, env_help};
+use clap::{Args, Parser, Subcommand};
+use mcp_conductor::config::{Config, env_help, take_token_from_env};
 use mcp_conductor::proxy::{ProxyHost, ProxyManager};
+use mcp_conductor::sandbox::Sandbox;
 use mcp_conductor::server::Conductor;
 use mcp_conductor::{build_sandbox, engine, stdio};
 use rmcp::ServiceExt;
@@ -27,27 +28,78 @@ struct Cli {
 enum Command {
     /// Serve MCP over stdin/stdout (the default).
     Stdio,
+    /// Serve MCP over streamable HTTP at /mcp (plus /health and /ready).
+    #[command(alias = "streamable-http")]
+    Http(HttpFlags),
+    /// GET /health of the local HTTP server (same host/port settings); exit 0 when it answers.
+    Healthcheck(HttpFlags),
+}
+
+/// Override MCP_CONDUCTOR_HTTP_HOST / _PORT / _STATELESS.
+#[derive(Args, Clone, Default)]
+struct HttpFlags {
+    #[arg(long)]
+    host: Option<String>,
+    #[arg(long, short = 'p')]
+    port: Option<u16>,
+    /// No sessions for clients up to protocol 2025-11-25 either (replicas behind a load balancer).
+    #[arg(long)]
+    stateless: bool,
 }
 
 fn main() -> ExitCode {
+    // First, while no other thread exists: the token must not stay in the environment.
+    take_token_from_env();
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Stdio) {
-        Command::Stdio => match serve_stdio() {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("mcp-conductor: {e}");
-                ExitCode::FAILURE
-            }
-        },
+    let result = match cli.command.unwrap_or(Command::Stdio) {
+        Command::Stdio => serve(None),
+        Command::Http(flags) => serve(Some(flags)),
+        Command::Healthcheck(flags) => return healthcheck(flags),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mcp-conductor: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-fn serve_stdio() -> Result<(), Box<dyn std::error::Error>> {
-    // First, before anything can print: stdout belongs to JSON-RPC alone.
+fn healthcheck(flags: HttpFlags) -> ExitCode {
+    let mut config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("mcp-conductor: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    apply(&mut config, &flags);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    if runtime.block_on(mcp_conductor::http::healthcheck(&config.http)) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn apply(config: &mut Config, flags: &HttpFlags) {
+    if let Some(host) = &flags.host {
+        config.http.host = host.clone();
+    }
+    if let Some(port) = flags.port {
+        config.http.port = port;
+    }
+    config.http.stateless |= flags.stateless;
+}
+
+/// stdio (`http` is `None`) or HTTP: the same server, two transports.
+fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
+    // First, before anything can print: stdout belongs to JSON-RPC alone (over HTTP it stays
+    // silent), and no code or child process may read the real stdin.
     let transport = stdio::isolate_process_stdio()?;
     init_logging();
 
     let mut config = Config::from_env()?;
+    if let Some(flags) = &http {
+        apply(&mut config, flags);
+        mcp_conductor::http::check_exposure(&config.http)?;
+    }
     config.prepare_workspace()?;
     std::env::set_current_dir(&config.workspace)
         .map_err(|e| format!("cannot enter workspace '{}': {e}", config.workspace.display()))?;
@@ -65,37 +117,50 @@ fn serve_stdio() -> Result<(), Box<dyn std::error::Error>> {
     let proxy = Arc::new(ProxyManager::new(config.proxy.clone()));
     let host = Arc::new(ProxyHost::new(proxy.clone(), runtime.handle().clone()));
     let sandbox = build_sandbox(&config, Some(host))?;
+    let flags = config.run_args.flags();
+    let playbooks = mcp_conductor::playbooks::Store::new(config.playbooks_dir.clone());
+    let server = Conductor::new(sandbox.clone(), proxy, playbooks, config.default_timeout, config.max_timeout, &flags);
     tracing::info!(
         engine = engine::NAME,
         workspace = %config.workspace.display(),
-        permissions = ?config.run_args.flags(),
-        "mcp-conductor {} ready on stdio",
+        permissions = ?flags,
+        "mcp-conductor {} ready",
         env!("CARGO_PKG_VERSION")
     );
-
-    let flags = config.run_args.flags();
-    let playbooks = mcp_conductor::playbooks::Store::new(config.playbooks_dir.clone());
-    let server = Conductor::new(sandbox, proxy, playbooks, config.default_timeout, config.max_timeout, &flags);
-    runtime.block_on(async move {
-        let io = (tokio::fs::File::from_std(transport.input), tokio::fs::File::from_std(transport.output));
-        let service = server.serve(io).await?;
-        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            quit = service.waiting() => { quit?; }
-            _ = sigterm.recv() => tracing::info!("SIGTERM: shutting down"),
-            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+    let served = match http {
+        None => runtime.block_on(serve_stdio(server, transport)),
+        Some(_) => {
+            drop(transport);
+            runtime.block_on(serve_http(config, server, sandbox))
         }
-        Ok::<_, Box<dyn std::error::Error>>(())
-    })?;
+    };
     // Dropping the runtime's tasks closes upstream connections (their processes are killed);
     // abandoned execution threads must not keep the process alive.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    served
+}
+
+async fn serve_stdio(server: Conductor, transport: stdio::Transport) -> Result<(), Box<dyn std::error::Error>> {
+    let io = (tokio::fs::File::from_std(transport.input), tokio::fs::File::from_std(transport.output));
+    let service = server.serve(io).await?;
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        quit = service.waiting() => { quit?; }
+        _ = sigterm.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+    }
     Ok(())
+}
+
+async fn serve_http(config: Config, server: Conductor, sandbox: Sandbox) -> Result<(), Box<dyn std::error::Error>> {
+    mcp_conductor::http::serve(config.http, server, sandbox).await
 }
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MCP_CONDUCTOR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // rmcp's debug logs carry request bodies (code, globals): never, at any level.
+    let filter = filter.add_directive("rmcp=info".parse().expect("valid directive"));
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)

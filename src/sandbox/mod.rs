@@ -74,16 +74,45 @@ pub struct Sandbox {
     pool: Arc<Pool>,
     /// One permit per execution allowed to run at once.
     slots: Arc<Semaphore>,
+    /// Calls of `execute` not yet returned (waiting for a slot or running).
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts one call of `execute` while it lives.
+struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
+
+impl InFlight {
+    fn new(counter: &Arc<std::sync::atomic::AtomicUsize>) -> InFlight {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlight(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Sandbox {
     /// `pool_size` workers are kept bootstrapped ahead of demand (0: start each on demand).
     pub fn new(config: SandboxConfig, pool_size: usize) -> Self {
         let slots = Arc::new(Semaphore::new(config.limits.max_concurrency));
-        Self { pool: Arc::new(Pool::new(Arc::new(config), pool_size)), slots }
+        Self { pool: Arc::new(Pool::new(Arc::new(config), pool_size)), slots, in_flight: Arc::default() }
+    }
+
+    /// Executions waiting for a slot or running now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether `MCP_CONDUCTOR_MAX_ABANDONED` stuck threads refuse new executions now.
+    pub fn saturated_by_stuck_threads(&self) -> bool {
+        self.pool.stuck.load(std::sync::atomic::Ordering::SeqCst) >= self.pool.config().limits.max_abandoned
     }
 
     pub async fn execute(&self, request: ExecRequest, cancel: CancellationToken) -> Outcome {
+        let _in_flight = InFlight::new(&self.in_flight);
         let started = Instant::now();
         let deadline = started + request.timeout;
         let timeout_ms = request.timeout.as_millis();

@@ -3,38 +3,68 @@
 // the server/discover probe (on stdio it probes a short-lived sibling process first). callTool
 // validates structuredContent of non-error results against the listed outputSchema and throws
 // ProtocolError when it does not conform.
-// Run by .ci/clients (Node 24, type stripping): node client_v2.ts
-import { Client, ProtocolError } from "@modelcontextprotocol/client";
+// With --http: the same over its StreamableHTTPClientTransport against `mcp-conductor http
+// --port 0` with a bearer token (the documented simple-token form, authProvider {token}; the probe
+// runs in place over HTTP); first a client without a token must fail to connect with
+// SdkHttpError status 401.
+// Run by .ci/clients (Node 24, type stripping): node client_v2.ts [--http]
+import { Client, ProtocolError, SdkHttpError, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { rmSync } from "node:fs";
 
-import { checkTools, errorText, Report, runCases, serverParams, type Json, type ToolResult } from "./common.ts";
+import {
+  checkTools, errorText, Report, runCases, serverParams, startHttpServer, stopHttpServer, transportArg,
+  type HttpServer, type Json, type ToolResult,
+} from "./common.ts";
 
 const EXPECTED_PROTOCOL = "2026-07-28";
 
-const report = new Report(process.env.CLIENT_LABEL ?? "client-v2");
+const mode = transportArg();
+const report = new Report(process.env.CLIENT_LABEL ?? (mode === "http" ? "client-v2-http" : "client-v2"));
 const params = serverParams();
-const transport = new StdioClientTransport({ command: params.command, args: ["stdio"], env: params.env, stderr: "inherit" });
-const client = new Client({ name: "conductor-ci-client-v2", version: "1.0.0" }, { versionNegotiation: { mode: "auto" } });
+const newClient = (name: string) => new Client({ name, version: "1.0.0" }, { versionNegotiation: { mode: "auto" } });
+const client = newClient("conductor-ci-client-v2");
+let server: HttpServer | undefined;
 let code = 1;
 try {
-  await client.connect(transport);
-  const server = client.getServerVersion();
+  if (mode === "http") {
+    server = await startHttpServer(params);
+    // Without a token: the server/discover probe must be answered 401.
+    const anonymous = newClient("conductor-ci-client-v2-anonymous");
+    try {
+      await anonymous.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+      report.check("http: connecting without Authorization fails with 401", ["connected"]);
+    } catch (e) {
+      report.check("http: connecting without Authorization fails with 401",
+        e instanceof SdkHttpError && e.status === 401 ? [] : [errorText(e)]);
+    } finally {
+      await anonymous.close().catch(() => {});
+    }
+    const token = server.token;
+    await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { authProvider: { token: async () => token } }));
+  } else {
+    await client.connect(new StdioClientTransport({ command: params.command, args: ["stdio"], env: params.env, stderr: "inherit" }));
+  }
+  const info = client.getServerVersion();
   const version = client.getNegotiatedProtocolVersion();
   report.check(`connect: server mcp-conductor, protocol ${EXPECTED_PROTOCOL} (${client.getProtocolEra()} era)`,
-    server?.name === "mcp-conductor" && version === EXPECTED_PROTOCOL ? [] : [`server ${JSON.stringify(server)}, protocol ${version}, era ${client.getProtocolEra()}`]);
+    info?.name === "mcp-conductor" && version === EXPECTED_PROTOCOL ? [] : [`server ${JSON.stringify(info)}, protocol ${version}, era ${client.getProtocolEra()}`]);
   const { tools } = await client.listTools();
   checkTools(report, tools);
   const call = async (tool: string, args: Record<string, Json>): Promise<ToolResult> =>
     (await client.callTool({ name: tool, arguments: args })) as ToolResult;
   await runCases(report, call, (e) => (e instanceof ProtocolError ? e.code : undefined));
+  // SIGTERM while the client is still connected, as when a server is stopped under its clients.
+  if (server) await stopHttpServer(report, server);
   code = report.finish();
 } catch (e) {
   console.log(`FAIL [${report.client}] aborted: ${errorText(e)}`);
+  report.failures.push(`aborted: ${errorText(e)}`);
   report.finish();
   code = 1;
 } finally {
   await client.close().catch(() => {});
+  if (server) await server.stop().catch(() => {});
   rmSync(params.home, { recursive: true, force: true });
 }
 process.exit(code);

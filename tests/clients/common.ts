@@ -2,9 +2,12 @@
 // and the runner of cases.json. Each script supplies `call`, a tools/call through its client's
 // ordinary callTool (which validates structuredContent against the tool's outputSchema).
 // Run by Node >= 23.6 (type stripping): keep to erasable TypeScript syntax.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -49,6 +52,132 @@ export function serverParams(): { command: string; env: Record<string, string>; 
     MCP_CONDUCTOR_LOG: "warn",
   };
   return { command: bin, env, home };
+}
+
+/** The transport a script runs over: stdio (the default), or streamable HTTP with `--http`. */
+export function transportArg(): "stdio" | "http" {
+  const args = process.argv.slice(2);
+  if (args.length === 0) return "stdio";
+  if (args.length === 1 && args[0] === "--http") return "http";
+  throw new Error(`usage: ${process.argv[1]} [--http]`);
+}
+
+/** A conductor serving streamable HTTP (`http --port 0`) with a bearer token, for one client run. */
+export interface HttpServer {
+  url: string;
+  token: string;
+  /** SIGTERMs the server and waits up to 10 s for it to exit (then SIGKILLs it). */
+  stop(): Promise<{ code: number | null; signal: string | null; ms: number; timedOut: boolean; stdout: string }>;
+}
+
+const LISTENING = /listening on (http:\/\/\S+)/;
+
+/**
+ * Starts `<bin> http --port 0` with the environment of `params`, a random token in a file in the
+ * temp HOME (MCP_CONDUCTOR_HTTP_AUTH_TOKEN_FILE), and waits for the `listening on <url>` line on
+ * its stderr. The server's stderr is passed through to ours; its stdout is collected (it should
+ * stay empty).
+ */
+export function startHttpServer(params: { command: string; env: Record<string, string>; home: string }): Promise<HttpServer> {
+  const token = randomBytes(24).toString("hex");
+  const tokenFile = join(params.home, "http-token");
+  writeFileSync(tokenFile, token + "\n", { mode: 0o600 });
+  const child = spawn(params.command, ["http", "--port", "0"], {
+    env: { ...params.env, MCP_CONDUCTOR_HTTP_AUTH_TOKEN_FILE: tokenFile },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  // Should this script die before stop() (an abort, a pipe closed under it), the server goes too.
+  const reap = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  process.once("exit", reap);
+  let stdout = "";
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (d: string) => (stdout += d));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })));
+  const stop: HttpServer["stop"] = async () => {
+    const t0 = Date.now();
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), 10_000)));
+    const first = await Promise.race([exited, timeout]);
+    clearTimeout(timer);
+    const timedOut = first === "timeout";
+    if (timedOut) child.kill("SIGKILL");
+    const { code, signal } = await exited;
+    return { code, signal, ms: Date.now() - t0, timedOut, stdout };
+  };
+  return new Promise((resolve, reject) => {
+    let found = false;
+    const lines = createInterface({ input: child.stderr });
+    const timer = setTimeout(() => {
+      if (found) return;
+      child.kill("SIGKILL");
+      reject(new Error("no 'listening on' line on the HTTP server's stderr within 30 s"));
+    }, 30_000);
+    lines.on("line", (line) => {
+      process.stderr.write(`[server] ${line}\n`);
+      const m = LISTENING.exec(line);
+      if (m && !found) {
+        found = true;
+        clearTimeout(timer);
+        resolve({ url: m[1], token, stop });
+      }
+    });
+    child.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    void exited.then(({ code, signal }) => {
+      if (found) return;
+      clearTimeout(timer);
+      reject(new Error(`the HTTP server exited (code ${code}, signal ${signal}) before its 'listening on' line`));
+    });
+  });
+}
+
+/** Checks of the HTTP server's shutdown: exit 0 within 10 s of SIGTERM, nothing on stdout. */
+export async function stopHttpServer(report: Report, server: HttpServer): Promise<void> {
+  const r = await server.stop();
+  console.log(`     [${report.client}] http: the server's exit came ${r.ms} ms after SIGTERM`);
+  report.check("http: the server exits 0 within 10 s of SIGTERM",
+    !r.timedOut && r.code === 0 ? [] : [r.timedOut ? "still running after 10 s (SIGKILLed)" : `exit code ${r.code}, signal ${r.signal}, after ${r.ms} ms`]);
+  report.check("http: the server's stdout stays empty", r.stdout === "" ? [] : [`stdout ${JSON.stringify(r.stdout.slice(0, 300))}`]);
+}
+
+/** Plain-fetch checks of the HTTP surface: /health without a token, and a wrong token on /mcp. */
+export async function checkHttpBasics(report: Report, server: HttpServer): Promise<void> {
+  const health = new URL("/health", server.url);
+  try {
+    const r = await fetch(health);
+    const body = await r.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      parsed = undefined;
+    }
+    report.check("http: GET /health (no Authorization) returns 200 {\"status\":\"ok\"}",
+      r.status === 200 && match({ status: "ok" }, parsed).length === 0 ? [] : [`status ${r.status}, body ${body.slice(0, 200)}`]);
+  } catch (e) {
+    report.check("http: GET /health (no Authorization) returns 200 {\"status\":\"ok\"}", [errorText(e)]);
+  }
+  const initialize = {
+    jsonrpc: "2.0", id: 1, method: "initialize",
+    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "conductor-ci-raw", version: "1.0.0" } },
+  };
+  try {
+    const r = await fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${server.token}x` },
+      body: JSON.stringify(initialize),
+    });
+    await r.text();
+    report.check("http: POST /mcp with a wrong bearer token is refused with 401", r.status === 401 ? [] : [`status ${r.status}`]);
+  } catch (e) {
+    report.check("http: POST /mcp with a wrong bearer token is refused with 401", [errorText(e)]);
+  }
 }
 
 /** Collects check results; prints one line per check. */

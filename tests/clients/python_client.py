@@ -2,23 +2,38 @@
 initialize handshake, protocol 2025-11-25) and `Client(StdioServerParameters, mode="auto")`
 (server/discover, protocol 2026-07-28). Both validate the structuredContent of non-error results
 against the listed outputSchema in `call_tool` and raise RuntimeError when it does not conform.
+With --http, the same two over streamable HTTP against `mcp-conductor http --port 0` (one server
+per mode) with a bearer token: `streamable_http_client(url, http_client=httpx2.AsyncClient(
+headers={"Authorization": ...}))` (the SDK's HTTP client is httpx2), under `ClientSession`, and
+passed as the transport to `Client(..., mode="auto")` (a URL string alone cannot carry headers);
+first, without the header, each must fail to connect, its first POST answered 401.
 Runs the cases of cases.json (see common.ts for their format). Run by .ci/clients with the venv's
-python: python_client.py [session|client]...
+python: python_client.py [--http] [session|client]...
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
+import secrets
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 from mcp import Client, ClientSession, MCPError, StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 # Seconds one request may take before the client gives up (the slowest case takes about one).
 READ_TIMEOUT = 120
@@ -249,45 +264,188 @@ async def run_cases(report: Report, call: Any) -> None:
         report.check(case["name"], problems)
 
 
-async def with_session(report: Report) -> None:
-    """ClientSession over stdio_client: the initialize handshake (protocol 2025-11-25)."""
-    params, home = server_params()
+class HttpServer:
+    """`<bin> http --port 0` with the environment of `params` and a random bearer token in a file
+    in the temp HOME (MCP_CONDUCTOR_HTTP_AUTH_TOKEN_FILE). Its stderr is passed through to ours
+    (the `listening on <url>` line gives the URL); its stdout is collected (it should stay empty)."""
+
+    LISTENING = re.compile(r"listening on (http://\S+)")
+
+    def __init__(self, params: StdioServerParameters, home: Path) -> None:
+        self.token = secrets.token_hex(24)
+        token_file = home / "http-token"
+        token_file.write_text(self.token + "\n")
+        token_file.chmod(0o600)
+        env = {**(params.env or {}), "MCP_CONDUCTOR_HTTP_AUTH_TOKEN_FILE": str(token_file)}
+        self.proc = subprocess.Popen(
+            [params.command, "http", "--port", "0"], env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        # Should this script die before stop(), the server goes too.
+        atexit.register(lambda: self.proc.poll() is None and self.proc.kill())
+        self.url: str | None = None
+        self.stdout = ""
+        self._listening = threading.Event()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._stdout_reader = threading.Thread(target=self._read_stdout, daemon=True)
+        self._stdout_reader.start()
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            sys.stderr.write(f"[server] {line}")
+            sys.stderr.flush()
+            m = self.LISTENING.search(line)
+            if m and self.url is None:
+                self.url = m.group(1)
+                self._listening.set()
+        self._listening.set()  # exited: wake the waiter
+
+    def _read_stdout(self) -> None:
+        assert self.proc.stdout is not None
+        self.stdout = self.proc.stdout.read()
+
+    async def wait_listening(self) -> str:
+        await anyio.to_thread.run_sync(self._listening.wait, 30)
+        if self.url is None:
+            self.proc.kill()
+            raise RuntimeError(f"no 'listening on' line on the HTTP server's stderr (exit code {self.proc.poll()})")
+        return self.url
+
+    def stop_blocking(self) -> tuple[int | None, float, bool]:
+        """SIGTERM, then up to 10 s for the exit (SIGKILL after): (exit code, seconds, timed out)."""
+        t0 = time.monotonic()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=10)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+            timed_out = True
+        self._stdout_reader.join(5)
+        return code, time.monotonic() - t0, timed_out
+
+    async def stop(self, report: Report) -> None:
+        code, seconds, timed_out = await anyio.to_thread.run_sync(self.stop_blocking)
+        print(f"     [{report.client}] http: the server's exit came {seconds * 1000:.0f} ms after SIGTERM", flush=True)
+        problems = ["still running after 10 s (SIGKILLed)"] if timed_out else ([] if code == 0 else [f"exit code {code} after {seconds:.1f} s"])
+        report.check("http: the server exits 0 within 10 s of SIGTERM", problems)
+        report.check("http: the server's stdout stays empty", [] if self.stdout == "" else [f"stdout {self.stdout[:300]!r}"])
+
+
+def http_client(token: str | None, statuses: list[int] | None = None) -> httpx2.AsyncClient:
+    """An httpx2 client sending the bearer token (none if None), recording response statuses."""
+
+    async def record(response: httpx2.Response) -> None:
+        if statuses is not None:
+            statuses.append(response.status_code)
+
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=READ_TIMEOUT), event_hooks={"response": [record]})
+
+
+async def check_unauthenticated(report: Report, url: str, use_client: bool) -> None:
+    """Without the Authorization header connecting must fail, its first POST refused with 401."""
+    what = "connecting with Client" if use_client else "initialize"
+    name = f"http: {what} without Authorization fails with 401"
+    statuses: list[int] = []
     try:
-        async with stdio_client(params) as (read, write), ClientSession(read, write, read_timeout_seconds=READ_TIMEOUT) as session:
-            init = await session.initialize()
-            problems = []
-            if init.server_info.name != "mcp-conductor" or init.protocol_version != "2025-11-25":
-                problems.append(f"server {init.server_info.name}, protocol {init.protocol_version}")
-            report.check("initialize: server mcp-conductor, protocol 2025-11-25", problems)
-            check_tools(report, (await session.list_tools()).tools)
-            await run_cases(report, lambda tool, args: session.call_tool(tool, args))
+        with anyio.fail_after(30):
+            async with http_client(None, statuses) as http:
+                if use_client:
+                    async with Client(streamable_http_client(url, http_client=http), mode="auto", read_timeout_seconds=READ_TIMEOUT):
+                        pass
+                else:
+                    async with (
+                        streamable_http_client(url, http_client=http) as (read, write),
+                        ClientSession(read, write, read_timeout_seconds=READ_TIMEOUT) as session,
+                    ):
+                        await session.initialize()
+        report.check(name, [f"connected (HTTP statuses {statuses})"])
+    except Exception as e:  # the SDK's error for the refused POST
+        report.check(name, [] if statuses[:1] == [401] else [f"HTTP statuses {statuses}: {error_text(e)}"])
+
+
+@asynccontextmanager
+async def transport(http: bool) -> AsyncIterator[tuple[Any, Callable[[httpx2.AsyncClient], Any] | None, HttpServer | None]]:
+    """(stdio parameters, or a factory of the streamable HTTP transport; the HTTP server if any)."""
+    params, home = server_params()
+    server: HttpServer | None = None
+    try:
+        if not http:
+            yield params, None, None
+            return
+        server = HttpServer(params, home)
+        url = await server.wait_listening()
+        # No DELETE on close: the server is stopped under the open session (see with_session).
+        yield url, (lambda client: streamable_http_client(url, http_client=client, terminate_on_close=False)), server
     finally:
+        if server is not None and server.proc.poll() is None:
+            await anyio.to_thread.run_sync(server.stop_blocking)
         shutil.rmtree(home, ignore_errors=True)
 
 
-async def with_client(report: Report) -> None:
+async def with_session(report: Report, http: bool) -> None:
+    """ClientSession over stdio_client or streamable_http_client: the initialize handshake (protocol 2025-11-25)."""
+
+    async def run(session: ClientSession) -> None:
+        init = await session.initialize()
+        problems = []
+        if init.server_info.name != "mcp-conductor" or init.protocol_version != "2025-11-25":
+            problems.append(f"server {init.server_info.name}, protocol {init.protocol_version}")
+        report.check("initialize: server mcp-conductor, protocol 2025-11-25", problems)
+        check_tools(report, (await session.list_tools()).tools)
+        await run_cases(report, lambda tool, args: session.call_tool(tool, args))
+
+    async with transport(http) as (target, make_http, server):
+        if server is None:
+            async with stdio_client(target) as (read, write), ClientSession(read, write, read_timeout_seconds=READ_TIMEOUT) as session:
+                await run(session)
+            return
+        await check_unauthenticated(report, target, use_client=False)
+        async with (
+            http_client(server.token) as client,
+            make_http(client) as (read, write),
+            ClientSession(read, write, read_timeout_seconds=READ_TIMEOUT) as session,
+        ):
+            await run(session)
+            # SIGTERM with the session still open, as when a server is stopped under its clients.
+            await server.stop(report)
+
+
+async def with_client(report: Report, http: bool) -> None:
     """Client(mode="auto"): server/discover first (protocol 2026-07-28), initialize as fallback."""
-    params, home = server_params()
-    try:
-        async with Client(params, mode="auto", read_timeout_seconds=READ_TIMEOUT) as client:
-            info = client.server_info
-            problems = []
-            if client.protocol_version != "2026-07-28" or (info is not None and info.name != "mcp-conductor"):
-                problems.append(f"server {info}, protocol {client.protocol_version}")
-            report.check("connect: protocol 2026-07-28", problems)
-            check_tools(report, (await client.list_tools()).tools)
-            await run_cases(report, lambda tool, args: client.call_tool(tool, args))
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+
+    async def run(client: Client) -> None:
+        info = client.server_info
+        problems = []
+        if client.protocol_version != "2026-07-28" or (info is not None and info.name != "mcp-conductor"):
+            problems.append(f"server {info}, protocol {client.protocol_version}")
+        report.check("connect: protocol 2026-07-28", problems)
+        check_tools(report, (await client.list_tools()).tools)
+        await run_cases(report, lambda tool, args: client.call_tool(tool, args))
+
+    async with transport(http) as (target, make_http, server):
+        if server is None:
+            async with Client(target, mode="auto", read_timeout_seconds=READ_TIMEOUT) as client:
+                await run(client)
+            return
+        await check_unauthenticated(report, target, use_client=True)
+        async with http_client(server.token) as http_, Client(make_http(http_), mode="auto", read_timeout_seconds=READ_TIMEOUT) as client:
+            await run(client)
+            # SIGTERM with the session still open, as when a server is stopped under its clients.
+            await server.stop(report)
 
 
-async def main(modes: list[str]) -> int:
+async def main(modes: list[str], http: bool) -> int:
     ok = True
     for mode in modes:
-        label = os.environ.get("CLIENT_LABEL", "python") + "-" + mode
+        label = os.environ.get("CLIENT_LABEL", "python-http" if http else "python") + "-" + mode
         report = Report(label)
         try:
-            await (with_session if mode == "session" else with_client)(report)
+            await (with_session if mode == "session" else with_client)(report, http)
         except BaseException as e:  # noqa: BLE001 - report the abort, then the summary
             print(f"FAIL [{label}] aborted: {error_text(e)}", flush=True)
             report.failures.append(f"aborted: {error_text(e)}")
@@ -296,7 +454,9 @@ async def main(modes: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    modes = sys.argv[1:] or ["session", "client"]
+    args = sys.argv[1:]
+    http = "--http" in args
+    modes = [a for a in args if a != "--http"] or ["session", "client"]
     if any(m not in ("session", "client") for m in modes):
-        raise SystemExit("usage: python_client.py [session|client]...")
-    sys.exit(anyio.run(main, modes))
+        raise SystemExit("usage: python_client.py [--http] [session|client]...")
+    sys.exit(anyio.run(main, modes, http))

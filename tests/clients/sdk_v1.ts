@@ -1,13 +1,20 @@
 // The official TypeScript SDK 1.x (@modelcontextprotocol/sdk): Client + StdioClientTransport,
 // protocol 2025-11-25. Client.callTool validates structuredContent against the outputSchema from
 // the last listTools (error results too) and throws McpError when it does not conform.
-// Run by .ci/clients (Node 24, type stripping): node sdk_v1.ts
+// With --http: the same over StreamableHTTPClientTransport against `mcp-conductor http --port 0`
+// with a bearer token (requestInit.headers.Authorization); first a client without the header must
+// fail to connect with StreamableHTTPError 401.
+// Run by .ci/clients (Node 24, type stripping): node sdk_v1.ts [--http]
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { rmSync } from "node:fs";
 
-import { checkTools, errorText, Report, runCases, serverParams, type Json, type ToolResult } from "./common.ts";
+import {
+  checkHttpBasics, checkTools, errorText, Report, runCases, serverParams, startHttpServer, stopHttpServer, transportArg,
+  type HttpServer, type Json, type ToolResult,
+} from "./common.ts";
 
 const EXPECTED_PROTOCOL = "2025-11-25";
 
@@ -19,28 +26,58 @@ class RecordingTransport extends StdioClientTransport {
   }
 }
 
-const report = new Report(process.env.CLIENT_LABEL ?? "sdk-v1");
+const mode = transportArg();
+const report = new Report(process.env.CLIENT_LABEL ?? (mode === "http" ? "sdk-v1-http" : "sdk-v1"));
 const params = serverParams();
-const transport = new RecordingTransport({ command: params.command, args: ["stdio"], env: params.env, stderr: "inherit" });
 const client = new Client({ name: "conductor-ci-sdk-v1", version: "1.0.0" });
+let server: HttpServer | undefined;
 let code = 1;
 try {
-  await client.connect(transport);
-  const server = client.getServerVersion();
+  let negotiated: () => string | undefined;
+  if (mode === "http") {
+    server = await startHttpServer(params);
+    await checkHttpBasics(report, server);
+    // Without the Authorization header: initialize must be refused with 401.
+    const anonymous = new Client({ name: "conductor-ci-sdk-v1-anonymous", version: "1.0.0" });
+    try {
+      await anonymous.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+      report.check("http: connecting without Authorization fails with 401", ["connected"]);
+    } catch (e) {
+      report.check("http: connecting without Authorization fails with 401",
+        e instanceof StreamableHTTPError && e.code === 401 ? [] : [errorText(e)]);
+    } finally {
+      await anonymous.close().catch(() => {});
+    }
+    const transport = new StreamableHTTPClientTransport(new URL(server.url), {
+      requestInit: { headers: { Authorization: `Bearer ${server.token}` } },
+    });
+    await client.connect(transport);
+    negotiated = () => transport.protocolVersion;
+  } else {
+    const transport = new RecordingTransport({ command: params.command, args: ["stdio"], env: params.env, stderr: "inherit" });
+    await client.connect(transport);
+    negotiated = () => transport.negotiated;
+  }
+  const info = client.getServerVersion();
   report.check(`initialize: server mcp-conductor, protocol ${EXPECTED_PROTOCOL}`,
-    server?.name === "mcp-conductor" && transport.negotiated === EXPECTED_PROTOCOL ? [] : [`server ${JSON.stringify(server)}, protocol ${transport.negotiated}`]);
+    info?.name === "mcp-conductor" && negotiated() === EXPECTED_PROTOCOL ? [] : [`server ${JSON.stringify(info)}, protocol ${negotiated()}`]);
   const { tools } = await client.listTools();
   checkTools(report, tools);
   const call = async (tool: string, args: Record<string, Json>): Promise<ToolResult> =>
     (await client.callTool({ name: tool, arguments: args })) as ToolResult;
   await runCases(report, call, (e) => (e instanceof McpError ? e.code : undefined));
+  // SIGTERM while the session (and its GET stream) is still open, as when a server is stopped
+  // under its clients.
+  if (server) await stopHttpServer(report, server);
   code = report.finish();
 } catch (e) {
   console.log(`FAIL [${report.client}] aborted: ${errorText(e)}`);
+  report.failures.push(`aborted: ${errorText(e)}`);
   report.finish();
   code = 1;
 } finally {
   await client.close().catch(() => {});
+  if (server) await server.stop().catch(() => {});
   rmSync(params.home, { recursive: true, force: true });
 }
 process.exit(code);

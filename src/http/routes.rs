@@ -1,0 +1,142 @@
+//! The front door: `/health`, `/ready` and `/mcp` (bearer token, session cap, then rmcp); every
+//! other path is 404. One log line per request, without bodies, tokens or session ids.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use rmcp::transport::StreamableHttpService;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+
+use super::State;
+use crate::server::Conductor;
+
+type Reply = Response<BoxBody<Bytes, Infallible>>;
+
+/// The first protocol version whose requests never open a session.
+const STATELESS_PROTOCOL: &str = "2026-07-28";
+
+pub async fn handle<B>(
+    state: Arc<State>,
+    mcp: StreamableHttpService<Conductor, LocalSessionManager>,
+    request: Request<B>,
+) -> Result<Reply, Infallible>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let route = match path.as_str() {
+        "/health" | "/ready" | "/mcp" => path.as_str(),
+        _ => "other",
+    };
+    let reply = match path.as_str() {
+        "/health" => json(StatusCode::OK, r#"{"status":"ok"}"#),
+        "/ready" => ready(&state),
+        "/mcp" => match refusal(&state, &request).await {
+            Some(refused) => refused,
+            None => mcp.handle(request).await,
+        },
+        _ => json(StatusCode::NOT_FOUND, r#"{"error":"not found: the MCP endpoint is /mcp"}"#),
+    };
+    tracing::info!(
+        target: "mcp_conductor::http",
+        %method,
+        route,
+        status = reply.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(reply)
+}
+
+fn ready(state: &State) -> Reply {
+    let running = state.sandbox.in_flight();
+    if state.draining.load(Ordering::SeqCst) {
+        return json(StatusCode::SERVICE_UNAVAILABLE, &format!(r#"{{"status":"draining","inFlight":{running}}}"#));
+    }
+    if state.sandbox.saturated_by_stuck_threads() {
+        return json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            r#"{"status":"unavailable","reason":"abandoned execution threads reached MCP_CONDUCTOR_MAX_ABANDONED"}"#,
+        );
+    }
+    json(StatusCode::OK, &format!(r#"{{"status":"ready","inFlight":{running}}}"#))
+}
+
+/// Why a request to `/mcp` is refused before rmcp sees it, if it is.
+async fn refusal<B>(state: &State, request: &Request<B>) -> Option<Reply> {
+    if let Some(token) = &state.settings.token
+        && !bearer_matches(request.headers().get(header::AUTHORIZATION), token)
+    {
+        tracing::warn!(target: "mcp_conductor::http", "request without a valid bearer token refused");
+        let mut reply = json(StatusCode::UNAUTHORIZED, r#"{"error":"missing or invalid bearer token"}"#);
+        reply.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return Some(reply);
+    }
+    if opens_session(state, request) && state.sessions.sessions.read().await.len() >= state.settings.max_sessions {
+        let mut reply = json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            r#"{"error":"too many sessions (MCP_CONDUCTOR_HTTP_MAX_SESSIONS); retry later"}"#,
+        );
+        reply.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        return Some(reply);
+    }
+    None
+}
+
+/// A POST without a session id from a client older than 2026-07-28, in session mode: an
+/// `initialize`, which creates a session.
+fn opens_session<B>(state: &State, request: &Request<B>) -> bool {
+    let headers = request.headers();
+    let modern = headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v >= STATELESS_PROTOCOL);
+    !state.settings.stateless && request.method() == Method::POST && !headers.contains_key("mcp-session-id") && !modern
+}
+
+/// Constant-time comparison of `Authorization: Bearer <token>`.
+fn bearer_matches(header: Option<&HeaderValue>, token: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let Some(given) = header.and_then(|h| h.to_str().ok()).and_then(|h| h.strip_prefix("Bearer ")) else {
+        return false;
+    };
+    given.trim().as_bytes().ct_eq(token.as_bytes()).into()
+}
+
+fn json(status: StatusCode, body: &str) -> Reply {
+    let mut reply = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
+    *reply.status_mut() = status;
+    reply.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    reply
+}
+
+/// Whether `host` names a loopback address (`localhost` included).
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.trim_matches(|c| c == '[' || c == ']').parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_and_loopback() {
+        let ok = HeaderValue::from_static("Bearer s3cret");
+        assert!(bearer_matches(Some(&ok), "s3cret"));
+        assert!(!bearer_matches(Some(&HeaderValue::from_static("Bearer s3cre")), "s3cret"));
+        assert!(!bearer_matches(Some(&HeaderValue::from_static("Basic s3cret")), "s3cret"));
+        assert!(!bearer_matches(None, "s3cret"));
+        assert!(is_loopback("127.0.0.1") && is_loopback("::1") && is_loopback("localhost") && is_loopback("[::1]"));
+        assert!(!is_loopback("0.0.0.0") && !is_loopback("10.0.0.1") && !is_loopback("example.com"));
+    }
+}

@@ -1,0 +1,331 @@
+//! `mcp-conductor http`: the real binary on a free loopback port, driven by rmcp's streamable
+//! HTTP client and by raw requests.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::{Value, json};
+
+/// A server process in HTTP mode; killed on drop.
+struct HttpServer {
+    child: Child,
+    url: String,
+    base: String,
+    dir: tempfile::TempDir,
+}
+
+impl HttpServer {
+    fn start(args: &[&str], env: &[(&str, &str)]) -> HttpServer {
+        match HttpServer::try_start(args, env) {
+            Ok(server) => server,
+            Err(stderr) => panic!("the server did not start: {stderr}"),
+        }
+    }
+
+    /// Starts the server; `Err(stderr)` when it exits instead of listening.
+    fn try_start(args: &[&str], env: &[(&str, &str)]) -> Result<HttpServer, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = dir.path().join("workspace");
+        std::fs::create_dir_all(&workspace).unwrap();
+        let mut cmd = Command::new(common::BIN);
+        cmd.arg("http")
+            .args(["--port", "0"])
+            .args(args)
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("MCP_CONDUCTOR_WORKSPACE", &workspace)
+            .env("MCP_CONDUCTOR_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v.replace("{dir}", &dir.path().display().to_string()));
+        }
+        let mut child = cmd.spawn().expect("spawn mcp-conductor http");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        loop {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+                let _ = child.wait();
+                return Err(seen);
+            }
+            if let Some(url) = line.trim().strip_prefix("listening on ") {
+                let url = url.to_string();
+                let base = url.trim_end_matches("/mcp").to_string();
+                // Keep draining stderr so the server never blocks on a full pipe.
+                std::thread::spawn(move || for _ in stderr.lines() {});
+                return Ok(HttpServer { child, url, base, dir });
+            }
+            seen.push_str(&line);
+        }
+    }
+
+    async fn client(&self, token: Option<&str>) -> RunningService<RoleClient, ()> {
+        let mut config = StreamableHttpClientTransportConfig::with_uri(self.url.as_str());
+        if let Some(token) = token {
+            config = config.auth_header(token);
+        }
+        ().serve(StreamableHttpClientTransport::from_config(config)).await.expect("initialize over HTTP")
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+    }
+
+    fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn run(client: &RunningService<RoleClient, ()>, code: &str) -> Value {
+    let args = json!({ "deno_code": code });
+    let Value::Object(args) = args else { unreachable!() };
+    let result = client.call_tool(CallToolRequestParams::new("run_deno_code").with_arguments(args)).await.expect("tools/call");
+    result.structured_content.expect("structuredContent")
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+fn token_file(dir: &Path, token: &str) -> PathBuf {
+    let path = dir.join("token");
+    std::fs::write(&path, format!("{token}\n")).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn serves_on_loopback_with_health_ready_and_404() {
+    let server = HttpServer::start(&[], &[]);
+    assert!(server.url.starts_with("http://127.0.0.1:"), "{}", server.url);
+    let health = http().get(format!("{}/health", server.base)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.json::<Value>().await.unwrap(), json!({ "status": "ok" }));
+    let ready = http().get(format!("{}/ready", server.base)).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(http().get(format!("{}/other", server.base)).send().await.unwrap().status(), 404);
+    let client = server.client(None).await;
+    assert_eq!(run(&client, "1+1").await["returnValue"], json!(2));
+}
+
+#[test]
+fn refuses_a_public_address_without_a_token() {
+    let Err(stderr) = HttpServer::try_start(&["--host", "0.0.0.0"], &[]) else {
+        panic!("the server listened on 0.0.0.0 without a token");
+    };
+    assert!(stderr.contains("MCP_CONDUCTOR_HTTP_AUTH_TOKEN_FILE"), "{stderr}");
+    // Explicitly allowed, it starts.
+    let server = HttpServer::start(&["--host", "0.0.0.0"], &[("MCP_CONDUCTOR_HTTP_ALLOW_UNAUTHENTICATED", "true")]);
+    assert!(server.url.starts_with("http://0.0.0.0:"), "{}", server.url);
+}
+
+#[tokio::test]
+async fn the_bearer_token_is_required_and_out_of_code_reach() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = token_file(dir.path(), "s3cret-token");
+    let file_s = file.display().to_string();
+    let server = HttpServer::start(
+        &[],
+        &[
+            ("MCP_CONDUCTOR_HTTP_AUTH_TOKEN_FILE", file_s.as_str()),
+            ("MCP_CONDUCTOR_RUN_ARGS", "allow-env,allow-read"),
+        ],
+    );
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let refused = http()
+        .post(&server.url)
+        .header("accept", "application/json, text/event-stream")
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.headers()["www-authenticate"], "Bearer");
+    let wrong = http().post(&server.url).bearer_auth("wrong").json(&init).send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    // Health probes need no token.
+    assert_eq!(http().get(format!("{}/health", server.base)).send().await.unwrap().status(), 200);
+
+    let client = server.client(Some("s3cret-token")).await;
+    let r = run(&client, &format!("Deno.readTextFileSync({file_s:?})")).await;
+    assert_eq!(r["errorType"], "permission", "{r}");
+    let r = run(&client, "JSON.stringify(Deno.env.toObject()).includes('s3cret')").await;
+    assert_eq!(r["returnValue"], json!(false), "{r}");
+}
+
+#[tokio::test]
+async fn a_token_given_by_variable_is_gone_from_the_environment() {
+    let server = HttpServer::start(
+        &[],
+        &[("MCP_CONDUCTOR_HTTP_AUTH_TOKEN", "var-token-123"), ("MCP_CONDUCTOR_RUN_ARGS", "allow-env,allow-read")],
+    );
+    let client = server.client(Some("var-token-123")).await;
+    let r = run(&client, "[Deno.env.get('MCP_CONDUCTOR_HTTP_AUTH_TOKEN') ?? null, JSON.stringify(Deno.env.toObject()).includes('var-token-123')]").await;
+    assert_eq!(r["returnValue"], json!([null, false]), "{r}");
+    let r = run(&client, "Deno.readTextFileSync('/proc/self/environ')").await;
+    assert_eq!(r["errorType"], "permission", "{r}");
+    let environ = std::fs::read(format!("/proc/{}/environ", server.child.id())).unwrap();
+    assert!(String::from_utf8_lossy(&environ).contains("var-token-123"), "the initial environment keeps it (why /proc is refused)");
+}
+
+#[tokio::test]
+async fn origin_and_host_are_checked() {
+    let server = HttpServer::start(&[], &[]);
+    let post = |headers: &[(&str, &str)]| {
+        let mut request = http()
+            .post(&server.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        request.send()
+    };
+    assert_eq!(post(&[("origin", "http://evil.example")]).await.unwrap().status(), 403);
+    assert_eq!(post(&[("host", "evil.example")]).await.unwrap().status(), 403);
+    // Probes skip the Host check (kubelets send the pod IP).
+    let probe = http().get(format!("{}/health", server.base)).header("host", "10.1.2.3").send().await.unwrap();
+    assert_eq!(probe.status(), 200);
+}
+
+#[tokio::test]
+async fn malformed_input_gets_4xx_and_the_server_keeps_serving() {
+    let server = HttpServer::start(&[], &[("MCP_CONDUCTOR_HTTP_MAX_BODY_BYTES", "65536")]);
+    let both = "application/json, text/event-stream";
+    let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
+        ("malformed JSON", http().post(&server.url).header("content-type", "application/json").header("accept", both).body("{bad")),
+        ("empty body", http().post(&server.url).header("content-type", "application/json").header("accept", both).body("")),
+        ("wrong content type", http().post(&server.url).header("content-type", "text/plain").header("accept", both).body("{}")),
+        ("wrong accept", http().post(&server.url).header("content-type", "application/json").header("accept", "text/html").body("{}")),
+        ("oversized body", http().post(&server.url).header("content-type", "application/json").header("accept", both).body(vec![b' '; 1 << 20])),
+        (
+            "unknown session id",
+            http()
+                .post(&server.url)
+                .header("content-type", "application/json")
+                .header("accept", both)
+                .header("mcp-session-id", "no-such-session")
+                .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+        ),
+        (
+            "unsupported protocol version",
+            http()
+                .post(&server.url)
+                .header("content-type", "application/json")
+                .header("accept", both)
+                .header("mcp-protocol-version", "1999-01-01")
+                .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+        ),
+    ];
+    for (name, request) in cases {
+        let status = request.send().await.unwrap().status();
+        assert!(status.is_client_error(), "{name}: {status}");
+        assert_eq!(http().get(format!("{}/health", server.base)).send().await.unwrap().status(), 200, "after {name}");
+    }
+    let client = server.client(None).await;
+    assert_eq!(run(&client, "1+1").await["returnValue"], json!(2));
+}
+
+#[tokio::test]
+async fn sessions_are_isolated_and_capped() {
+    let server = HttpServer::start(&[], &[("MCP_CONDUCTOR_HTTP_MAX_SESSIONS", "2")]);
+    let a = server.client(None).await;
+    let b = server.client(None).await;
+    let calls_a = async {
+        for i in 0..20 {
+            assert_eq!(run(&a, &format!("{i} * 2")).await["returnValue"], json!(i * 2));
+        }
+    };
+    let calls_b = async {
+        for i in 0..20 {
+            assert_eq!(run(&b, &format!("{i} + 1000")).await["returnValue"], json!(i + 1000));
+        }
+    };
+    tokio::join!(calls_a, calls_b);
+    // A third session is refused while two are open.
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let third = http().post(&server.url).header("accept", "application/json, text/event-stream").json(&init).send().await.unwrap();
+    assert_eq!(third.status(), 503);
+    assert!(third.headers().contains_key("retry-after"));
+    // Closing one (DELETE) leaves the other working.
+    a.cancel().await.unwrap();
+    assert_eq!(run(&b, "'still here'").await["returnValue"], json!("still here"));
+    let mut reopened = false;
+    for _ in 0..50 {
+        let status = http().post(&server.url).header("accept", "application/json, text/event-stream").json(&init).send().await.unwrap().status();
+        if status == 200 {
+            reopened = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reopened, "a session slot was not freed by DELETE");
+}
+
+#[tokio::test]
+async fn sigterm_drains_then_exits_zero() {
+    let mut server = HttpServer::start(&[], &[("MCP_CONDUCTOR_HTTP_SHUTDOWN_DELAY", "500")]);
+    let client = server.client(None).await;
+    let base = server.base.clone();
+    let slow = tokio::spawn(async move {
+        let r = run(&client, "await new Promise((r) => setTimeout(r, 2000)); 'finished'").await;
+        (r, client)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.signal(libc::SIGTERM);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let ready = http().get(format!("{base}/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "/ready while draining");
+    let (r, _client) = slow.await.unwrap();
+    assert_eq!(r["returnValue"], json!("finished"), "the running execution finished: {r}");
+    let status = tokio::task::spawn_blocking(move || server.wait_exit(Duration::from_secs(10)).map(|s| s.code()))
+        .await
+        .unwrap();
+    assert_eq!(status, Some(Some(0)), "exit status after the drain");
+}
+
+#[tokio::test]
+async fn stateless_mode_needs_no_initialize() {
+    let server = HttpServer::start(&["--stateless"], &[]);
+    let call = json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"run_deno_code","arguments":{"deno_code":"6*7"}}});
+    let response = http()
+        .post(&server.url)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&call)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(!response.headers().contains_key("mcp-session-id"));
+    let body = response.text().await.unwrap();
+    assert!(body.contains(r#"\"returnValue\":42"#) || body.contains(r#""returnValue":42"#), "{body}");
+    let _ = &server.dir;
+}
