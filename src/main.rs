@@ -159,8 +159,10 @@ async fn serve_http(config: Config, server: Conductor, sandbox: Sandbox) -> Resu
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MCP_CONDUCTOR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // rmcp's debug logs carry request bodies (code, globals): never, at any level.
-    let filter = filter.add_directive("rmcp=info".parse().expect("valid directive"));
+    // rmcp's debug logs carry request bodies (code, globals, tokens in headers): never shown,
+    // whatever the filter asks for (a filter at info or below is left as it is).
+    let verbose = filter.max_level_hint().is_none_or(|max| max > tracing_subscriber::filter::LevelFilter::INFO);
+    let filter = if verbose { filter.add_directive("rmcp=info".parse().expect("valid directive")) } else { filter };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
