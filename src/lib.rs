@@ -11,6 +11,7 @@
 //! - [`server`]: the MCP tools
 //! - [`stdio`]: keeping the JSON-RPC stream away from everything else
 //! - [`http`]: the streamable HTTP transport (`mcp-conductor http`)
+//! - [`unique`]: file names unique across replicas sharing one ROOT
 
 pub mod config;
 pub mod engine;
@@ -21,6 +22,7 @@ pub mod run_args;
 pub mod sandbox;
 pub mod server;
 pub mod stdio;
+pub mod unique;
 
 use std::sync::Arc;
 

@@ -48,7 +48,7 @@ pub fn install(dir: &Path) -> std::io::Result<Vec<&'static str>> {
         }
         // Written under a temporary name and renamed, so a crash never leaves half a playbook
         // that would then count as the user's copy.
-        let tmp = dir.join(format!(".{}.installing.{}", default.folder, std::process::id()));
+        let tmp = dir.join(format!(".{}.installing.{}", default.folder, crate::unique::unique_suffix()));
         std::fs::create_dir_all(&tmp)?;
         std::fs::write(tmp.join(MD), default.md)?;
         if let Some(ts) = default.ts {

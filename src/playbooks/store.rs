@@ -148,23 +148,29 @@ impl Store {
         let md = frontmatter::render(&new.meta, &new.content)?;
         let folder = self.dir.join(&new.folder);
         if folder.exists() && !new.overwrite {
-            return Err(format!(
-                "playbook '{}' already exists; pass overwrite: true to replace it",
-                new.folder
-            ));
+            return Err(already_exists(&new.folder));
         }
-        std::fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
-        match &new.code {
-            Some(code) => write_atomic(&folder.join(TS), code)?,
-            None => match std::fs::remove_file(folder.join(TS)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(format!("cannot remove the old {TS}: {e}"));
-                }
-                _ => {}
-            },
-        }
-        write_atomic(&folder.join(MD), &md)?;
-        Ok(folder)
+        std::fs::create_dir_all(&self.dir).map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
+        // The whole playbook is written as a new folder next to the old one, then moved into
+        // place in one step: a reader (another replica too) sees the old playbook or the new one,
+        // never a new playbook.md with an old playbook.ts.
+        let staged = self.dir.join(format!(".{}.{}.new", new.folder, crate::unique::unique_suffix()));
+        let written = stage(&staged, &folder, &md, new.code.as_deref());
+        let placed = written.and_then(|()| {
+            if new.overwrite && folder.exists() {
+                exchange(&staged, &folder).map_err(|e| format!("cannot replace {}: {e}", folder.display()))
+            } else {
+                // rename(2) onto an existing non-empty folder fails: of two concurrent creates,
+                // exactly one wins.
+                std::fs::rename(&staged, &folder).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::DirectoryNotEmpty | std::io::ErrorKind::AlreadyExists => already_exists(&new.folder),
+                    _ => format!("cannot create {}: {e}", folder.display()),
+                })
+            }
+        });
+        // After an exchange, `staged` holds the old playbook.
+        let _ = std::fs::remove_dir_all(&staged);
+        placed.map(|()| folder)
     }
 
     /// Source of a `playbook://<folder>/<path>` module, read on the code's behalf: the folder
@@ -203,15 +209,56 @@ fn check_syntax(folder: &str, code: &str) -> Result<(), String> {
         .map_err(|e| format!("the code does not parse: {}", e.0))
 }
 
-fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("cannot write {}: {e}", path.display())
-        })
+fn already_exists(folder: &str) -> String {
+    format!("playbook '{folder}' already exists; pass overwrite: true to replace it")
+}
+
+/// Writes the new playbook into `staged`: the old folder's other files (sibling modules) first,
+/// then playbook.md and playbook.ts (or none).
+fn stage(staged: &Path, old: &Path, md: &str, code: Option<&str>) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("cannot write {}: {e}", staged.display());
+    std::fs::create_dir(staged).map_err(fail)?;
+    if old.is_dir() {
+        copy_tree(old, staged).map_err(fail)?;
+    }
+    for name in [MD, TS] {
+        match std::fs::remove_file(staged.join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(fail(e)),
+            _ => {}
+        }
+    }
+    std::fs::write(staged.join(MD), md).map_err(fail)?;
+    if let Some(code) = code {
+        std::fs::write(staged.join(TS), code).map_err(fail)?;
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            std::fs::create_dir(&target)?;
+            copy_tree(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Swaps two paths in one step (Linux `renameat2(RENAME_EXCHANGE)`).
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: two valid NUL-terminated paths; AT_FDCWD for both.
+    let rc = unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE) };
+    if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
 }
 
 #[cfg(test)]
@@ -230,6 +277,39 @@ mod tests {
 
     fn meta() -> Meta {
         Meta { name: "N".into(), description: "D".into(), author: None, version: None, tags: vec![], source: None }
+    }
+
+    /// Writers racing on one folder (threads here; replicas sharing a volume in production):
+    /// exactly one create wins, overwrites land whole, sibling modules survive, no temp folders
+    /// stay behind.
+    #[test]
+    fn concurrent_creates_and_overwrites_stay_consistent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = &Store::new(dir.path().join("playbooks"));
+        let new = |i: usize, overwrite| NewPlaybook {
+            folder: "race".into(),
+            meta: meta(),
+            content: format!("version {i}\n"),
+            code: Some(format!("export const version = {i};")),
+            overwrite,
+        };
+        let wins: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8).map(|i| s.spawn(move || store.create(new(i, false)).is_ok())).collect();
+            handles.into_iter().map(|h| h.join().unwrap() as usize).sum()
+        });
+        assert_eq!(wins, 1, "exactly one create of a new folder wins");
+        std::fs::write(store.dir().join("race/util.ts"), "export const y = 2;").unwrap();
+        std::thread::scope(|s| {
+            for i in 10..18 {
+                s.spawn(move || store.create(new(i, true)).unwrap());
+            }
+        });
+        let p = store.get("race").unwrap();
+        let version = p.body.trim().trim_start_matches("version ").to_string();
+        assert_eq!(p.code.unwrap(), format!("export const version = {version};"), "md and ts from one write");
+        assert!(store.dir().join("race/util.ts").is_file(), "sibling modules survive an overwrite");
+        let leftovers: Vec<_> = std::fs::read_dir(store.dir()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(leftovers, ["race"], "no temp folders left");
     }
 
     #[test]

@@ -136,13 +136,11 @@ fn spill_large_value(
     if text.len() <= config.limits.max_return_bytes {
         return (Ok(value), None);
     }
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = config.workspace.join("mcp-conductor-results");
-    let path = dir.join(format!("result-{stamp}-{}-{n}.json", std::process::id()));
+    let path = dir.join(format!("result-{stamp}-{}.json", crate::unique::unique_suffix()));
     let written = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &text));
     match written {
         Ok(()) => {
