@@ -329,3 +329,21 @@ async fn stateless_mode_needs_no_initialize() {
     assert!(body.contains(r#"\"returnValue\":42"#) || body.contains(r#""returnValue":42"#), "{body}");
     let _ = &server.dir;
 }
+
+#[test]
+fn healthcheck_reports_the_local_server() {
+    let server = HttpServer::start(&[], &[]);
+    let port = server.base.rsplit(':').next().unwrap().to_string();
+    let check = |port: &str| {
+        Command::new(common::BIN)
+            .args(["healthcheck", "--port", port])
+            .env_clear()
+            .env("HOME", server.dir.path())
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(check(&port), "healthcheck against a running server");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    assert!(!check(&closed), "healthcheck against nothing");
+}
