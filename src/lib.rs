@@ -12,10 +12,12 @@
 //! - [`stdio`]: keeping the JSON-RPC stream away from everything else
 //! - [`http`]: the streamable HTTP transport (`mcp-conductor http`)
 //! - [`unique`]: file names unique across replicas sharing one ROOT
+//! - [`metrics`]: counters for `/metrics`
 
 pub mod config;
 pub mod engine;
 pub mod http;
+pub mod metrics;
 pub mod playbooks;
 pub mod proxy;
 pub mod run_args;

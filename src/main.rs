@@ -4,7 +4,6 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use mcp_conductor::config::{Config, env_help, take_token_from_env};
 use mcp_conductor::proxy::{ProxyHost, ProxyManager};
-use mcp_conductor::sandbox::Sandbox;
 use mcp_conductor::server::Conductor;
 use mcp_conductor::{build_sandbox, engine, stdio};
 use rmcp::ServiceExt;
@@ -119,7 +118,16 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
     let sandbox = build_sandbox(&config, Some(host))?;
     let flags = config.run_args.flags();
     let playbooks = mcp_conductor::playbooks::Store::new(config.playbooks_dir.clone());
-    let server = Conductor::new(sandbox.clone(), proxy, playbooks, config.default_timeout, config.max_timeout, &flags);
+    let metrics = Arc::new(mcp_conductor::metrics::Metrics::new());
+    let server = Conductor::new(
+        sandbox.clone(),
+        proxy,
+        playbooks,
+        config.default_timeout,
+        config.max_timeout,
+        &flags,
+        metrics.clone(),
+    );
     tracing::info!(
         engine = engine::NAME,
         workspace = %config.workspace.display(),
@@ -131,7 +139,7 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
         None => runtime.block_on(serve_stdio(server, transport)),
         Some(_) => {
             drop(transport);
-            runtime.block_on(serve_http(config, server, sandbox))
+            runtime.block_on(mcp_conductor::http::serve(config.http, server, sandbox, metrics))
         }
     };
     // Dropping the runtime's tasks closes upstream connections (their processes are killed);
@@ -150,10 +158,6 @@ async fn serve_stdio(server: Conductor, transport: stdio::Transport) -> Result<(
         _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
     }
     Ok(())
-}
-
-async fn serve_http(config: Config, server: Conductor, sandbox: Sandbox) -> Result<(), Box<dyn std::error::Error>> {
-    mcp_conductor::http::serve(config.http, server, sandbox).await
 }
 
 fn init_logging() {

@@ -347,3 +347,31 @@ fn healthcheck_reports_the_local_server() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
     assert!(!check(&closed), "healthcheck against nothing");
 }
+
+#[tokio::test]
+async fn metrics_count_requests_tools_executions_and_auth_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = token_file(dir.path(), "metrics-token");
+    let file_s = file.display().to_string();
+    let server = HttpServer::start(&[], &[("MCP_CONDUCTOR_HTTP_AUTH_TOKEN_FILE", file_s.as_str())]);
+    let url = format!("{}/metrics", server.base);
+    assert_eq!(http().get(&url).send().await.unwrap().status(), 401, "/metrics needs the token when one is set");
+    let scrape = || async { http().get(&url).bearer_auth("metrics-token").send().await.unwrap().text().await.unwrap() };
+    let before = scrape().await;
+    assert!(before.contains("mcp_conductor_auth_failures_total 1"), "{before}");
+    let client = server.client(Some("metrics-token")).await;
+    run(&client, "1+1").await;
+    run(&client, "throw new Error('x')").await;
+    let after = scrape().await;
+    for line in [
+        r#"mcp_conductor_tool_calls_total{tool="run_deno_code",outcome="ok"} 1"#,
+        r#"mcp_conductor_tool_calls_total{tool="run_deno_code",outcome="error"} 1"#,
+        r#"mcp_conductor_executions_total{status="success",error_type=""} 1"#,
+        r#"mcp_conductor_executions_total{status="error",error_type="runtime"} 1"#,
+        "mcp_conductor_execution_duration_seconds_count 2",
+        "mcp_conductor_sessions 1",
+    ] {
+        assert!(after.contains(line), "missing {line}:\n{after}");
+    }
+    assert!(after.contains(r#"mcp_conductor_http_requests_total{route="/mcp",status="200"}"#), "{after}");
+}

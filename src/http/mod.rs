@@ -1,6 +1,6 @@
 //! `mcp-conductor http`: MCP over streamable HTTP. rmcp's `StreamableHttpService` speaks the
 //! protocol (sessions for clients up to 2025-11-25, stateless 2026-07-28); in front of it our own
-//! door ([`routes`]) owns the bearer token, the session cap, `/health` and `/ready`; this file
+//! door ([`routes`]) owns the bearer token, the session cap, `/health`, `/ready` and `/metrics`; this file
 //! owns listening and the drain on SIGTERM/SIGINT.
 
 mod routes;
@@ -16,6 +16,7 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::HttpSettings;
+use crate::metrics::Metrics;
 use crate::sandbox::Sandbox;
 use crate::server::Conductor;
 
@@ -38,6 +39,7 @@ pub fn check_exposure(settings: &HttpSettings) -> Result<(), String> {
 pub struct State {
     pub settings: HttpSettings,
     pub sandbox: Sandbox,
+    pub metrics: Arc<Metrics>,
     pub sessions: Arc<LocalSessionManager>,
     pub draining: AtomicBool,
 }
@@ -45,7 +47,12 @@ pub struct State {
 /// Serves until SIGTERM/SIGINT, then drains: `/ready` turns 503, `shutdown_delay` passes, new
 /// connections are refused, running executions get `shutdown_timeout` to finish, the rest are
 /// cancelled. A second signal exits at once.
-pub async fn serve(settings: HttpSettings, server: Conductor, sandbox: Sandbox) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn serve(
+    settings: HttpSettings,
+    server: Conductor,
+    sandbox: Sandbox,
+    metrics: Arc<Metrics>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let addr: SocketAddr = match settings.host.parse::<std::net::IpAddr>() {
         Ok(ip) => SocketAddr::new(ip, settings.port),
         Err(_) => tokio::net::lookup_host((settings.host.as_str(), settings.port))
@@ -73,7 +80,7 @@ pub async fn serve(settings: HttpSettings, server: Conductor, sandbox: Sandbox) 
         None => config.disable_allowed_hosts(),
     };
     let mcp = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
-    let state = Arc::new(State { settings, sandbox, sessions, draining: AtomicBool::new(false) });
+    let state = Arc::new(State { settings, sandbox, metrics, sessions, draining: AtomicBool::new(false) });
 
     // The line tests and operators read (stderr; stdout stays silent in every mode).
     eprintln!("listening on http://{local}/mcp");

@@ -1,5 +1,5 @@
-//! The front door: `/health`, `/ready` and `/mcp` (bearer token, session cap, then rmcp); every
-//! other path is 404. One log line per request, without bodies, tokens or session ids.
+//! The front door: `/health`, `/ready`, `/metrics` (token when set) and `/mcp` (bearer token,
+//! session cap, then rmcp); every other path is 404. One log line per request, without bodies, tokens or session ids.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -34,12 +34,16 @@ where
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let route = match path.as_str() {
-        "/health" | "/ready" | "/mcp" => path.as_str(),
+        "/health" | "/ready" | "/mcp" | "/metrics" => path.as_str(),
         _ => "other",
     };
     let reply = match path.as_str() {
         "/health" => json(StatusCode::OK, r#"{"status":"ok"}"#),
         "/ready" => ready(&state),
+        "/metrics" => match unauthorized(&state, &request) {
+            Some(refused) => refused,
+            None => metrics(&state).await,
+        },
         "/mcp" => match refusal(&state, &request).await {
             Some(refused) => refused,
             None => mcp.handle(request).await,
@@ -54,6 +58,7 @@ where
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
+    state.metrics.request(route, reply.status().as_u16());
     Ok(reply)
 }
 
@@ -71,15 +76,38 @@ fn ready(state: &State) -> Reply {
     json(StatusCode::OK, &format!(r#"{{"status":"ready","inFlight":{running}}}"#))
 }
 
+async fn metrics(state: &State) -> Reply {
+    let gauges = crate::metrics::Gauges {
+        in_flight: state.sandbox.in_flight(),
+        abandoned: state.sandbox.stuck_threads(),
+        sessions: state.sessions.sessions.read().await.len(),
+        pool_size: state.sandbox.pool_size(),
+    };
+    let mut reply = Response::new(Full::new(Bytes::from(state.metrics.render(gauges))).boxed());
+    reply.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    reply
+}
+
+/// 401 when a token is configured and the request does not carry it.
+fn unauthorized<B>(state: &State, request: &Request<B>) -> Option<Reply> {
+    let token = state.settings.token.as_ref()?;
+    if bearer_matches(request.headers().get(header::AUTHORIZATION), token) {
+        return None;
+    }
+    tracing::warn!(target: "mcp_conductor::http", "request without a valid bearer token refused");
+    state.metrics.auth_failure();
+    let mut reply = json(StatusCode::UNAUTHORIZED, r#"{"error":"missing or invalid bearer token"}"#);
+    reply.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    Some(reply)
+}
+
 /// Why a request to `/mcp` is refused before rmcp sees it, if it is.
 async fn refusal<B>(state: &State, request: &Request<B>) -> Option<Reply> {
-    if let Some(token) = &state.settings.token
-        && !bearer_matches(request.headers().get(header::AUTHORIZATION), token)
-    {
-        tracing::warn!(target: "mcp_conductor::http", "request without a valid bearer token refused");
-        let mut reply = json(StatusCode::UNAUTHORIZED, r#"{"error":"missing or invalid bearer token"}"#);
-        reply.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return Some(reply);
+    if let Some(refused) = unauthorized(state, request) {
+        return Some(refused);
     }
     if opens_session(state, request) && state.sessions.sessions.read().await.len() >= state.settings.max_sessions {
         let mut reply = json(

@@ -106,6 +106,15 @@ impl Sandbox {
         self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Abandoned execution threads that have not ended yet.
+    pub fn stuck_threads(&self) -> usize {
+        self.pool.stuck.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn pool_size(&self) -> usize {
+        self.pool.size()
+    }
+
     /// Whether `MCP_CONDUCTOR_MAX_ABANDONED` stuck threads refuse new executions now.
     pub fn saturated_by_stuck_threads(&self) -> bool {
         self.pool.stuck.load(std::sync::atomic::Ordering::SeqCst) >= self.pool.config().limits.max_abandoned

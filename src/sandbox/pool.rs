@@ -64,6 +64,10 @@ impl Pool {
         pool
     }
 
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
     pub fn config(&self) -> &SandboxConfig {
         &self.config
     }

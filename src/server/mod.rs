@@ -18,6 +18,7 @@ use rmcp::{ServerHandler, tool_handler};
 
 pub use run_code::{INJECTED_GLOBALS, RunDenoCodeParams, validate_global_name};
 
+use crate::metrics::Metrics;
 use crate::playbooks::Store;
 use crate::proxy::ProxyManager;
 use crate::sandbox::Sandbox;
@@ -30,6 +31,7 @@ pub struct Conductor {
     default_timeout: Duration,
     max_timeout: Duration,
     instructions: String,
+    metrics: Arc<Metrics>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -41,6 +43,7 @@ impl Conductor {
         default_timeout: Duration,
         max_timeout: Duration,
         flags: &[String],
+        metrics: Arc<Metrics>,
     ) -> Self {
         let permissions = if flags.is_empty() { "none".to_string() } else { flags.join(" ") };
         let instructions = format!(
@@ -55,12 +58,30 @@ impl Conductor {
             max_timeout.as_millis()
         );
         let tool_router = Self::run_code_router() + Self::proxy_router() + Self::playbook_router();
-        Self { sandbox, proxy, playbooks, default_timeout, max_timeout, instructions, tool_router }
+        Self { sandbox, proxy, playbooks, default_timeout, max_timeout, instructions, metrics, tool_router }
     }
 }
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Conductor {
+    /// The router's dispatch, counted by tool and outcome for `/metrics`.
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        let tool = request.name.to_string();
+        let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        let response = self.tool_router.call(call).await;
+        let outcome = match &response {
+            Ok(rmcp::model::CallToolResponse::Complete(result)) if result.is_error == Some(true) => "error",
+            Ok(_) => "ok",
+            Err(_) => "invalid",
+        };
+        self.metrics.tool_call(&tool, outcome);
+        response
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("mcp-conductor", env!("CARGO_PKG_VERSION")))

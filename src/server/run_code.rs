@@ -63,6 +63,7 @@ impl Conductor {
         }
         let request = ExecRequest { code: params.deno_code, timeout, globals };
         let outcome = self.sandbox.execute(request, cancel).await;
+        self.metrics.execution(&outcome);
         Ok(tool_result(&outcome))
     }
 
