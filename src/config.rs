@@ -221,6 +221,12 @@ pub const ENV_VARS: &[EnvVar] = &[
         default: "`info`",
         help: "Log filter for stderr (tracing EnvFilter syntax).",
     },
+    EnvVar {
+        name: "MCP_CONDUCTOR_LOG_FORMAT",
+        aliases: &[],
+        default: "`text`",
+        help: "`text` or `json` (one JSON object per line, for log collectors).",
+    },
 ];
 
 /// The `--help` text listing every variable (clap's `after_help`), generated from [`ENV_VARS`].
@@ -289,10 +295,27 @@ pub struct Config {
     pub limits: Limits,
     pub proxy: ProxySettings,
     pub http: HttpSettings,
+    pub log_format: LogFormat,
     /// `MCP_CONDUCTOR_ROOT` (or its alias) was set: the root is not derived from the workspace.
     root_from_env: bool,
     /// `$HOME`, for the default upstream-config files.
     home: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `MCP_CONDUCTOR_LOG_FORMAT`, read on its own: logging starts before the rest of the
+/// configuration is read (so its errors can be logged).
+pub fn log_format_from_env() -> Result<LogFormat, ConfigError> {
+    match std::env::var("MCP_CONDUCTOR_LOG_FORMAT").ok().as_deref().map(str::trim) {
+        None | Some("") | Some("text") => Ok(LogFormat::Text),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => Err(ConfigError(format!("MCP_CONDUCTOR_LOG_FORMAT must be text or json, got '{other}'"))),
+    }
 }
 
 /// `mcp-conductor http`: the streamable HTTP transport's settings (CLI flags override them).
@@ -564,9 +587,17 @@ impl Config {
             call_timeout: timeout_var(&env, "MCP_CONDUCTOR_MCP_CALL_TIMEOUT", 60_000)?,
         };
         let http = HttpSettings::from_env(&env, max_timeout)?;
+        let log_format = match env.var("MCP_CONDUCTOR_LOG_FORMAT").map(|(_, v)| v.trim().to_string()).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError(format!("MCP_CONDUCTOR_LOG_FORMAT must be text or json, got '{other}'")));
+            }
+        };
         Ok(Config {
             proxy,
             http,
+            log_format,
             pool_size,
             limits,
             playbooks_dir: root.join("playbooks"),

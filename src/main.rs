@@ -92,7 +92,7 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
     // First, before anything can print: stdout belongs to JSON-RPC alone (over HTTP it stays
     // silent), and no code or child process may read the real stdin.
     let transport = stdio::isolate_process_stdio()?;
-    init_logging();
+    init_logging(mcp_conductor::config::log_format_from_env()?);
 
     let mut config = Config::from_env()?;
     if let Some(flags) = &http {
@@ -160,16 +160,16 @@ async fn serve_stdio(server: Conductor, transport: stdio::Transport) -> Result<(
     Ok(())
 }
 
-fn init_logging() {
+fn init_logging(format: mcp_conductor::config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MCP_CONDUCTOR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // rmcp's debug logs carry request bodies (code, globals, tokens in headers): never shown,
     // whatever the filter asks for (a filter at info or below is left as it is).
     let verbose = filter.max_level_hint().is_none_or(|max| max > tracing_subscriber::filter::LevelFilter::INFO);
     let filter = if verbose { filter.add_directive("rmcp=info".parse().expect("valid directive")) } else { filter };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(filter)
-        .init();
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(false).with_env_filter(filter);
+    match format {
+        mcp_conductor::config::LogFormat::Text => builder.init(),
+        mcp_conductor::config::LogFormat::Json => builder.json().init(),
+    }
 }

@@ -375,3 +375,43 @@ async fn metrics_count_requests_tools_executions_and_auth_failures() {
     }
     assert!(after.contains(r#"mcp_conductor_http_requests_total{route="/mcp",status="200"}"#), "{after}");
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(common::BIN)
+        .args(["http", "--port", "0"])
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("MCP_CONDUCTOR_LOG", "info")
+        .env("MCP_CONDUCTOR_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut url = None;
+    let mut lines = Vec::new();
+    for line in stderr.by_ref() {
+        let line = line.unwrap();
+        let value: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        lines.push(value.clone());
+        if let Some(u) = value["message"].as_str().and_then(|m| m.strip_prefix("listening on ")) {
+            url = Some(u.to_string());
+            break;
+        }
+    }
+    let url = url.expect("a listening line");
+    let rest = std::thread::spawn(move || stderr.map(Result::unwrap).collect::<Vec<String>>());
+    let health = http().get(url.replace("/mcp", "/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(lines.len() >= 2, "startup lines logged: {lines:?}");
+    // SAFETY: signalling our own child; it drains and exits, closing stderr.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+    let rest = rest.join().unwrap();
+    assert!(rest.iter().any(|l| l.contains("\"route\":\"/health\"")), "the request line: {rest:?}");
+    for line in rest {
+        serde_json::from_str::<Value>(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    }
+}

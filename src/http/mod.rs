@@ -82,8 +82,14 @@ pub async fn serve(
     let mcp = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
     let state = Arc::new(State { settings, sandbox, metrics, sessions, draining: AtomicBool::new(false) });
 
-    // The line tests and operators read (stderr; stdout stays silent in every mode).
-    eprintln!("listening on http://{local}/mcp");
+    // The line tests and operators read (stderr; stdout stays silent in every mode), shown
+    // whatever the log filter; a JSON object when the logs are JSON.
+    match crate::config::log_format_from_env() {
+        Ok(crate::config::LogFormat::Json) => {
+            eprintln!("{}", serde_json::json!({ "level": "INFO", "message": format!("listening on http://{local}/mcp") }))
+        }
+        _ => eprintln!("listening on http://{local}/mcp"),
+    }
     tracing::info!(
         stateless = state.settings.stateless,
         auth = state.settings.token.is_some(),
