@@ -415,3 +415,78 @@ async fn json_logs_are_one_object_per_line() {
         serde_json::from_str::<Value>(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
     }
 }
+
+async fn in_flight(base: &str) -> u64 {
+    let ready: Value = http().get(format!("{base}/ready")).send().await.unwrap().json().await.unwrap();
+    ready["inFlight"].as_u64().unwrap()
+}
+
+async fn wait_idle(base: &str) -> bool {
+    for _ in 0..150 {
+        if in_flight(base).await == 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+const SPIN: &str = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"run_deno_code","arguments":{"deno_code":"while (true) {}","timeout":60000}}}"#;
+
+/// Stateless requests (and every 2026-07-28 request): the client going away cancels the call.
+#[tokio::test]
+async fn a_dropped_stateless_request_ends_its_execution() {
+    let server = HttpServer::start(&["--stateless"], &[]);
+    let aborted = http()
+        .post(&server.url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .timeout(Duration::from_millis(500))
+        .body(SPIN)
+        .send()
+        .await;
+    assert!(aborted.is_err() || aborted.unwrap().text().await.is_err(), "the request was cut by the client");
+    assert!(wait_idle(&server.base).await, "the execution still runs after its client left");
+}
+
+/// Sessions: `notifications/cancelled` ends the execution.
+#[tokio::test]
+async fn notifications_cancelled_ends_a_session_call() {
+    let server = HttpServer::start(&[], &[]);
+    let post = |session: Option<&str>, body: &str| {
+        let mut r = http()
+            .post(&server.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body.to_string());
+        if let Some(id) = session {
+            r = r.header("mcp-session-id", id).header("mcp-protocol-version", "2025-11-25");
+        }
+        r.send()
+    };
+    let init = post(None, r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#)
+        .await
+        .unwrap();
+    let session = init.headers()["mcp-session-id"].to_str().unwrap().to_string();
+    drop(init);
+    post(Some(&session), r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).await.unwrap();
+    let call = tokio::spawn({
+        let request = post(Some(&session), SPIN);
+        async move { request.await.unwrap().text().await }
+    });
+    let mut running = false;
+    for _ in 0..100 {
+        if in_flight(&server.base).await == 1 {
+            running = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(running, "the call started");
+    post(Some(&session), r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5,"reason":"test"}}"#)
+        .await
+        .unwrap();
+    assert!(wait_idle(&server.base).await, "the execution still runs after notifications/cancelled");
+    call.abort();
+}
