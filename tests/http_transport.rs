@@ -490,3 +490,32 @@ async fn notifications_cancelled_ends_a_session_call() {
     assert!(wait_idle(&server.base).await, "the execution still runs after notifications/cancelled");
     call.abort();
 }
+
+#[tokio::test]
+async fn cors_preflight_for_allowed_origins_only() {
+    let server = HttpServer::start(&[], &[("MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS", "http://localhost:6274")]);
+    let preflight = |origin: &str| {
+        http()
+            .request(reqwest::Method::OPTIONS, &server.url)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    let ok = preflight("http://localhost:6274").await.unwrap();
+    assert_eq!(ok.status(), 204);
+    assert_eq!(ok.headers()["access-control-allow-origin"], "http://localhost:6274");
+    assert!(ok.headers()["access-control-expose-headers"].to_str().unwrap().contains("mcp-session-id"));
+    assert_eq!(preflight("http://evil.example").await.unwrap().status(), 403);
+    // A real request from the allowed origin works and carries the CORS headers.
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let r = http()
+        .post(&server.url)
+        .header("origin", "http://localhost:6274")
+        .header("accept", "application/json, text/event-stream")
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], "http://localhost:6274");
+}

@@ -44,10 +44,18 @@ where
             Some(refused) => refused,
             None => metrics(&state).await,
         },
-        "/mcp" => match refusal(&state, &request).await {
-            Some(refused) => refused,
-            None => mcp.handle(request).await,
-        },
+        "/mcp" if request.method() == Method::OPTIONS => preflight(&state, &request),
+        "/mcp" => {
+            let origin = allowed_origin(&state, &request);
+            let mut reply = match refusal(&state, &request).await {
+                Some(refused) => refused,
+                None => mcp.handle(request).await,
+            };
+            if let Some(origin) = origin {
+                cors_headers(&mut reply, origin);
+            }
+            reply
+        }
         _ => json(StatusCode::NOT_FOUND, r#"{"error":"not found: the MCP endpoint is /mcp"}"#),
     };
     tracing::info!(
@@ -74,6 +82,59 @@ fn ready(state: &State) -> Reply {
         );
     }
     json(StatusCode::OK, &format!(r#"{{"status":"ready","inFlight":{running}}}"#))
+}
+
+/// The request's `Origin` when it is one of `MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS` (rmcp refuses
+/// the others with 403).
+fn allowed_origin<B>(state: &State, request: &Request<B>) -> Option<HeaderValue> {
+    let origin = request.headers().get(header::ORIGIN)?;
+    let text = origin.to_str().ok()?;
+    state.settings.allowed_origins.iter().any(|allowed| origin_matches(allowed, text)).then(|| origin.clone())
+}
+
+/// `scheme://host[:port]` against an entry `scheme://host[:port|:*]` (an entry without a port
+/// matches the scheme's default port).
+fn origin_matches(allowed: &str, origin: &str) -> bool {
+    let split = |o: &str| -> Option<(String, String, Option<String>)> {
+        let (scheme, rest) = o.split_once("://")?;
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => (h.to_string(), Some(p.to_string())),
+            _ => (rest.to_string(), None),
+        };
+        Some((scheme.to_ascii_lowercase(), host.to_ascii_lowercase(), port))
+    };
+    let default_port = |scheme: &str| if scheme == "https" { "443" } else { "80" }.to_string();
+    let (Some((s1, h1, p1)), Some((s2, h2, p2))) = (split(allowed), split(origin)) else { return false };
+    let p2 = p2.unwrap_or_else(|| default_port(&s2));
+    s1 == s2 && h1 == h2 && (p1.as_deref() == Some("*") || p1.unwrap_or_else(|| default_port(&s1)) == p2)
+}
+
+/// CORS preflight for browser clients (the MCP Inspector's direct mode): allowed origins get the
+/// methods and headers MCP uses; others 403.
+fn preflight<B>(state: &State, request: &Request<B>) -> Reply {
+    match allowed_origin(state, request) {
+        Some(origin) => {
+            let mut reply = Response::new(Full::new(Bytes::new()).boxed());
+            *reply.status_mut() = StatusCode::NO_CONTENT;
+            cors_headers(&mut reply, origin);
+            let headers = reply.headers_mut();
+            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, DELETE, OPTIONS"));
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id"),
+            );
+            headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+            reply
+        }
+        None => json(StatusCode::FORBIDDEN, r#"{"error":"origin not allowed (MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS)"}"#),
+    }
+}
+
+fn cors_headers(reply: &mut Reply, origin: HeaderValue) {
+    let headers = reply.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("mcp-session-id, mcp-protocol-version"));
+    headers.insert(header::VARY, HeaderValue::from_static("origin"));
 }
 
 async fn metrics(state: &State) -> Reply {
@@ -166,5 +227,16 @@ mod tests {
         assert!(!bearer_matches(None, "s3cret"));
         assert!(is_loopback("127.0.0.1") && is_loopback("::1") && is_loopback("localhost") && is_loopback("[::1]"));
         assert!(!is_loopback("0.0.0.0") && !is_loopback("10.0.0.1") && !is_loopback("example.com"));
+    }
+
+    #[test]
+    fn origins() {
+        assert!(origin_matches("http://localhost:6274", "http://localhost:6274"));
+        assert!(origin_matches("http://localhost:*", "http://localhost:1234"));
+        assert!(origin_matches("https://app.example.com", "https://app.example.com"));
+        assert!(origin_matches("https://app.example.com", "https://app.example.com:443"));
+        assert!(!origin_matches("https://app.example.com", "http://app.example.com"));
+        assert!(!origin_matches("http://localhost:6274", "http://localhost:6275"));
+        assert!(!origin_matches("http://localhost:*", "http://evil.example:80"));
     }
 }
