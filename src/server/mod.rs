@@ -71,6 +71,7 @@ impl ServerHandler for Conductor {
         context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
         let tool = request.name.to_string();
+        let started = std::time::Instant::now();
         let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
         let response = self.tool_router.call(call).await;
         let outcome = match &response {
@@ -79,6 +80,7 @@ impl ServerHandler for Conductor {
             Err(_) => "invalid",
         };
         self.metrics.tool_call(&tool, outcome);
+        tracing::info!(target: "mcp_conductor::tools", tool, outcome, ms = started.elapsed().as_secs_f64() * 1000.0, "tool call");
         response
     }
 

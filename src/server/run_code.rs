@@ -61,9 +61,20 @@ impl Conductor {
         for key in globals.keys() {
             validate_global_name(key).map_err(|e| ErrorData::invalid_params(e, None))?;
         }
+        let code_bytes = params.deno_code.len();
         let request = ExecRequest { code: params.deno_code, timeout, globals };
         let outcome = self.sandbox.execute(request, cancel).await;
         self.metrics.execution(&outcome);
+        // Never the code or its globals: their size only.
+        tracing::info!(
+            target: "mcp_conductor::tools",
+            tool = "run_deno_code",
+            status = if outcome.is_error() { "error" } else { "success" },
+            error_type = outcome.result.as_ref().err().map(|f| format!("{:?}", f.error_type).to_lowercase()),
+            ms = outcome.execution_time_ms,
+            code_bytes,
+            "execution"
+        );
         Ok(tool_result(&outcome))
     }
 
