@@ -519,3 +519,45 @@ async fn cors_preflight_for_allowed_origins_only() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["access-control-allow-origin"], "http://localhost:6274");
 }
+
+/// Two stateless replicas sharing one ROOT (playbooks on a shared volume): a playbook made
+/// through one is imported through the other.
+#[tokio::test]
+async fn stateless_replicas_share_one_root() {
+    let root = tempfile::tempdir().unwrap();
+    let root_s = root.path().display().to_string();
+    let replica = |n: &str| {
+        let ws = root.path().join(format!("workspace-{n}"));
+        std::fs::create_dir_all(&ws).unwrap();
+        let ws = ws.display().to_string();
+        HttpServer::start(&["--stateless"], &[("MCP_CONDUCTOR_ROOT", root_s.as_str()), ("MCP_CONDUCTOR_WORKSPACE", ws.as_str())])
+    };
+    let (a, b) = (replica("a"), replica("b"));
+    let call = |server: &HttpServer, name: &str, arguments: Value| {
+        let body = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name": name, "arguments": arguments}});
+        http()
+            .post(&server.url)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .json(&body)
+            .send()
+    };
+    let created = call(
+        &a,
+        "create_playbook",
+        json!({"folder_name":"shared","name":"Shared","description":"d","content":"# d","code":"export const answer = 42;"}),
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(created.contains("Saved playbook"), "{created}");
+    let imported = call(&b, "run_deno_code", json!({"deno_code": "(await importPlaybook('shared')).answer"}))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(imported.contains(r#"\"returnValue\":42"#), "{imported}");
+}
