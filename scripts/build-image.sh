@@ -20,13 +20,13 @@
 # events when systemd is not PID 1; export CONTAINERS_CONF=$IMAGE_CACHE/containers.conf to run
 # the image with the same settings. The rootfs tar is made once per package list and reused.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
 log() { echo "build-image: $*" >&2; }
 fail() { echo "build-image: FAILED: $*" >&2; exit 1; }
 
 target_dir="${CARGO_TARGET_DIR:-$HOME/.cache/mcp-conductor/target}"
-binary="${1:-$target_dir/release/mcp-conductor}"
+binary=$(realpath -m "${1:-$target_dir/release/mcp-conductor}") # before the cd: relative to the caller
+cd "$(dirname "$0")/.."
 image="${IMAGE:-mcp-conductor:latest}"
 engine="${ENGINE:-quickjs}"
 cache="${IMAGE_CACHE:-$HOME/.cache/mcp-conductor/image}"
@@ -155,9 +155,13 @@ version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
 log "podman build $image (engine $engine, binary $binary)"
 t=$SECONDS
 old_id=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
+# The labels twice: buildah 1.28 (podman 4.3) reuses cached steps whatever the --build-arg values,
+# so the Containerfile's ARG-made labels could be an earlier build's; --label is set at commit.
 podman build --pull=never --format docker \
   --build-arg ENGINE="$engine" --build-arg VERSION="$version" --build-arg REVISION="$revision" \
-  -f deploy/Containerfile -t "$image" "$ctx" >&2
+  --label io.mcp-conductor.engine="$engine" --label org.opencontainers.image.version="$version" \
+  --label org.opencontainers.image.revision="$revision" \
+  -f deploy/Containerfile -t "$image" "$ctx" >&2 || fail "podman build"
 log "built in $((SECONDS - t)) s"
 # The image this tag named before (another binary): removed with its build cache, unless a
 # container still uses it, so rebuilds do not pile up untagged 150 MB images.

@@ -72,10 +72,10 @@ pub fn server_owned(config: &Config) -> ServerOwned {
                 owned.add(dir.join(name));
             }
         }
-        owned.add(file);
+        owned.add_with_projected_volume(file);
     }
     if let Some(token_file) = &config.http.token_file {
-        owned.add(token_file);
+        owned.add_with_projected_volume(token_file);
     }
     owned.add("/proc/self");
     owned.add("/proc/thread-self");

@@ -53,3 +53,25 @@ async fn upstream_config_and_proc_self_are_denied_with_every_grant() {
     let r = s.run("Deno.readTextFileSync('/etc/hostname').length > 0").await;
     assert_eq!(r.value(), &json!(true));
 }
+
+/// A config in a Kubernetes ConfigMap volume (`..data` → a timestamped directory the kubelet
+/// swaps on update): the whole volume is denied, so a new copy is out of reach too.
+#[tokio::test]
+async fn a_projected_volume_is_denied_whole() {
+    let volume = tempfile::tempdir().unwrap();
+    let v = volume.path();
+    std::fs::create_dir(v.join("..2026_12_01_00_00_00.1")).unwrap();
+    std::fs::write(v.join("..2026_12_01_00_00_00.1/mcp.json"), r#"{"mcpServers":{}}"#).unwrap();
+    std::os::unix::fs::symlink("..2026_12_01_00_00_00.1", v.join("..data")).unwrap();
+    std::os::unix::fs::symlink("..data/mcp.json", v.join("mcp.json")).unwrap();
+    let config = v.join("mcp.json").display().to_string();
+    let s = Server::start_env(EVERYTHING_BUT_RUN_AND_FFI, &[("MCP_CONDUCTOR_MCP_CONFIG", config.as_str())]).await;
+    // The kubelet's next update: a new directory, not known at startup.
+    std::fs::create_dir(v.join("..2026_12_01_00_05_00.2")).unwrap();
+    std::fs::write(v.join("..2026_12_01_00_05_00.2/mcp.json"), r#"{"mcpServers":{}}"#).unwrap();
+    for path in ["..2026_12_01_00_05_00.2/mcp.json", "..2026_12_01_00_00_00.1/mcp.json", "mcp.json"] {
+        let code = format!("Deno.readTextFileSync({:?})", v.join(path).display().to_string());
+        let r = s.run(&code).await;
+        assert_eq!(r.error_type(), "permission", "{code}: {r:?}");
+    }
+}

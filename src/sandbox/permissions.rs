@@ -56,6 +56,19 @@ impl ServerOwned {
         }
     }
 
+    /// `add`, and when the file sits in a Kubernetes ConfigMap/Secret volume (a `..data` link
+    /// next to it), the whole volume: the kubelet updates it by swapping in a new timestamped
+    /// directory, which the paths known at startup would not cover.
+    pub fn add_with_projected_volume(&mut self, file: impl Into<PathBuf>) {
+        let file = file.into();
+        if let Some(dir) = file.parent()
+            && dir.join("..data").exists()
+        {
+            self.add(dir);
+        }
+        self.add(file);
+    }
+
     pub fn paths(&self) -> &[PathBuf] {
         &self.0
     }
