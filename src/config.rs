@@ -130,6 +130,19 @@ pub const ENV_VARS: &[EnvVar] = &[
             timeout still applies.",
     },
     EnvVar {
+        name: "MCP_CONDUCTOR_TLS_CA_STORE",
+        aliases: &[],
+        default: "`mozilla`",
+        help: "Certificate authorities code's TLS connections (fetch, WebSocket, Deno.connectTls) \
+            trust: `mozilla` (built in), `system`, or both comma-separated.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_TLS_CA_FILE",
+        aliases: &[],
+        default: "none",
+        help: "A PEM file of more certificate authorities to trust, e.g. a TLS-intercepting proxy's.",
+    },
+    EnvVar {
         name: "MCP_CONDUCTOR_HTTP_HOST",
         aliases: &[],
         default: "`127.0.0.1`",
@@ -296,10 +309,19 @@ pub struct Config {
     pub proxy: ProxySettings,
     pub http: HttpSettings,
     pub log_format: LogFormat,
+    pub tls_ca_stores: Vec<CaStore>,
+    pub tls_ca_file: Option<PathBuf>,
     /// `MCP_CONDUCTOR_ROOT` (or its alias) was set: the root is not derived from the workspace.
     root_from_env: bool,
     /// `$HOME`, for the default upstream-config files.
     home: Option<PathBuf>,
+}
+
+/// A source of trusted certificate authorities (`MCP_CONDUCTOR_TLS_CA_STORE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaStore {
+    Mozilla,
+    System,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -640,10 +662,26 @@ impl Config {
                 return Err(ConfigError(format!("MCP_CONDUCTOR_LOG_FORMAT must be text or json, got '{other}'")));
             }
         };
+        let tls_ca_stores = match list_var(&env, "MCP_CONDUCTOR_TLS_CA_STORE") {
+            None => vec![CaStore::Mozilla],
+            Some(names) => names
+                .iter()
+                .map(|n| match n.as_str() {
+                    "mozilla" => Ok(CaStore::Mozilla),
+                    "system" => Ok(CaStore::System),
+                    other => Err(ConfigError(format!(
+                        "MCP_CONDUCTOR_TLS_CA_STORE: unknown store '{other}': use mozilla, system or both"
+                    ))),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let tls_ca_file = env.var("MCP_CONDUCTOR_TLS_CA_FILE").map(|(_, p)| PathBuf::from(p));
         Ok(Config {
             proxy,
             http,
             log_format,
+            tls_ca_stores,
+            tls_ca_file,
             pool_size,
             limits,
             playbooks_dir: root.join("playbooks"),

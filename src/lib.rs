@@ -36,8 +36,9 @@ use crate::sandbox::{Host, PermissionSet, Sandbox, SandboxConfig, ServerOwned};
 
 /// Builds the sandbox from a prepared configuration (the workspace must exist and be the cwd,
 /// since relative permission paths resolve against it). `host` answers `mcpFactory`.
-pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<Sandbox, run_args::RunArgsError> {
+pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<Sandbox, Box<dyn std::error::Error>> {
     let permissions = PermissionSet::new(&config.run_args, &server_owned(config))?;
+    let root_certs = sandbox::root_certs::build(&config.tls_ca_stores, config.tls_ca_file.as_deref())?;
     let path = |p: &std::path::Path| Value::String(p.display().to_string());
     let mut base_globals = Map::new();
     base_globals.insert("WORKSPACE_DIR".into(), path(&config.workspace));
@@ -52,6 +53,7 @@ pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<San
         limits: config.limits,
         host,
         playbooks: playbooks::Store::new(config.playbooks_dir.clone()),
+        root_certs: Some(root_certs),
     };
     Ok(Sandbox::new(sandbox_config, config.pool_size))
 }

@@ -84,6 +84,7 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
             loader: loader.clone(),
             log: log.clone(),
             host: config.host.clone(),
+            root_certs: config.root_certs.clone(),
         };
         let bootstrap = Instant::now();
         let mut built = worker::build(setup, &control);

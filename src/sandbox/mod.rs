@@ -21,6 +21,7 @@ mod output;
 pub mod permissions;
 mod pool;
 mod result;
+pub mod root_certs;
 mod snapshot;
 mod worker;
 
@@ -60,6 +61,8 @@ pub struct SandboxConfig {
     pub host: Option<Arc<dyn Host>>,
     /// Where `importPlaybook` / `playbook://` imports read from.
     pub playbooks: crate::playbooks::Store,
+    /// The certificate authorities code's TLS connections trust (`root_certs.rs`).
+    pub root_certs: Option<Arc<dyn deno_runtime::deno_tls::RootCertStoreProvider>>,
 }
 
 pub struct ExecRequest {

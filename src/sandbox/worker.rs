@@ -33,6 +33,7 @@ pub struct WorkerSetup {
     pub loader: Rc<SandboxLoader>,
     pub log: Arc<OutputLog>,
     pub host: Option<Arc<dyn glue::Host>>,
+    pub root_certs: Option<Arc<dyn deno_runtime::deno_tls::RootCertStoreProvider>>,
 }
 
 /// The worker plus the threads draining its stdout/stderr pipes.
@@ -67,7 +68,7 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
         node_services: Some(node_services::services(setup.permissions.clone())),
         npm_process_state_provider: None,
         permissions: setup.permissions,
-        root_cert_store_provider: None,
+        root_cert_store_provider: setup.root_certs,
         fetch_dns_resolver: Default::default(),
         shared_array_buffer_store: None,
         compiled_wasm_module_store: None,
