@@ -333,7 +333,11 @@ pub enum LogFormat {
 /// `MCP_CONDUCTOR_LOG_FORMAT`, read on its own: logging starts before the rest of the
 /// configuration is read (so its errors can be logged).
 pub fn log_format_from_env() -> Result<LogFormat, ConfigError> {
-    match std::env::var("MCP_CONDUCTOR_LOG_FORMAT").ok().as_deref().map(str::trim) {
+    parse_log_format(std::env::var("MCP_CONDUCTOR_LOG_FORMAT").ok().as_deref())
+}
+
+fn parse_log_format(raw: Option<&str>) -> Result<LogFormat, ConfigError> {
+    match raw.map(str::trim) {
         None | Some("") | Some("text") => Ok(LogFormat::Text),
         Some("json") => Ok(LogFormat::Json),
         Some(other) => Err(ConfigError(format!("MCP_CONDUCTOR_LOG_FORMAT must be text or json, got '{other}'"))),
@@ -445,12 +449,9 @@ fn list_var<G: Fn(&str) -> Option<String>>(env: &Env<G>, name: &'static str) -> 
     env.var(name).map(|(_, v)| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
 }
 
+/// Milliseconds, 0 allowed (a delay); [`timeout_var`] for those that must be positive.
 fn ms_var<G: Fn(&str) -> Option<String>>(env: &Env<G>, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
-    let Some((name, raw)) = env.var(name) else { return Ok(Duration::from_millis(default)) };
-    raw.trim()
-        .parse::<u64>()
-        .map(Duration::from_millis)
-        .map_err(|_| ConfigError(format!("{name} must be a whole number of milliseconds, got '{raw}'")))
+    millis_var(env, name, default, false)
 }
 
 impl HttpSettings {
@@ -655,13 +656,7 @@ impl Config {
             call_timeout: timeout_var(&env, "MCP_CONDUCTOR_MCP_CALL_TIMEOUT", 60_000)?,
         };
         let http = HttpSettings::from_env(&env, max_timeout)?;
-        let log_format = match env.var("MCP_CONDUCTOR_LOG_FORMAT").map(|(_, v)| v.trim().to_string()).as_deref() {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(ConfigError(format!("MCP_CONDUCTOR_LOG_FORMAT must be text or json, got '{other}'")));
-            }
-        };
+        let log_format = parse_log_format(env.var("MCP_CONDUCTOR_LOG_FORMAT").map(|(_, v)| v).as_deref())?;
         let tls_ca_stores = match list_var(&env, "MCP_CONDUCTOR_TLS_CA_STORE") {
             None => vec![CaStore::Mozilla],
             Some(names) => names
@@ -743,12 +738,24 @@ fn count_var<G: Fn(&str) -> Option<String>>(
 }
 
 fn timeout_var<G: Fn(&str) -> Option<String>>(env: &Env<G>, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    millis_var(env, name, default, true)
+}
+
+fn millis_var<G: Fn(&str) -> Option<String>>(
+    env: &Env<G>,
+    name: &'static str,
+    default: u64,
+    positive: bool,
+) -> Result<Duration, ConfigError> {
     let Some((name, raw)) = env.var(name) else {
         return Ok(Duration::from_millis(default));
     };
     match raw.trim().parse::<u64>() {
-        Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
-        _ => Err(ConfigError(format!("{name} must be a positive whole number of milliseconds, got '{raw}'"))),
+        Ok(ms) if ms > 0 || !positive => Ok(Duration::from_millis(ms)),
+        _ => {
+            let what = if positive { "a positive whole number" } else { "a whole number" };
+            Err(ConfigError(format!("{name} must be {what} of milliseconds, got '{raw}'")))
+        }
     }
 }
 

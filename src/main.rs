@@ -139,7 +139,7 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
         None => runtime.block_on(serve_stdio(server, transport)),
         Some(_) => {
             drop(transport);
-            runtime.block_on(mcp_conductor::http::serve(config.http, server, sandbox, metrics))
+            runtime.block_on(mcp_conductor::http::serve(config.http, server, sandbox, metrics, config.log_format))
         }
     };
     // Dropping the runtime's tasks closes upstream connections (their processes are killed);

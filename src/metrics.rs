@@ -101,7 +101,7 @@ impl Metrics {
     pub fn execution(&self, outcome: &Outcome) {
         let (status, error_type) = match &outcome.result {
             Ok(_) => ("success", String::new()),
-            Err(failure) => ("error", serde_json::to_value(failure.error_type).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
+            Err(failure) => ("error", failure.error_type.name()),
         };
         self.executions.get_or_create(&ExecutionLabels { status, error_type }).inc();
         self.duration.observe(outcome.execution_time_ms / 1000.0);

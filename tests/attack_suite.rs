@@ -56,11 +56,21 @@ fn check(case: &Case, r: &Run) {
 }
 
 async fn run_all(s: &Server, cases: &[Case]) {
+    run_cases(s, cases, false).await;
+}
+
+/// Every case, then: the server answers, and (with `check_process`) its process state is what
+/// it was.
+async fn run_cases(s: &Server, cases: &[Case], check_process: bool) {
+    let before = check_process.then(|| process_state(s.pid));
     for case in cases {
         let r = s.run_timeout(&case.code, case.timeout_ms).await;
         check(case, &r);
         let healthy = s.run("1+1").await;
         assert_eq!(healthy.value(), &json!(2), "server unhealthy after {}", case.name);
+        if let Some(before) = &before {
+            assert_eq!(&process_state(s.pid), before, "server process state changed by {}", case.name);
+        }
     }
 }
 
@@ -196,18 +206,6 @@ fn process_state(pid: u32) -> ProcessState {
     }
 }
 
-/// Every case, then: the server answers, and its process state is what it was.
-async fn run_all_checking_process(s: &Server, cases: &[Case]) {
-    let before = process_state(s.pid);
-    for case in cases {
-        let r = s.run_timeout(&case.code, case.timeout_ms).await;
-        check(case, &r);
-        let healthy = s.run("1+1").await;
-        assert_eq!(healthy.value(), &json!(2), "server unhealthy after {}", case.name);
-        assert_eq!(process_state(s.pid), before, "server process state changed by {}", case.name);
-    }
-}
-
 /// deno_runtime exposes Node's APIs too (`process`, `Buffer`, `node:*`); they reach ops directly,
 /// past the JS-level patches on `Deno.*`. Guarded at the op level (src/sandbox/op_guards.rs).
 fn node_surface_cases(granted: bool) -> Vec<Case> {
@@ -255,7 +253,7 @@ fn node_surface_cases(granted: bool) -> Vec<Case> {
 #[tokio::test]
 async fn node_surface_with_zero_permissions() {
     let s = Server::start("").await;
-    run_all_checking_process(&s, &node_surface_cases(false)).await;
+    run_cases(&s, &node_surface_cases(false), true).await;
 }
 
 /// Everything but `allow-run` and `allow-ffi` (a subprocess or a loaded library runs as the
@@ -263,7 +261,7 @@ async fn node_surface_with_zero_permissions() {
 #[tokio::test]
 async fn node_surface_with_every_permission_but_run_and_ffi() {
     let s = Server::start("allow-read,allow-write,allow-env,allow-net,allow-sys,allow-import").await;
-    run_all_checking_process(&s, &node_surface_cases(true)).await;
+    run_cases(&s, &node_surface_cases(true), true).await;
 }
 
 #[tokio::test]

@@ -110,6 +110,9 @@ async fn run(client: &RunningService<RoleClient, ()>, code: &str) -> Value {
     result.structured_content.expect("structuredContent")
 }
 
+/// A legacy (2025-11-25) `initialize` request body.
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+
 fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
@@ -157,7 +160,7 @@ async fn the_bearer_token_is_required_and_out_of_code_reach() {
             ("MCP_CONDUCTOR_RUN_ARGS", "allow-env,allow-read"),
         ],
     );
-    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let init: Value = serde_json::from_str(INITIALIZE).unwrap();
     let refused = http()
         .post(&server.url)
         .header("accept", "application/json, text/event-stream")
@@ -271,7 +274,7 @@ async fn sessions_are_isolated_and_capped() {
     };
     tokio::join!(calls_a, calls_b);
     // A third session is refused while two are open.
-    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let init: Value = serde_json::from_str(INITIALIZE).unwrap();
     let third = http().post(&server.url).header("accept", "application/json, text/event-stream").json(&init).send().await.unwrap();
     assert_eq!(third.status(), 503);
     assert!(third.headers().contains_key("retry-after"));
@@ -466,7 +469,7 @@ async fn notifications_cancelled_ends_a_session_call() {
         }
         r.send()
     };
-    let init = post(None, r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#)
+    let init = post(None, INITIALIZE)
         .await
         .unwrap();
     let session = init.headers()["mcp-session-id"].to_str().unwrap().to_string();
@@ -508,7 +511,7 @@ async fn cors_preflight_for_allowed_origins_only() {
     assert!(ok.headers()["access-control-expose-headers"].to_str().unwrap().contains("mcp-session-id"));
     assert_eq!(preflight("http://evil.example").await.unwrap().status(), 403);
     // A real request from the allowed origin works and carries the CORS headers.
-    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let init: Value = serde_json::from_str(INITIALIZE).unwrap();
     let r = http()
         .post(&server.url)
         .header("origin", "http://localhost:6274")

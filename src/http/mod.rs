@@ -15,7 +15,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::HttpSettings;
+use crate::config::{HttpSettings, LogFormat};
 use crate::metrics::Metrics;
 use crate::sandbox::Sandbox;
 use crate::server::Conductor;
@@ -52,6 +52,7 @@ pub async fn serve(
     server: Conductor,
     sandbox: Sandbox,
     metrics: Arc<Metrics>,
+    log_format: LogFormat,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let addr: SocketAddr = match settings.host.parse::<std::net::IpAddr>() {
         Ok(ip) => SocketAddr::new(ip, settings.port),
@@ -84,11 +85,11 @@ pub async fn serve(
 
     // The line tests and operators read (stderr; stdout stays silent in every mode), shown
     // whatever the log filter; a JSON object when the logs are JSON.
-    match crate::config::log_format_from_env() {
-        Ok(crate::config::LogFormat::Json) => {
+    match log_format {
+        LogFormat::Json => {
             eprintln!("{}", serde_json::json!({ "level": "INFO", "message": format!("listening on http://{local}/mcp") }))
         }
-        _ => eprintln!("listening on http://{local}/mcp"),
+        LogFormat::Text => eprintln!("listening on http://{local}/mcp"),
     }
     tracing::info!(
         stateless = state.settings.stateless,

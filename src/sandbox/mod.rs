@@ -120,7 +120,7 @@ impl Sandbox {
 
     /// Whether `MCP_CONDUCTOR_MAX_ABANDONED` stuck threads refuse new executions now.
     pub fn saturated_by_stuck_threads(&self) -> bool {
-        self.pool.stuck.load(std::sync::atomic::Ordering::SeqCst) >= self.pool.config().limits.max_abandoned
+        self.stuck_threads() >= self.pool.config().limits.max_abandoned
     }
 
     pub async fn execute(&self, request: ExecRequest, cancel: CancellationToken) -> Outcome {
@@ -147,9 +147,8 @@ impl Sandbox {
             },
         };
         let queued = if waited { started.elapsed() } else { Duration::ZERO };
-        let max_stuck = self.pool.config().limits.max_abandoned;
-        let stuck = self.pool.stuck.load(std::sync::atomic::Ordering::SeqCst);
-        if stuck >= max_stuck {
+        if self.saturated_by_stuck_threads() {
+            let (stuck, max_stuck) = (self.stuck_threads(), self.pool.config().limits.max_abandoned);
             return Execution::failed(
                 ErrorType::Runtime,
                 format!(

@@ -14,67 +14,41 @@ use std::rc::Rc;
 use deno_core::{CancelFuture, CancelHandle, OpDecl, OpState, RcRef, Resource, ResourceId, op2};
 use deno_error::JsErrorBox;
 
+/// Each process-wide op and the guard that replaces it (the guard keeps the original's name).
+/// One table: [`replacement`] reads it, and the audit's test checks every harmful op is here or
+/// mitigated.
+pub const GUARDS: &[(&str, fn() -> OpDecl)] = &[
+    ("op_process_abort", op_guard_abort),
+    ("op_kill", op_guard_kill),
+    ("op_node_process_kill", op_guard_node_process_kill),
+    ("op_node_process_setuid", op_guard_setuid),
+    ("op_node_process_setgid", op_guard_setgid),
+    ("op_node_process_seteuid", op_guard_seteuid),
+    ("op_node_process_setegid", op_guard_setegid),
+    ("op_node_process_set_title", op_guard_set_title),
+    ("op_node_os_set_priority", op_guard_set_priority),
+    ("op_v8_set_flags_from_string", op_guard_v8_flags),
+    ("op_set_env", op_guard_set_env),
+    ("op_delete_env", op_guard_delete_env),
+    ("op_node_load_env_file", op_guard_load_env_file),
+    ("op_create_worker", op_guard_create_worker),
+    ("op_signal_bind", op_guard_signal_bind),
+    ("op_signal_poll", op_guard_signal_poll),
+    ("op_signal_unbind", op_guard_signal_unbind),
+    ("op_panic", op_guard_panic),
+    ("op_read_line_prompt", op_guard_prompt),
+    ("op_set_raw", op_guard_set_raw),
+    ("op_v8_set_heap_snapshot_near_heap_limit", op_guard_heap_snapshot_limit),
+    ("op_inspector_open", op_guard_inspector_open),
+    ("op_inspector_close", op_guard_inspector_close),
+    ("op_inspector_wait", op_guard_inspector_wait),
+    ("op_require_break_on_next_statement", op_guard_break_on_next_statement),
+];
+
 /// The guard replacing the op named `name`, if it has one.
 pub fn replacement(name: &str) -> Option<OpDecl> {
-    Some(match name {
-        "op_process_abort" => op_guard_abort(),
-        "op_kill" => op_guard_kill(),
-        "op_node_process_kill" => op_guard_node_process_kill(),
-        "op_node_process_setuid" => op_guard_setuid(),
-        "op_node_process_setgid" => op_guard_setgid(),
-        "op_node_process_seteuid" => op_guard_seteuid(),
-        "op_node_process_setegid" => op_guard_setegid(),
-        "op_node_process_set_title" => op_guard_set_title(),
-        "op_node_os_set_priority" => op_guard_set_priority(),
-        "op_v8_set_flags_from_string" => op_guard_v8_flags(),
-        "op_set_env" => op_guard_set_env(),
-        "op_delete_env" => op_guard_delete_env(),
-        "op_node_load_env_file" => op_guard_load_env_file(),
-        "op_create_worker" => op_guard_create_worker(),
-        "op_signal_bind" => op_guard_signal_bind(),
-        "op_signal_poll" => op_guard_signal_poll(),
-        "op_signal_unbind" => op_guard_signal_unbind(),
-        "op_panic" => op_guard_panic(),
-        "op_read_line_prompt" => op_guard_prompt(),
-        "op_set_raw" => op_guard_set_raw(),
-        "op_v8_set_heap_snapshot_near_heap_limit" => op_guard_heap_snapshot_limit(),
-        "op_inspector_open" => op_guard_inspector_open(),
-        "op_inspector_close" => op_guard_inspector_close(),
-        "op_inspector_wait" => op_guard_inspector_wait(),
-        "op_require_break_on_next_statement" => op_guard_break_on_next_statement(),
-        _ => return None,
-    })
+    GUARDS.iter().find(|(guarded, _)| *guarded == name).map(|(_, guard)| guard())
 }
-
-/// The names [`replacement`] swaps (the audit's test checks every harmful op is here or mitigated).
-#[allow(dead_code)]
-pub const GUARDED: &[&str] = &[
-    "op_process_abort",
-    "op_kill",
-    "op_node_process_kill",
-    "op_node_process_setuid",
-    "op_node_process_setgid",
-    "op_node_process_seteuid",
-    "op_node_process_setegid",
-    "op_node_process_set_title",
-    "op_node_os_set_priority",
-    "op_v8_set_flags_from_string",
-    "op_set_env",
-    "op_delete_env",
-    "op_node_load_env_file",
-    "op_create_worker",
-    "op_signal_bind",
-    "op_signal_poll",
-    "op_signal_unbind",
-    "op_panic",
-    "op_read_line_prompt",
-    "op_set_raw",
-    "op_v8_set_heap_snapshot_near_heap_limit",
-    "op_inspector_open",
-    "op_inspector_close",
-    "op_inspector_wait",
-    "op_require_break_on_next_statement",
-];
 
 fn not_available(api: &str, why: &str) -> JsErrorBox {
     JsErrorBox::generic(format!("{api} is not available in the mcp-conductor sandbox: {why}"))

@@ -17,6 +17,13 @@ pub enum ErrorType {
     Memory,
 }
 
+impl ErrorType {
+    /// The name results carry (`errorType`), from the same serde attributes.
+    pub fn name(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Failure {
     pub error_type: ErrorType,

@@ -70,7 +70,7 @@ impl Conductor {
             target: "mcp_conductor::tools",
             tool = "run_deno_code",
             status = if outcome.is_error() { "error" } else { "success" },
-            error_type = outcome.result.as_ref().err().map(|f| format!("{:?}", f.error_type).to_lowercase()),
+            error_type = outcome.result.as_ref().err().map(|f| f.error_type.name()),
             ms = outcome.execution_time_ms,
             code_bytes,
             "execution"

@@ -13,8 +13,8 @@ import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { rmSync } from "node:fs";
 
 import {
-  checkTools, errorText, Report, runCases, serverParams, startHttpServer, stopHttpServer, transportArg,
-  type HttpServer, type Json, type ToolResult,
+  checkRefusedWithoutToken, exerciseConnected, Report, reportAbort, serverParams, startHttpServer,
+  transportArg, type HttpServer,
 } from "./common.ts";
 
 const EXPECTED_PROTOCOL = "2026-07-28";
@@ -30,16 +30,8 @@ try {
   if (mode === "http") {
     server = await startHttpServer(params);
     // Without a token: the server/discover probe must be answered 401.
-    const anonymous = newClient("conductor-ci-client-v2-anonymous");
-    try {
-      await anonymous.connect(new StreamableHTTPClientTransport(new URL(server.url)));
-      report.check("http: connecting without Authorization fails with 401", ["connected"]);
-    } catch (e) {
-      report.check("http: connecting without Authorization fails with 401",
-        e instanceof SdkHttpError && e.status === 401 ? [] : [errorText(e)]);
-    } finally {
-      await anonymous.close().catch(() => {});
-    }
+    await checkRefusedWithoutToken(report, newClient("conductor-ci-client-v2-anonymous"),
+      new StreamableHTTPClientTransport(new URL(server.url)), (e) => e instanceof SdkHttpError && e.status === 401);
     const token = server.token;
     await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { authProvider: { token: async () => token } }));
   } else {
@@ -49,19 +41,10 @@ try {
   const version = client.getNegotiatedProtocolVersion();
   report.check(`connect: server mcp-conductor, protocol ${EXPECTED_PROTOCOL} (${client.getProtocolEra()} era)`,
     info?.name === "mcp-conductor" && version === EXPECTED_PROTOCOL ? [] : [`server ${JSON.stringify(info)}, protocol ${version}, era ${client.getProtocolEra()}`]);
-  const { tools } = await client.listTools();
-  checkTools(report, tools);
-  const call = async (tool: string, args: Record<string, Json>): Promise<ToolResult> =>
-    (await client.callTool({ name: tool, arguments: args })) as ToolResult;
-  await runCases(report, call, (e) => (e instanceof ProtocolError ? e.code : undefined));
-  // SIGTERM while the client is still connected, as when a server is stopped under its clients.
-  if (server) await stopHttpServer(report, server);
+  await exerciseConnected(report, client, (e) => (e instanceof ProtocolError ? e.code : undefined), server);
   code = report.finish();
 } catch (e) {
-  console.log(`FAIL [${report.client}] aborted: ${errorText(e)}`);
-  report.failures.push(`aborted: ${errorText(e)}`);
-  report.finish();
-  code = 1;
+  code = reportAbort(report, e);
 } finally {
   await client.close().catch(() => {});
   if (server) await server.stop().catch(() => {});

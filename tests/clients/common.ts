@@ -380,3 +380,43 @@ export async function runCases(report: Report, call: (tool: string, args: Record
     report.check(c.name, problems);
   }
 }
+
+/** The part of either TypeScript client the scripts drive (SDK 1.x and client 2.x agree on it). */
+export interface DrivenClient {
+  connect(transport: unknown): Promise<void>;
+  listTools(): Promise<{ tools: ToolInfo[] }>;
+  callTool(request: { name: string; arguments: Record<string, Json> }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** A client connecting without the token must be refused with 401 (`is401` reads its error). */
+export async function checkRefusedWithoutToken(report: Report, anonymous: DrivenClient, transport: unknown, is401: (e: unknown) => boolean): Promise<void> {
+  const name = "http: connecting without Authorization fails with 401";
+  try {
+    await anonymous.connect(transport);
+    report.check(name, ["connected"]);
+  } catch (e) {
+    report.check(name, is401(e) ? [] : [errorText(e)]);
+  } finally {
+    await anonymous.close().catch(() => {});
+  }
+}
+
+/** Once connected: the tools, every case, then (over HTTP) SIGTERM to the server while the
+ * client is still connected, as when a server is stopped under its clients. */
+export async function exerciseConnected(report: Report, client: DrivenClient, codeOf: CodeOf, server: HttpServer | undefined): Promise<void> {
+  const { tools } = await client.listTools();
+  checkTools(report, tools);
+  const call = async (tool: string, args: Record<string, Json>): Promise<ToolResult> =>
+    (await client.callTool({ name: tool, arguments: args })) as ToolResult;
+  await runCases(report, call, codeOf);
+  if (server) await stopHttpServer(report, server);
+}
+
+/** A run that ended early: one failure, the report printed; the exit code. */
+export function reportAbort(report: Report, e: unknown): number {
+  console.log(`FAIL [${report.client}] aborted: ${errorText(e)}`);
+  report.failures.push(`aborted: ${errorText(e)}`);
+  report.finish();
+  return 1;
+}

@@ -12,8 +12,8 @@ import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { rmSync } from "node:fs";
 
 import {
-  checkHttpBasics, checkTools, errorText, Report, runCases, serverParams, startHttpServer, stopHttpServer, transportArg,
-  type HttpServer, type Json, type ToolResult,
+  checkHttpBasics, checkRefusedWithoutToken, exerciseConnected, Report, reportAbort, serverParams, startHttpServer,
+  transportArg, type HttpServer,
 } from "./common.ts";
 
 const EXPECTED_PROTOCOL = "2025-11-25";
@@ -38,16 +38,8 @@ try {
     server = await startHttpServer(params);
     await checkHttpBasics(report, server);
     // Without the Authorization header: initialize must be refused with 401.
-    const anonymous = new Client({ name: "conductor-ci-sdk-v1-anonymous", version: "1.0.0" });
-    try {
-      await anonymous.connect(new StreamableHTTPClientTransport(new URL(server.url)));
-      report.check("http: connecting without Authorization fails with 401", ["connected"]);
-    } catch (e) {
-      report.check("http: connecting without Authorization fails with 401",
-        e instanceof StreamableHTTPError && e.code === 401 ? [] : [errorText(e)]);
-    } finally {
-      await anonymous.close().catch(() => {});
-    }
+    await checkRefusedWithoutToken(report, new Client({ name: "conductor-ci-sdk-v1-anonymous", version: "1.0.0" }),
+      new StreamableHTTPClientTransport(new URL(server.url)), (e) => e instanceof StreamableHTTPError && e.code === 401);
     const transport = new StreamableHTTPClientTransport(new URL(server.url), {
       requestInit: { headers: { Authorization: `Bearer ${server.token}` } },
     });
@@ -61,20 +53,11 @@ try {
   const info = client.getServerVersion();
   report.check(`initialize: server mcp-conductor, protocol ${EXPECTED_PROTOCOL}`,
     info?.name === "mcp-conductor" && negotiated() === EXPECTED_PROTOCOL ? [] : [`server ${JSON.stringify(info)}, protocol ${negotiated()}`]);
-  const { tools } = await client.listTools();
-  checkTools(report, tools);
-  const call = async (tool: string, args: Record<string, Json>): Promise<ToolResult> =>
-    (await client.callTool({ name: tool, arguments: args })) as ToolResult;
-  await runCases(report, call, (e) => (e instanceof McpError ? e.code : undefined));
-  // SIGTERM while the session (and its GET stream) is still open, as when a server is stopped
-  // under its clients.
-  if (server) await stopHttpServer(report, server);
+  // Over HTTP the SIGTERM comes while the session (and its GET stream) is still open.
+  await exerciseConnected(report, client, (e) => (e instanceof McpError ? e.code : undefined), server);
   code = report.finish();
 } catch (e) {
-  console.log(`FAIL [${report.client}] aborted: ${errorText(e)}`);
-  report.failures.push(`aborted: ${errorText(e)}`);
-  report.finish();
-  code = 1;
+  code = reportAbort(report, e);
 } finally {
   await client.close().catch(() => {});
   if (server) await server.stop().catch(() => {});
