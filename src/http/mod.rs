@@ -113,12 +113,19 @@ pub async fn serve(
             _ = sigint.recv() => {}
         }
     };
-    tokio::select! {
-        () = drain(&state, &stop_accepting) => {}
-        () = second_signal => tracing::warn!("second signal: exiting at once"),
-    }
+    let drained = tokio::select! {
+        () = drain(&state, &stop_accepting) => true,
+        () = second_signal => {
+            tracing::warn!("second signal: exiting at once");
+            false
+        }
+    };
     stop_sessions.cancel();
-    accept.abort();
+    if drained && let Ok(connections) = accept.await {
+        // Responses already produced (a finished call's result) still reach their clients:
+        // open connections finish what they are sending, idle ones close.
+        let _ = tokio::time::timeout(Duration::from_secs(5), connections.shutdown()).await;
+    }
     Ok(())
 }
 
@@ -142,12 +149,14 @@ async fn drain(state: &State, stop_accepting: &CancellationToken) {
     }
 }
 
+/// Accepts until `stop`; returns the watcher of the connections still open.
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     state: Arc<State>,
     mcp: StreamableHttpService<Conductor, LocalSessionManager>,
     stop: CancellationToken,
-) {
+) -> hyper_util::server::graceful::GracefulShutdown {
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -158,14 +167,15 @@ async fn accept_loop(
                     continue;
                 }
             },
-            _ = stop.cancelled() => return,
+            _ = stop.cancelled() => return connections,
         };
         let (state, mcp) = (state.clone(), mcp.clone());
+        let watcher = connections.watcher();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| routes::handle(state.clone(), mcp.clone(), request));
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(Duration::from_secs(30));
-            if let Err(e) = builder.serve_connection(TokioIo::new(stream), service).await {
+            if let Err(e) = watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await {
                 tracing::debug!(%peer, "connection ended: {e}");
             }
         });
