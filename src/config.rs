@@ -130,6 +130,35 @@ pub const ENV_VARS: &[EnvVar] = &[
             timeout still applies.",
     },
     EnvVar {
+        name: "MCP_CONDUCTOR_PACKAGES_DIR",
+        aliases: &[],
+        default: "`<ROOT>/packages`",
+        help: "npm packages code may import: a directory with a package.json (its dependencies are \
+            the allow-list) and node_modules/, filled by `mcp-conductor packages add <name>` (or npm). \
+            Re-read when package.json changes. Code can never write it, nor read it outside node_modules.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_PACKAGES",
+        aliases: &["MCP_CONDUCTOR_ALLOWED_PACKAGES"],
+        default: "none",
+        help: "Packages to install at startup when missing, comma-separated (`zod@^3.23,lodash@4.17.21`; \
+            `npm:`/`jsr:` prefixes allowed), before the server answers; needs npm. \
+            MCP_CONDUCTOR_ALLOWED_PACKAGES is the original product's name.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_PACKAGES_TIMEOUT",
+        aliases: &[],
+        default: "`300000`",
+        help: "Time (ms) the startup install (and `packages add`) may take before it fails.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_IMPORT_MAP",
+        aliases: &[],
+        default: "`<packages>/deno.json`, else `<packages>/import_map.json`, if present",
+        help: "An import map (Deno's `imports` and `scopes`) for code's imports, e.g. \
+            {\"imports\": {\"zod\": \"npm:zod@^3\"}}. Never read from the workspace; re-read when it changes.",
+    },
+    EnvVar {
         name: "MCP_CONDUCTOR_TLS_CA_STORE",
         aliases: &[],
         default: "`mozilla`",
@@ -311,10 +340,65 @@ pub struct Config {
     pub log_format: LogFormat,
     pub tls_ca_stores: Vec<CaStore>,
     pub tls_ca_file: Option<PathBuf>,
+    pub packages: PackageSettings,
     /// `MCP_CONDUCTOR_ROOT` (or its alias) was set: the root is not derived from the workspace.
     root_from_env: bool,
     /// `$HOME`, for the default upstream-config files.
     home: Option<PathBuf>,
+}
+
+/// npm packages: where they are, what to install at startup, the import map.
+#[derive(Debug, Clone)]
+pub struct PackageSettings {
+    pub dir: PathBuf,
+    /// `MCP_CONDUCTOR_PACKAGES_DIR` was set (else the directory follows the root).
+    dir_from_env: bool,
+    pub install: Vec<crate::packages::PackageRef>,
+    pub timeout: Duration,
+    pub import_map: crate::packages::ImportMapSource,
+}
+
+impl PackageSettings {
+    fn from_env<G: Fn(&str) -> Option<String>>(env: &Env<G>, root: &Path) -> Result<PackageSettings, ConfigError> {
+        let dir_var = env.var("MCP_CONDUCTOR_PACKAGES_DIR").map(|(name, d)| (name, PathBuf::from(d)));
+        if let Some((name, dir)) = &dir_var
+            && !dir.is_absolute()
+        {
+            return Err(ConfigError(format!("{name} must be an absolute path, got '{}'", dir.display())));
+        }
+        let install = match env.var("MCP_CONDUCTOR_PACKAGES") {
+            None => Vec::new(),
+            Some((name, raw)) => {
+                let specs: Vec<String> =
+                    raw.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+                if specs.iter().any(|s| s == "*" || s.eq_ignore_ascii_case("all")) {
+                    return Err(ConfigError(format!(
+                        "{name}: '*'/'all' is not supported: code may import exactly the packages installed in \
+                         MCP_CONDUCTOR_PACKAGES_DIR (list them here, e.g. zod@^3.23,lodash@4.17.21, or run \
+                         `mcp-conductor packages add <name>`); no package is ever fetched for code"
+                    )));
+                }
+                crate::packages::install::parse_all(&specs).map_err(|e| ConfigError(format!("{name}: {e}")))?
+            }
+        };
+        let import_map = match env.var("MCP_CONDUCTOR_IMPORT_MAP") {
+            Some((name, path)) => {
+                let path = PathBuf::from(path);
+                if !path.is_absolute() {
+                    return Err(ConfigError(format!("{name} must be an absolute path, got '{}'", path.display())));
+                }
+                crate::packages::ImportMapSource::Explicit(path)
+            }
+            None => crate::packages::ImportMapSource::Default,
+        };
+        Ok(PackageSettings {
+            dir_from_env: dir_var.is_some(),
+            dir: dir_var.map(|(_, d)| d).unwrap_or_else(|| root.join("packages")),
+            install,
+            timeout: timeout_var(env, "MCP_CONDUCTOR_PACKAGES_TIMEOUT", 300_000)?,
+            import_map,
+        })
+    }
 }
 
 /// A source of trusted certificate authorities (`MCP_CONDUCTOR_TLS_CA_STORE`).
@@ -671,7 +755,9 @@ impl Config {
                 .collect::<Result<Vec<_>, _>>()?,
         };
         let tls_ca_file = env.var("MCP_CONDUCTOR_TLS_CA_FILE").map(|(_, p)| PathBuf::from(p));
+        let packages = PackageSettings::from_env(&env, &root)?;
         Ok(Config {
+            packages,
             proxy,
             http,
             log_format,
@@ -702,6 +788,9 @@ impl Config {
         if !self.root_from_env {
             self.root = default_root(&canonical);
             self.playbooks_dir = self.root.join("playbooks");
+            if !self.packages.dir_from_env {
+                self.packages.dir = self.root.join("packages");
+            }
         }
         self.workspace = canonical;
         // Again with the resolved paths: a default file inside the workspace is never used.
@@ -783,6 +872,8 @@ mod tests {
         assert_eq!(c.limits.max_return_bytes, 1 << 20);
         assert!(c.limits.max_concurrency >= 2);
         assert_eq!(c.limits.max_abandoned, 16);
+        assert_eq!(c.packages.dir, PathBuf::from("/home/u/.mcp-conductor/packages"));
+        assert!(c.packages.install.is_empty());
         assert_eq!(
             c.proxy.source.path(),
             Some(PathBuf::from("/home/u/.mcp-conductor/mcp-config.json")),
@@ -874,6 +965,23 @@ mod tests {
         assert!(help.lines().all(|l| l.chars().count() <= HELP_WIDTH + 6 || !l.trim().contains(' ')), "{help}");
         assert!(help.contains("MCP_CONDUCTOR_ROOT (alias: MCP_CONDUCTOR_BASE_DIR)"), "{help}");
         assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+    }
+
+    #[test]
+    fn packages() {
+        let c = config(&[("MCP_CONDUCTOR_ROOT", "/r"), ("MCP_CONDUCTOR_ALLOWED_PACKAGES", "npm:axios@^1, jsr:@std/path")])
+            .unwrap();
+        assert_eq!(c.packages.dir, PathBuf::from("/r/packages"));
+        let names: Vec<&str> = c.packages.install.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["axios", "@jsr/std__path"]);
+        for all in ["*", "all", "zod,*"] {
+            let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_ALLOWED_PACKAGES", all)]).unwrap_err();
+            assert!(e.0.starts_with("MCP_CONDUCTOR_ALLOWED_PACKAGES: '*'/'all' is not supported"), "{e}");
+        }
+        let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_PACKAGES", "zod/v4")]).unwrap_err();
+        assert!(e.0.contains("MCP_CONDUCTOR_PACKAGES") && e.0.contains("no subpath"), "{e}");
+        let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_PACKAGES_DIR", "rel")]).unwrap_err();
+        assert!(e.0.contains("MCP_CONDUCTOR_PACKAGES_DIR must be an absolute path"), "{e}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`sandbox`]: executions (worker, module loader, glue extension, output, results)
 //! - [`proxy`]: upstream MCP servers for `mcpFactory`
 //! - [`playbooks`]: reusable code + docs, `importPlaybook`
+//! - [`packages`]: npm packages the administrator installed, the import map
 //! - [`server`]: the MCP tools
 //! - [`stdio`]: keeping the JSON-RPC stream away from everything else
 //! - [`http`]: the streamable HTTP transport (`mcp-conductor http`)
@@ -18,6 +19,7 @@ pub mod config;
 pub mod engine;
 pub mod http;
 pub mod metrics;
+pub mod packages;
 pub mod playbooks;
 pub mod proxy;
 pub mod run_args;
@@ -37,7 +39,8 @@ use crate::sandbox::{Host, PermissionSet, Sandbox, SandboxConfig, ServerOwned};
 /// Builds the sandbox from a prepared configuration (the workspace must exist and be the cwd,
 /// since relative permission paths resolve against it). `host` answers `mcpFactory`.
 pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<Sandbox, Box<dyn std::error::Error>> {
-    let permissions = PermissionSet::new(&config.run_args, &server_owned(config))?;
+    let packages = Arc::new(packages::Packages::new(config.packages.dir.clone(), config.packages.import_map.clone()));
+    let permissions = PermissionSet::new(&config.run_args, &server_owned(config, &packages))?;
     let root_certs = sandbox::root_certs::build(&config.tls_ca_stores, config.tls_ca_file.as_deref())?;
     let path = |p: &std::path::Path| Value::String(p.display().to_string());
     let mut base_globals = Map::new();
@@ -53,6 +56,7 @@ pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<San
         limits: config.limits,
         host,
         playbooks: playbooks::Store::new(config.playbooks_dir.clone()),
+        packages,
         root_certs: Some(root_certs),
     };
     Ok(Sandbox::new(sandbox_config, config.pool_size))
@@ -61,9 +65,14 @@ pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<San
 /// What code may never read or write, whatever `MCP_CONDUCTOR_RUN_ARGS` grants (README
 /// "Security model"): the upstream MCP config (the server runs its `command`s; its `env` and
 /// `headers` hold secrets) and the other config names next to it, the HTTP token file, and the
-/// server's own `/proc` entries (`environ`, `mem`...).
-pub fn server_owned(config: &Config) -> ServerOwned {
+/// server's own `/proc` entries (`environ`, `mem`...); and the packages directory and import
+/// map (never writable; the directory readable only below `node_modules`).
+pub fn server_owned(config: &Config, packages: &packages::Packages) -> ServerOwned {
     let mut owned = ServerOwned::default();
+    owned.add_packages(&packages.dir, &packages.node_modules);
+    if let Some(import_map) = packages.explicit_import_map() {
+        owned.add_write_only(import_map);
+    }
     let files = match &config.proxy.source {
         ConfigSource::Variable(_, path) => vec![path.clone()],
         ConfigSource::Files(files) => files.clone(),

@@ -32,6 +32,25 @@ enum Command {
     Http(HttpFlags),
     /// GET /health of the local HTTP server (same host/port settings); exit 0 when it answers.
     Healthcheck(HttpFlags),
+    /// The npm packages code may import (in MCP_CONDUCTOR_PACKAGES_DIR), installed with npm.
+    #[command(subcommand)]
+    Packages(PackagesCommand),
+}
+
+#[derive(Subcommand)]
+enum PackagesCommand {
+    /// Install packages (npm names or ranges: zod, zod@^3.23, jsr:@std/path); install scripts never run.
+    Add {
+        #[arg(required = true)]
+        packages: Vec<String>,
+    },
+    /// List the packages code may import, with the installed versions.
+    List,
+    /// Uninstall packages.
+    Remove {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
 }
 
 /// Override MCP_CONDUCTOR_HTTP_HOST / _PORT / _STATELESS.
@@ -54,6 +73,7 @@ fn main() -> ExitCode {
         Command::Stdio => serve(None),
         Command::Http(flags) => serve(Some(flags)),
         Command::Healthcheck(flags) => return healthcheck(flags),
+        Command::Packages(command) => packages(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -75,6 +95,38 @@ fn healthcheck(flags: HttpFlags) -> ExitCode {
     apply(&mut config, &flags);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
     if runtime.block_on(mcp_conductor::http::healthcheck(&config.http)) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn packages(command: PackagesCommand) -> Result<(), Box<dyn std::error::Error>> {
+    use mcp_conductor::packages::install;
+    let config = Config::from_env()?;
+    let settings = &config.packages;
+    let dir = &settings.dir;
+    match command {
+        PackagesCommand::Add { packages } => {
+            install::add(dir, &install::parse_all(&packages)?, settings.timeout)?;
+            eprintln!("mcp-conductor: installed into {}; running servers pick them up at their next execution", dir.display());
+            print_list(dir)
+        }
+        PackagesCommand::Remove { names } => {
+            install::remove(dir, &names, settings.timeout)?;
+            print_list(dir)
+        }
+        PackagesCommand::List => print_list(dir),
+    }
+}
+
+/// `packages list`'s output (stdout: this is not the server).
+fn print_list(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let listed = mcp_conductor::packages::install::list(dir)?;
+    if listed.is_empty() {
+        println!("no packages in {} (add one: mcp-conductor packages add <name>)", dir.display());
+    }
+    for p in listed {
+        let installed = p.installed.as_deref().unwrap_or("NOT INSTALLED (run npm install there)");
+        println!("{}\t{}\t{}", p.name, p.range, installed);
+    }
+    Ok(())
 }
 
 fn apply(config: &mut Config, flags: &HttpFlags) {
@@ -100,6 +152,18 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
         mcp_conductor::http::check_exposure(&config.http)?;
     }
     config.prepare_workspace()?;
+    if !config.packages.install.is_empty() {
+        // Before the server answers initialize: code may rely on them from the first call.
+        let installed = mcp_conductor::packages::install::ensure(
+            &config.packages.dir,
+            &config.packages.install,
+            config.packages.timeout,
+        )
+        .map_err(|e| format!("MCP_CONDUCTOR_PACKAGES: {e}"))?;
+        if !installed.is_empty() {
+            tracing::info!(?installed, "installed packages into {}", config.packages.dir.display());
+        }
+    }
     std::env::set_current_dir(&config.workspace)
         .map_err(|e| format!("cannot enter workspace '{}': {e}", config.workspace.display()))?;
     deno_runtime::colors::set_use_color(false);

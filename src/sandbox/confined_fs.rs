@@ -21,26 +21,102 @@ use OpenAccessKind::{Read, ReadNoFollow, ReadWriteNoFollow, Write, WriteNoFollow
 pub struct ConfinedFs {
     inner: RealFs,
     permissions: PermissionsContainer,
+    packages: PackagesRule,
 }
 
 impl ConfinedFs {
-    pub fn new(permissions: PermissionsContainer) -> ConfinedFs {
-        ConfinedFs { inner: RealFs, permissions }
+    pub fn new(permissions: PermissionsContainer, packages: PackagesRule) -> ConfinedFs {
+        ConfinedFs { inner: RealFs, permissions, packages }
     }
 
-    /// Checks where `path` really leads, as `kind` (the `NoFollow` kinds keep the last
-    /// component: lstat, readlink, remove, rename act on the link itself).
     fn confine(&self, path: &Path, kind: OpenAccessKind) -> FsResult<()> {
-        // Always checked: the path Deno hands over may already be the canonical one while its
-        // own check ran on the path the code gave.
-        let resolved = resolve(path, !kind.is_no_follow());
-        if is_server_proc(path) || is_server_proc(&resolved) {
-            return Err(FsError::Io(server_proc_denied(&resolved)));
+        confine(&self.permissions, &self.packages, path, kind, "a symlink's target").map_err(|e| match e {
+            Denied::Io(e) => FsError::Io(e),
+            Denied::Permission(e) => FsError::PermissionCheck(e),
+        })?;
+        Ok(())
+    }
+}
+
+/// Why [`confine`] refused a path.
+#[derive(Debug)]
+pub enum Denied {
+    Io(std::io::Error),
+    Permission(deno_permissions::PermissionCheckError),
+}
+
+impl From<Denied> for deno_error::JsErrorBox {
+    fn from(e: Denied) -> Self {
+        match e {
+            Denied::Io(e) => deno_error::JsErrorBox::new("PermissionDenied", e.to_string()),
+            Denied::Permission(e) => deno_error::JsErrorBox::from_err(e),
         }
-        self.permissions
-            .check_open(Cow::Owned(resolved), kind, Some("a symlink's target"))
-            .map(|_| ())
-            .map_err(FsError::PermissionCheck)
+    }
+}
+
+/// The one check every file access of code goes through (the filesystem, the module loader and
+/// `require()`): where `path` really leads (the `NoFollow` kinds keep the last component: lstat,
+/// readlink, remove, rename act on the link itself) must be allowed as `kind`, must not be the
+/// server's own `/proc` entry, and must follow the packages directory's rule. Returns the
+/// resolved path.
+pub fn confine(
+    permissions: &PermissionsContainer,
+    packages: &PackagesRule,
+    path: &Path,
+    kind: OpenAccessKind,
+    api: &str,
+) -> Result<PathBuf, Denied> {
+    // Always checked: the path Deno hands over may already be the canonical one while its own
+    // check ran on the path the code gave.
+    let resolved = resolve(path, !kind.is_no_follow());
+    if is_server_proc(path) || is_server_proc(&resolved) {
+        return Err(Denied::Io(server_proc_denied(&resolved)));
+    }
+    packages.check(&resolved).map_err(Denied::Io)?;
+    permissions
+        .check_open(Cow::Owned(resolved.clone()), kind, Some(api))
+        .map_err(Denied::Permission)?;
+    Ok(resolved)
+}
+
+/// The packages directory (README "Security model"): every execution may read below
+/// `<packages>/node_modules` (package code and the data files packages read; the grant is added
+/// to `allow-read`, see `ServerOwned::add_packages`), nothing else in it (`.npmrc` holds registry
+/// tokens), whatever `allow-read` says; writing anywhere in it is denied by `deny-write`.
+#[derive(Debug, Clone, Default)]
+pub struct PackagesRule {
+    /// Canonical `<packages>` and `<packages>/node_modules` (as configured when they do not exist).
+    dirs: Option<(PathBuf, PathBuf)>,
+}
+
+impl PackagesRule {
+    pub fn new(dir: &Path, node_modules: &Path) -> PackagesRule {
+        PackagesRule { dirs: Some((resolve(dir, true), resolve(node_modules, true))) }
+    }
+
+    pub fn node_modules(&self) -> Option<&Path> {
+        self.dirs.as_ref().map(|(_, nm)| nm.as_path())
+    }
+
+    /// Whether a resolved path is below `<packages>/node_modules`.
+    pub fn in_node_modules(&self, resolved: &Path) -> bool {
+        self.dirs.as_ref().is_some_and(|(_, nm)| resolved.starts_with(nm))
+    }
+
+    fn check(&self, resolved: &Path) -> std::io::Result<()> {
+        let Some((dir, node_modules)) = &self.dirs else { return Ok(()) };
+        if resolved.starts_with(dir) && !resolved.starts_with(node_modules) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "Requires access to {}: the server's packages directory ({}) is readable only below \
+                     node_modules, and never writable",
+                    resolved.display(),
+                    dir.display()
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -76,7 +76,14 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
             .expect("workspace is absolute");
         let log = Arc::new(OutputLog::new(config.limits.max_output_bytes));
         let permissions = config.permissions.container();
-        let loader = Rc::new(SandboxLoader::new(permissions.clone(), config.no_remote, config.playbooks.clone()));
+        let packages_rule = config.permissions.packages_rule().clone();
+        let loader = Rc::new(SandboxLoader::new(
+            permissions.clone(),
+            config.no_remote,
+            config.playbooks.clone(),
+            Some(config.packages.clone()),
+            packages_rule.clone(),
+        ));
         let setup = WorkerSetup {
             max_heap_bytes: config.limits.max_memory_bytes,
             main_url: main_url.clone(),
@@ -85,6 +92,8 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
             log: log.clone(),
             host: config.host.clone(),
             root_certs: config.root_certs.clone(),
+            packages: config.packages.shared_resolver(),
+            packages_rule,
         };
         let bootstrap = Instant::now();
         let mut built = worker::build(setup, &control);

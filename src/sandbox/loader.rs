@@ -3,15 +3,19 @@
 //!
 //! - `data:` and `blob:` always work (they carry their own source).
 //! - `file:` needs read permission for the path (Deno lets static local imports skip the read
-//!   check because the user launched the program; here the code comes from an LLM).
+//!   check because the user launched the program; here the code comes from an LLM). Files below
+//!   `<packages>/node_modules` are readable by every execution.
 //! - `http(s):` needs `allow-import` for the host and is refused under `no-remote`.
 //! - `playbook://<folder>/<file>` (what `importPlaybook` imports) is read by the server on the
 //!   code's behalf, confined to that playbook's folder: no read permission needed; the
 //!   playbook's code then runs with the execution's permissions.
-//! - `npm:`, `jsr:`, `node:` and bare specifiers are not available.
+//! - `node:` built-ins (and their bare names) except the process-wide ones ([`REFUSED_BUILTINS`]).
+//! - `npm:`, `jsr:` and bare package names: packages the administrator installed
+//!   (`crate::packages`), through the import map if there is one. Package code's own imports
+//!   follow Node's rules inside `<packages>/node_modules`; CommonJS files get an ESM wrapper.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -24,28 +28,34 @@ use deno_core::{
 use deno_error::JsErrorBox;
 use deno_permissions::{CheckSpecifierKind, OpenAccessKind, PermissionsContainer};
 
-use super::{code, confined_fs};
+use super::confined_fs::{self, PackagesRule};
+use super::code;
+use crate::packages::{self, Manifest, Packages};
 use crate::playbooks::Store;
 
-/// Specifier schemes the sandbox does not offer (yet).
-const UNAVAILABLE_SCHEMES: [&str; 3] = ["npm:", "jsr:", "node:"];
-/// What `resolve` maps them to, so that `load` refuses them.
-const REFUSED_SCHEME: &str = "mcp-conductor-refused";
+/// Built-in modules refused at import (and by `require`/`process.getBuiltinModule`, in
+/// `js/conductor.js`): they control the process-wide debugger or read the server's stdin.
+pub const REFUSED_BUILTINS: [(&str, &str); 3] = [
+    ("inspector", "it controls the debugger of the whole server process"),
+    ("inspector/promises", "it controls the debugger of the whole server process"),
+    ("repl", "a REPL reads the server's own stdin"),
+];
 
-/// The error for an import of an unavailable scheme (also what `process.getBuiltinModule`
-/// says, in `js/conductor.js`).
-fn refused(specifier: &str) -> JsErrorBox {
-    let scheme = specifier.split(':').next().unwrap_or_default();
-    JsErrorBox::type_error(format!(
-        "Import of '{specifier}' failed: {scheme}: specifiers are not available in the \
-         mcp-conductor sandbox; import a URL (needs allow-import) or a data: URL"
-    ))
-}
+/// What `resolve` maps a refused specifier to (`<REFUSED_SCHEME>:<index of the message>`), so
+/// that `load` fails with the message. An error from `resolve` would not do: deno_core then falls
+/// back to its own built-in module of that name (`node:*`), bypassing the refusal.
+const REFUSED_SCHEME: &str = "mcp-conductor-refused";
 
 pub struct SandboxLoader {
     permissions: PermissionsContainer,
     no_remote: bool,
     playbooks: Store,
+    packages: Option<Arc<Packages>>,
+    packages_rule: PackagesRule,
+    /// The packages directory as this execution sees it (read at its first package import).
+    manifest: OnceCell<Arc<Manifest>>,
+    /// Messages of refused imports, by the index in their `REFUSED_SCHEME` URL.
+    refusals: RefCell<Vec<String>>,
     /// Source maps of every module we transpiled, by specifier.
     source_maps: Rc<RefCell<HashMap<String, Vec<u8>>>>,
     /// Original text of modules, for the source line shown in error messages.
@@ -53,11 +63,21 @@ pub struct SandboxLoader {
 }
 
 impl SandboxLoader {
-    pub fn new(permissions: PermissionsContainer, no_remote: bool, playbooks: Store) -> Self {
+    pub fn new(
+        permissions: PermissionsContainer,
+        no_remote: bool,
+        playbooks: Store,
+        packages: Option<Arc<Packages>>,
+        packages_rule: PackagesRule,
+    ) -> Self {
         Self {
             permissions,
             no_remote,
             playbooks,
+            packages,
+            packages_rule,
+            manifest: OnceCell::new(),
+            refusals: RefCell::default(),
             source_maps: Default::default(),
             sources: Default::default(),
         }
@@ -90,12 +110,10 @@ impl ModuleLoader for SandboxLoader {
         referrer: &str,
         _kind: ResolutionKind,
     ) -> Result<ModuleSpecifier, JsErrorBox> {
-        // Refused at load, not here: when `resolve` fails, deno_core falls back to its own
-        // built-in module of that name (`node:*`), which would bypass the refusal.
-        if UNAVAILABLE_SCHEMES.iter().any(|scheme| specifier.starts_with(scheme)) {
-            return ModuleSpecifier::parse(&format!("{REFUSED_SCHEME}:{specifier}")).map_err(JsErrorBox::from_err);
+        match self.resolve_specifier(specifier, referrer) {
+            Ok(url) => Ok(url),
+            Err(Refusal(message)) => Ok(self.refuse(message)),
         }
-        deno_core::resolve_import(specifier, referrer).map_err(JsErrorBox::from_err)
     }
 
     fn load(
@@ -108,9 +126,12 @@ impl ModuleLoader for SandboxLoader {
         let specifier = specifier.clone();
         match specifier.scheme() {
             "data" => ModuleLoadResponse::Sync(self.load_data(&specifier, json)),
-            "file" => ModuleLoadResponse::Sync(self.load_file(&specifier, json)),
+            "file" => self.load_file(&specifier, json),
             "playbook" => ModuleLoadResponse::Sync(self.load_playbook(&specifier, json)),
-            REFUSED_SCHEME => ModuleLoadResponse::Sync(Err(refused(&specifier.as_str()[REFUSED_SCHEME.len() + 1..]))),
+            REFUSED_SCHEME => ModuleLoadResponse::Sync(Err(self.refusal(&specifier))),
+            "node" => ModuleLoadResponse::Sync(Err(JsErrorBox::type_error(format!(
+                "Import of '{specifier}' failed: there is no such Node.js built-in module"
+            )))),
             "http" | "https" => {
                 if let Err(e) = self.check_remote(&specifier) {
                     return ModuleLoadResponse::Sync(Err(e));
@@ -167,24 +188,43 @@ impl SandboxLoader {
         self.module_source(specifier, text, media_type, json)
     }
 
-    fn load_file(&self, specifier: &ModuleSpecifier, json: bool) -> Result<ModuleSource, JsErrorBox> {
-        self.permissions
-            .check_specifier(specifier, CheckSpecifierKind::Dynamic)
-            .map_err(JsErrorBox::from_err)?;
+    fn load_file(&self, specifier: &ModuleSpecifier, json: bool) -> ModuleLoadResponse {
+        let (text, media_type) = match self.read_file(specifier) {
+            Ok(read) => read,
+            Err(e) => return ModuleLoadResponse::Sync(Err(e)),
+        };
+        let resolver = self.manifest_if_package(specifier).map(|m| m.resolver.clone());
+        match resolver {
+            // CommonJS (package files, or a `.cjs` one): an ES module wrapper that `require`s it.
+            Some(resolver) if !json && resolver.is_maybe_cjs(specifier) => {
+                let specifier = specifier.clone();
+                ModuleLoadResponse::Async(Box::pin(async move {
+                    let code = resolver
+                        .to_esm(&specifier, text.to_string())
+                        .await
+                        .map_err(|e| JsErrorBox::generic(format!("Import of '{specifier}' failed: {e}")))?;
+                    Ok(ModuleSource::new(ModuleType::JavaScript, ModuleSourceCode::String(code.into()), &specifier, None))
+                }))
+            }
+            _ => ModuleLoadResponse::Sync(self.module_source(specifier, text, media_type, json)),
+        }
+    }
+
+    fn read_file(&self, specifier: &ModuleSpecifier) -> Result<(Arc<str>, MediaType), JsErrorBox> {
         let path = specifier
             .to_file_path()
             .map_err(|_| JsErrorBox::type_error(format!("Invalid file URL '{specifier}'")))?;
-        // Where the path really leads must be readable too (as in the confined filesystem).
-        let real = confined_fs::resolve(&path, true);
-        if confined_fs::is_server_proc(&path) || confined_fs::is_server_proc(&real) {
-            return Err(JsErrorBox::new("PermissionDenied", confined_fs::server_proc_denied(&real).to_string()));
+        let in_packages = self.packages_rule.in_node_modules(&confined_fs::resolve(&path, true));
+        if !in_packages {
+            self.permissions
+                .check_specifier(specifier, CheckSpecifierKind::Dynamic)
+                .map_err(JsErrorBox::from_err)?;
         }
-        self.permissions
-            .check_open(Cow::Owned(real), OpenAccessKind::Read, Some("import"))
-            .map_err(JsErrorBox::from_err)?;
+        // Where the path really leads must be readable too (as in the confined filesystem).
+        confined_fs::confine(&self.permissions, &self.packages_rule, &path, OpenAccessKind::Read, "import")?;
         let text = std::fs::read_to_string(&path)
             .map_err(|e| JsErrorBox::generic(format!("Import of '{specifier}' failed: {e}")))?;
-        self.module_source(specifier, text.into(), MediaType::from_path(&path), json)
+        Ok((text.into(), MediaType::from_path(&path)))
     }
 
     fn load_playbook(&self, specifier: &ModuleSpecifier, json: bool) -> Result<ModuleSource, JsErrorBox> {
@@ -218,6 +258,120 @@ impl SandboxLoader {
             .check_specifier(specifier, CheckSpecifierKind::Dynamic)
             .map_err(JsErrorBox::from_err)
     }
+}
+
+/// Why an import cannot be resolved (shown when it is loaded).
+struct Refusal(String);
+
+impl SandboxLoader {
+    fn refuse(&self, message: String) -> ModuleSpecifier {
+        let mut refusals = self.refusals.borrow_mut();
+        refusals.push(message);
+        ModuleSpecifier::parse(&format!("{REFUSED_SCHEME}:{}", refusals.len() - 1)).expect("a valid URL")
+    }
+
+    fn refusal(&self, specifier: &ModuleSpecifier) -> JsErrorBox {
+        let index: Option<usize> = specifier.path().parse().ok();
+        let message = index.and_then(|i| self.refusals.borrow().get(i).cloned());
+        JsErrorBox::type_error(message.unwrap_or_else(|| format!("Import of '{specifier}' failed")))
+    }
+
+    /// The packages directory as of this execution's first package import (one `stat` of its
+    /// files per execution, none for code that imports no package).
+    fn manifest(&self) -> Option<&Arc<Manifest>> {
+        let packages = self.packages.as_ref()?;
+        Some(self.manifest.get_or_init(|| packages.manifest()))
+    }
+
+    /// The manifest, when `specifier` is a file in `<packages>/node_modules`.
+    fn manifest_if_package(&self, specifier: &ModuleSpecifier) -> Option<&Arc<Manifest>> {
+        let path = specifier.to_file_path().ok()?;
+        if !self.packages_rule.in_node_modules(&confined_fs::resolve(&path, true)) && !path.extension().is_some_and(|e| e == "cjs") {
+            return None;
+        }
+        self.manifest()
+    }
+
+    fn resolve_specifier(&self, specifier: &str, referrer: &str) -> Result<ModuleSpecifier, Refusal> {
+        let referrer_url = ModuleSpecifier::parse(referrer).ok();
+        // Package code: Node's rules, inside node_modules.
+        if let Some(referrer_url) = &referrer_url
+            && let Some(manifest) = self.manifest_if_package(referrer_url)
+            && manifest.resolver.is_package_file(referrer_url)
+        {
+            if let Some(builtin) = builtin_name(specifier) {
+                return builtin_url(builtin);
+            }
+            let url = manifest
+                .resolver
+                .resolve_from_package(specifier, referrer_url)
+                .map_err(|e| Refusal(format!("Import of '{specifier}' from '{referrer_url}' failed: {e}")))?;
+            return match url.scheme() {
+                "node" => builtin_url(&url.path().to_string()),
+                _ => Ok(url),
+            };
+        }
+        // User code: the import map first (it may map a name to `npm:`/`jsr:`/a URL).
+        let mapped = self.map_import(specifier, referrer_url.as_ref())?;
+        let specifier = mapped.as_deref().unwrap_or(specifier);
+        if let Some(builtin) = builtin_name(specifier) {
+            return builtin_url(builtin);
+        }
+        if let Some(package) = packages::spec::parse_import(specifier) {
+            let package = package.map_err(|e| Refusal(format!("Import of '{specifier}' failed: {e}")))?;
+            let Some(manifest) = self.manifest() else {
+                return Err(Refusal(format!("Import of '{specifier}' failed: npm packages are not available here")));
+            };
+            return manifest.resolve_package(&package, specifier).map_err(Refusal);
+        }
+        deno_core::resolve_import(specifier, referrer).map_err(|e| Refusal(e.to_string()))
+    }
+
+    /// The import map's answer for a specifier from user code, when it maps it.
+    fn map_import(&self, specifier: &str, referrer: Option<&ModuleSpecifier>) -> Result<Option<String>, Refusal> {
+        let (Some(referrer), Some(manifest)) = (referrer, self.manifest_for_mapping(specifier)) else {
+            return Ok(None);
+        };
+        if let Some(problem) = &manifest.import_map_problem {
+            return Err(Refusal(format!("Import of '{specifier}' failed: {problem}")));
+        }
+        let Some(map) = &manifest.import_map else { return Ok(None) };
+        match map.resolve(specifier, referrer) {
+            Ok(url) => {
+                let plain = deno_core::resolve_import(specifier, referrer.as_str()).ok();
+                Ok((plain.as_ref() != Some(&url)).then(|| url.to_string()))
+            }
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The manifest when an import map could matter: relative and absolute URLs resolve as they
+    /// are unless a map exists, which needs the manifest; skip it for `data:` and `playbook:`.
+    fn manifest_for_mapping(&self, specifier: &str) -> Option<&Arc<Manifest>> {
+        if specifier.starts_with("data:") || specifier.starts_with("playbook:") || specifier.starts_with("blob:") {
+            return None;
+        }
+        self.manifest()
+    }
+}
+
+/// The built-in module a specifier names (`node:fs`, `fs`, `fs/promises`), if any.
+fn builtin_name(specifier: &str) -> Option<&str> {
+    match specifier.strip_prefix("node:") {
+        Some(name) => Some(name),
+        None => deno_runtime::deno_node::is_builtin_node_module(specifier).then_some(specifier),
+    }
+}
+
+/// `node:<name>`, or a refusal for a process-wide or unknown one.
+fn builtin_url(name: &str) -> Result<ModuleSpecifier, Refusal> {
+    if let Some((_, why)) = REFUSED_BUILTINS.iter().find(|(refused, _)| *refused == name) {
+        return Err(Refusal(format!("Import of 'node:{name}' failed: it is not available in the mcp-conductor sandbox: {why}")));
+    }
+    if !deno_runtime::deno_node::is_builtin_node_module(name) {
+        return Err(Refusal(format!("Import of 'node:{name}' failed: there is no such Node.js built-in module")));
+    }
+    ModuleSpecifier::parse(&format!("node:{name}")).map_err(|e| Refusal(e.to_string()))
 }
 
 /// Source text → (module type, JavaScript, source map).

@@ -61,6 +61,8 @@ pub struct SandboxConfig {
     pub host: Option<Arc<dyn Host>>,
     /// Where `importPlaybook` / `playbook://` imports read from.
     pub playbooks: crate::playbooks::Store,
+    /// The npm packages code may import, and the import map.
+    pub packages: Arc<crate::packages::Packages>,
     /// The certificate authorities code's TLS connections trust (`root_certs.rs`).
     pub root_certs: Option<Arc<dyn deno_runtime::deno_tls::RootCertStoreProvider>>,
 }

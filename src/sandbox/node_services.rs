@@ -1,8 +1,9 @@
 //! Node services for every worker. deno_node's ops borrow a resolver and a require loader from
 //! the op state and panic when they are absent; op callbacks cannot unwind, so a panic there
-//! aborted the whole server (`new Buffer(1)` did). There are no npm packages (yet): the resolver
-//! is an empty BYONM one (no `node_modules`), and the require loader checks every path where it
-//! really leads, as the confined filesystem does.
+//! aborted the whole server (`new Buffer(1)` did). The resolver is the packages directory's BYONM
+//! one (`crate::packages::resolver`, shared by all workers); the require loader checks every
+//! path where it really leads, as the confined filesystem does, and looks for packages only in
+//! `<packages>/node_modules`.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -12,42 +13,21 @@ use deno_core::FastString;
 use deno_core::url::Url;
 use deno_error::JsErrorBox;
 use deno_permissions::{OpenAccessKind, PermissionsContainer};
-use deno_resolver::npm::{
-    ByonmNpmResolverCreateOptions, CreateInNpmPkgCheckerOptions, DenoInNpmPackageChecker, NpmResolver,
-    NpmResolverCreateOptions,
-};
+use deno_resolver::npm::{DenoInNpmPackageChecker, NpmResolver};
 use deno_runtime::deno_node::{NodeExtInitServices, NodeRequireLoader};
-use node_resolver::cache::NodeResolutionSys;
 use node_resolver::errors::PackageJsonLoadError;
-use node_resolver::{DenoIsBuiltInNodeModuleChecker, NodeResolver, NodeResolverOptions, PackageJsonResolver};
 use sys_traits::impls::RealSys;
 
-use super::confined_fs;
+use super::confined_fs::{self, PackagesRule};
+use crate::packages::resolver::Resolver;
 
 pub type Services = NodeExtInitServices<DenoInNpmPackageChecker, NpmResolver<RealSys>, RealSys>;
 
-pub fn services(permissions: PermissionsContainer) -> Services {
-    let pkg_json_resolver = node_resolver::PackageJsonResolverRc::new(PackageJsonResolver::new(RealSys, None));
-    let npm_resolver = NpmResolver::<RealSys>::new::<RealSys>(NpmResolverCreateOptions::Byonm(
-        ByonmNpmResolverCreateOptions {
-            root_node_modules_dir: None,
-            search_stop_dir: None,
-            sys: NodeResolutionSys::new(RealSys, None),
-            pkg_json_resolver: pkg_json_resolver.clone(),
-        },
-    ));
-    let node_resolver = deno_runtime::deno_node::NodeResolverRc::new(NodeResolver::new(
-        DenoInNpmPackageChecker::new(CreateInNpmPkgCheckerOptions::Byonm),
-        DenoIsBuiltInNodeModuleChecker,
-        npm_resolver,
-        pkg_json_resolver.clone(),
-        NodeResolutionSys::new(RealSys, None),
-        NodeResolverOptions::default(),
-    ));
+pub fn services(permissions: PermissionsContainer, resolver: std::sync::Arc<Resolver>, packages: PackagesRule) -> Services {
     NodeExtInitServices {
-        node_require_loader: Rc::new(ConfinedRequireLoader { permissions }),
-        node_resolver,
-        pkg_json_resolver,
+        node_resolver: resolver.node.clone(),
+        pkg_json_resolver: resolver.pkg_json.clone(),
+        node_require_loader: Rc::new(ConfinedRequireLoader { permissions, packages, resolver }),
         sys: RealSys,
     }
 }
@@ -56,18 +36,14 @@ pub fn services(permissions: PermissionsContainer) -> Services {
 /// granted, so `load_text_file_lossy` checks again, on the real path.
 struct ConfinedRequireLoader {
     permissions: PermissionsContainer,
+    packages: PackagesRule,
+    resolver: std::sync::Arc<Resolver>,
 }
 
 impl ConfinedRequireLoader {
     fn check(&self, path: &Path) -> Result<(), JsErrorBox> {
-        let real = confined_fs::resolve(path, true);
-        if confined_fs::is_server_proc(path) || confined_fs::is_server_proc(&real) {
-            return Err(JsErrorBox::new("PermissionDenied", confined_fs::server_proc_denied(&real).to_string()));
-        }
-        self.permissions
-            .check_open(Cow::Owned(real), OpenAccessKind::Read, Some("require()"))
-            .map(drop)
-            .map_err(JsErrorBox::from_err)
+        confined_fs::confine(&self.permissions, &self.packages, path, OpenAccessKind::Read, "require()")?;
+        Ok(())
     }
 }
 
@@ -88,11 +64,25 @@ impl NodeRequireLoader for ConfinedRequireLoader {
     }
 
     fn is_maybe_cjs(&self, specifier: &Url) -> Result<bool, PackageJsonLoadError> {
-        let path = specifier.path();
-        Ok(path.ends_with(".cjs") || path.ends_with(".js"))
+        Ok(self.resolver.is_maybe_cjs(specifier))
     }
 
     fn is_maybe_cjs_from_require(&self, specifier: &Url) -> Result<bool, PackageJsonLoadError> {
-        Ok(!specifier.path().ends_with(".mjs"))
+        self.resolver.cjs.is_maybe_cjs_from_require(specifier, deno_ast::MediaType::from_specifier(specifier))
+    }
+
+    /// Only `<packages>/node_modules` (and nested `node_modules` inside it): never the
+    /// workspace's or any other ancestor's, where an execution could plant a package for the
+    /// next one. User code (`createRequire(import.meta.url)`) gets `<packages>/node_modules`.
+    fn resolve_require_node_module_paths(&self, from: &Path) -> Vec<String> {
+        let node_modules = &self.resolver.node_modules;
+        if from.starts_with(node_modules) {
+            deno_runtime::deno_node::default_resolve_require_node_module_paths(from)
+                .into_iter()
+                .filter(|p| Path::new(p).starts_with(node_modules))
+                .collect()
+        } else {
+            vec![node_modules.display().to_string()]
+        }
     }
 }

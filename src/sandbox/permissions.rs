@@ -17,6 +17,7 @@ use crate::run_args::{Grant, Kind, RunArgs, RunArgsError};
 pub struct PermissionSet {
     parser: Arc<RuntimePermissionDescriptorParser<RealSys>>,
     permissions: Permissions,
+    packages: confined_fs::PackagesRule,
 }
 
 impl PermissionSet {
@@ -29,7 +30,11 @@ impl PermissionSet {
         let permissions = Permissions::from_options(parser.as_ref(), &options).map_err(|e| {
             RunArgsError { item: args.flags().join(","), reason: e.to_string() }
         })?;
-        Ok(Self { parser, permissions })
+        Ok(Self { parser, permissions, packages: server_owned.packages_rule().clone() })
+    }
+
+    pub fn packages_rule(&self) -> &confined_fs::PackagesRule {
+        &self.packages
     }
 
     pub fn container(&self) -> PermissionsContainer {
@@ -43,17 +48,46 @@ impl PermissionSet {
 /// leads to, so no grant (`allow-read`, `allow-write`, all files) reaches them. One mechanism for
 /// every such path: add it here.
 #[derive(Debug, Clone, Default)]
-pub struct ServerOwned(Vec<PathBuf>);
+pub struct ServerOwned {
+    /// Denied to read and to write.
+    hidden: Vec<PathBuf>,
+    /// Denied to write only (the packages directory: reads follow [`confined_fs::PackagesRule`]).
+    write_denied: Vec<PathBuf>,
+    /// Readable by every execution, whatever `allow-read` says (`<packages>/node_modules`).
+    readable: Vec<PathBuf>,
+    packages: confined_fs::PackagesRule,
+}
+
+/// `path` and the path it really leads to (absolute ones), added to `list` once.
+fn push_both(list: &mut Vec<PathBuf>, path: PathBuf) {
+    let real = confined_fs::resolve(&path, true);
+    for p in [path, real] {
+        if p.is_absolute() && !list.contains(&p) {
+            list.push(p);
+        }
+    }
+}
 
 impl ServerOwned {
     pub fn add(&mut self, path: impl Into<PathBuf>) {
-        let path = path.into();
-        let real = confined_fs::resolve(&path, true);
-        for p in [path, real] {
-            if p.is_absolute() && !self.0.contains(&p) {
-                self.0.push(p);
-            }
-        }
+        push_both(&mut self.hidden, path.into());
+    }
+
+    /// Denied to write only (the import map: code may read it).
+    pub fn add_write_only(&mut self, path: impl Into<PathBuf>) {
+        push_both(&mut self.write_denied, path.into());
+    }
+
+    /// The packages directory: never writable, readable below `node_modules` by every
+    /// execution (package code and its data files), nothing else in it readable.
+    pub fn add_packages(&mut self, dir: &std::path::Path, node_modules: &std::path::Path) {
+        push_both(&mut self.write_denied, dir.to_path_buf());
+        push_both(&mut self.readable, node_modules.to_path_buf());
+        self.packages = confined_fs::PackagesRule::new(dir, node_modules);
+    }
+
+    pub fn packages_rule(&self) -> &confined_fs::PackagesRule {
+        &self.packages
     }
 
     /// `add`, and when the file sits in a Kubernetes ConfigMap/Secret volume (a `..data` link
@@ -69,27 +103,37 @@ impl ServerOwned {
         self.add(file);
     }
 
+    /// Paths denied to read and write.
     pub fn paths(&self) -> &[PathBuf] {
-        &self.0
+        &self.hidden
     }
 
     fn deny_in(&self, mut options: PermissionsOptions) -> PermissionsOptions {
-        if self.0.is_empty() {
-            return options; // `Some(vec![])` would mean "deny everything"
+        let shown = |paths: &[PathBuf]| paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
+        let hidden = shown(&self.hidden);
+        let write_denied: Vec<String> = hidden.iter().cloned().chain(shown(&self.write_denied)).collect();
+        for (list, paths) in [(&mut options.deny_read, &hidden), (&mut options.deny_write, &write_denied)] {
+            // `Some(vec![])` would mean "deny everything"; and when the admin denied all of that
+            // kind already, there is nothing to add.
+            if paths.is_empty() || list.as_ref().is_some_and(Vec::is_empty) {
+                continue;
+            }
+            extend_unique(list.get_or_insert_with(Vec::new), paths);
         }
-        let listed: Vec<String> = self.0.iter().map(|p| p.display().to_string()).collect();
-        for list in [&mut options.deny_read, &mut options.deny_write] {
-            if list.as_ref().is_some_and(Vec::is_empty) {
-                continue; // the admin denied all of that kind already
-            }
-            let list = list.get_or_insert_with(Vec::new);
-            for p in &listed {
-                if !list.contains(p) {
-                    list.push(p.clone());
-                }
-            }
+        let readable = shown(&self.readable);
+        if !readable.is_empty() && !options.allow_read.as_ref().is_some_and(Vec::is_empty) {
+            // Not when everything is readable already (`Some(vec![])`).
+            extend_unique(options.allow_read.get_or_insert_with(Vec::new), &readable);
         }
         options
+    }
+}
+
+fn extend_unique(list: &mut Vec<String>, paths: &[String]) {
+    for p in paths {
+        if !list.contains(p) {
+            list.push(p.clone());
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use deno_runtime::worker::{MainWorker, WorkerOptions, WorkerServiceOptions};
 use deno_runtime::{BootstrapOptions, FeatureChecker};
 use sys_traits::impls::RealSys;
 
-use super::confined_fs::ConfinedFs;
+use super::confined_fs::{ConfinedFs, PackagesRule};
 use super::control::{Control, StopReason};
 use super::glue::{self, GlueState};
 use super::loader::SandboxLoader;
@@ -34,6 +34,9 @@ pub struct WorkerSetup {
     pub log: Arc<OutputLog>,
     pub host: Option<Arc<dyn glue::Host>>,
     pub root_certs: Option<Arc<dyn deno_runtime::deno_tls::RootCertStoreProvider>>,
+    /// Resolves `require()` in the packages directory.
+    pub packages: Arc<crate::packages::resolver::Resolver>,
+    pub packages_rule: PackagesRule,
 }
 
 /// The worker plus the threads draining its stdout/stderr pipes.
@@ -63,9 +66,9 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
         broadcast_channel: Default::default(),
         deno_rt_native_addon_loader: None,
         feature_checker: Arc::new(feature_checker),
-        fs: Arc::new(ConfinedFs::new(setup.permissions.clone())),
+        fs: Arc::new(ConfinedFs::new(setup.permissions.clone(), setup.packages_rule.clone())),
         module_loader: setup.loader,
-        node_services: Some(node_services::services(setup.permissions.clone())),
+        node_services: Some(node_services::services(setup.permissions.clone(), setup.packages, setup.packages_rule)),
         npm_process_state_provider: None,
         permissions: setup.permissions,
         root_cert_store_provider: setup.root_certs,
@@ -83,6 +86,9 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
         bootstrap: BootstrapOptions {
             color_level: ColorLevel::None,
             user_agent: concat!("mcp-conductor/", env!("CARGO_PKG_VERSION")).to_string(),
+            // require() looks in a local node_modules (the packages directory's), never in
+            // Deno's global npm cache.
+            has_node_modules_dir: true,
             ..Default::default()
         },
         extensions: vec![glue::extension(GlueState { print, host: setup.host }, STARTUP.snapshot.is_none())],
