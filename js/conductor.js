@@ -52,6 +52,17 @@ const MapPrototypeGetSize = getter(Map.prototype, "size");
 const SetPrototypeGetSize = getter(Set.prototype, "size");
 const ArrayBufferPrototypeGetByteLength = getter(ArrayBuffer.prototype, "byteLength");
 const TypeErrorCtor = TypeError;
+const StringPrototypeStartsWith = String.prototype.startsWith;
+const StringPrototypeSliceRaw = String.prototype.slice;
+const StringPrototypeSlice = (s, start) => ReflectApply(StringPrototypeSliceRaw, s, [start]);
+// Node built-ins refused in the sandbox, with why (the same list as REFUSED_BUILTINS in
+// src/sandbox/loader.rs; a unit test compares them).
+const REFUSED_BUILTINS = ObjectFreeze({
+  __proto__: null,
+  "inspector": "it controls the debugger of the whole server process",
+  "inspector/promises": "it controls the debugger of the whole server process",
+  "repl": "a REPL reads the server's own stdin",
+});
 const PromiseReject = Promise.reject.bind(Promise);
 const PromisePrototypeThen = Promise.prototype.then;
 
@@ -325,15 +336,21 @@ function disableProcessWideApis() {
     env.delete = unavailable("Deno.env.delete", shared);
     return env;
   });
-  // `node:` modules are refused (src/sandbox/loader.rs); so are Node's other way to them.
+  // Built-ins that control the whole server process are refused (REFUSED_BUILTINS in
+  // src/sandbox/loader.rs, which also refuses them at import; their ops are guarded too).
   patchOnFirstUse(globalThis, "process", (process) => {
+    const lazyGet = ObjectGetOwnPropertyDescriptor(process, "getBuiltinModule")?.get;
+    const original = lazyGet ? undefined : process.getBuiltinModule;
     ObjectDefineProperty(process, "getBuiltinModule", {
       value: function getBuiltinModule(id) {
-        const shown = typeof id === "string" ? id : typeof id;
-        throw new TypeErrorCtor(
-          `process.getBuiltinModule('${shown}') failed: node: specifiers are not available in the ` +
-            "mcp-conductor sandbox; import a URL (needs allow-import) or a data: URL",
-        );
+        const name = typeof id === "string" && ReflectApply(StringPrototypeStartsWith, id, ["node:"]) ? StringPrototypeSlice(id, 5) : id;
+        const refusal = typeof name === "string" ? REFUSED_BUILTINS[name] : undefined;
+        if (refusal !== undefined) {
+          throw new ErrorCtor(
+            "process.getBuiltinModule('".concat(id, "') failed: it is not available in the mcp-conductor sandbox: ", refusal),
+          );
+        }
+        return ReflectApply(lazyGet ? ReflectApply(lazyGet, process, []) : original, process, [id]);
       },
       writable: true,
       enumerable: true,
