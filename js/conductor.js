@@ -10,7 +10,14 @@
 // break or forge the serialization of its own result.
 // Keep this file ASCII: it is embedded as a one-byte string.
 
-import { op_conductor_globals, op_conductor_host, op_conductor_track_child } from "ext:core/ops";
+import {
+  op_conductor_globals,
+  op_conductor_host,
+  op_conductor_may_adopt_fd,
+  op_conductor_track_child,
+  PipeWrap,
+  TCPWrap,
+} from "ext:core/ops";
 
 const JSONParse = JSON.parse;
 const JSONStringify = JSON.stringify;
@@ -52,17 +59,7 @@ const MapPrototypeGetSize = getter(Map.prototype, "size");
 const SetPrototypeGetSize = getter(Set.prototype, "size");
 const ArrayBufferPrototypeGetByteLength = getter(ArrayBuffer.prototype, "byteLength");
 const TypeErrorCtor = TypeError;
-const StringPrototypeStartsWith = String.prototype.startsWith;
-const StringPrototypeSliceRaw = String.prototype.slice;
-const StringPrototypeSlice = (s, start) => ReflectApply(StringPrototypeSliceRaw, s, [start]);
-// Node built-ins refused in the sandbox, with why (the same list as REFUSED_BUILTINS in
-// src/sandbox/loader.rs; a unit test compares them).
-const REFUSED_BUILTINS = ObjectFreeze({
-  __proto__: null,
-  "inspector": "it controls the debugger of the whole server process",
-  "inspector/promises": "it controls the debugger of the whole server process",
-  "repl": "a REPL reads the server's own stdin",
-});
+
 const PromiseReject = Promise.reject.bind(Promise);
 const PromisePrototypeThen = Promise.prototype.then;
 
@@ -287,7 +284,34 @@ function setup() {
 }
 
 // Run once per worker, before any job: wrappers installed twice would stack.
+// Node's pipe and TCP handles can adopt a raw descriptor (`open(fd)`, reached through
+// `net.Socket({ fd })` or any socket's `_handle`): the server's own are numbers too (the MCP
+// transport, other executions' sockets). Only an execution that may run programs gets the
+// original (its children's pipes; a program reaches the server's descriptors anyway). Defined
+// non-writable for every worker (cppgc classes exist only at run time, not in the snapshot):
+// op guards cannot replace cppgc methods, and the fast-call upgrade re-sets writable ones.
+const UV_EBADF = -9;
+function guardDescriptorAdoption() {
+  for (const [name, Class] of [["PipeWrap", PipeWrap], ["TCPWrap", TCPWrap]]) {
+    const proto = Class?.prototype;
+    if (proto === undefined) {
+      // Fail closed: an upgrade that renamed the class must not leave open(fd) unguarded.
+      throw new ErrorCtor("mcp-conductor: ".concat(name, " not found; cannot guard descriptor adoption"));
+    }
+    const open = proto.open;
+    ObjectDefineProperty(proto, "open", {
+      value: function open_(fd) {
+        return op_conductor_may_adopt_fd(fd) ? ReflectApply(open, this, [fd]) : UV_EBADF;
+      },
+      writable: false,
+      enumerable: false,
+      configurable: false,
+    });
+  }
+}
+
 function harden() {
+  guardDescriptorAdoption();
   disableProcessWideApis();
   defineGlobal("mcpFactory", mcpFactory);
   defineGlobal("importPlaybook", importPlaybook);
@@ -335,43 +359,6 @@ function disableProcessWideApis() {
     env.set = unavailable("Deno.env.set", shared);
     env.delete = unavailable("Deno.env.delete", shared);
     return env;
-  });
-  // Built-ins that control the whole server process are refused (REFUSED_BUILTINS in
-  // src/sandbox/loader.rs, which also refuses them at import; their ops are guarded too).
-  patchOnFirstUse(globalThis, "process", (process) => {
-    const lazyGet = ObjectGetOwnPropertyDescriptor(process, "getBuiltinModule")?.get;
-    const original = lazyGet ? undefined : process.getBuiltinModule;
-    ObjectDefineProperty(process, "getBuiltinModule", {
-      value: function getBuiltinModule(id) {
-        const name = typeof id === "string" && ReflectApply(StringPrototypeStartsWith, id, ["node:"]) ? StringPrototypeSlice(id, 5) : id;
-        const refusal = typeof name === "string" ? REFUSED_BUILTINS[name] : undefined;
-        if (refusal !== undefined) {
-          throw new ErrorCtor(
-            "process.getBuiltinModule('".concat(id, "') failed: it is not available in the mcp-conductor sandbox: ", refusal),
-          );
-        }
-        return ReflectApply(lazyGet ? ReflectApply(lazyGet, process, []) : original, process, [id]);
-      },
-      writable: true,
-      enumerable: true,
-      configurable: true,
-    });
-    // Node's internal bindings hand out raw-fd classes (pipe_wrap, tcp_wrap, tty_wrap...) that
-    // could adopt the server's own file descriptors, the MCP transport among them.
-    for (const name of ["binding", "_linkedBinding"]) {
-      ObjectDefineProperty(process, name, {
-        value: function binding(module) {
-          throw new ErrorCtor(
-            `process.${name}('${typeof module === "string" ? module : typeof module}') is not available ` +
-              "in the mcp-conductor sandbox: Node's internal bindings reach past the sandbox",
-          );
-        },
-        writable: true,
-        enumerable: false,
-        configurable: true,
-      });
-    }
-    return process;
   });
   // Children started with spawn() (even unref'd ones) are killed when the execution ends.
   patchOnFirstUse(Deno, "Command", (Command) => {

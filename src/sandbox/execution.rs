@@ -97,10 +97,12 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         };
         let bootstrap = Instant::now();
         let mut built = worker::build(setup, &control);
-        if let Ok(built) = &mut built
-            && let Err(e) = warm_up(&mut built.worker, &config.base_globals).await
+        if let Ok(ready) = &mut built
+            && let Err(e) = warm_up(&mut ready.worker, &config.base_globals).await
         {
-            tracing::warn!("worker warm-up failed: {e}");
+            // Never run code in a worker the glue could not harden.
+            tracing::error!("worker warm-up failed: {e}");
+            built = Err(std::io::Error::other(format!("the sandbox could not be prepared: {e}")));
         }
         tracing::debug!(ready_us = bootstrap.elapsed().as_micros() as u64, "worker ready");
 

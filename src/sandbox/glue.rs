@@ -39,7 +39,7 @@ pub struct SpawnedChildren(pub Vec<u32>);
 
 deno_core::extension!(
     mcp_conductor,
-    ops = [op_conductor_globals, op_conductor_track_child, op_conductor_host],
+    ops = [op_conductor_globals, op_conductor_track_child, op_conductor_host, op_conductor_may_adopt_fd],
     options = { state: GlueState },
     // Replaces deno_io's `op_print` (which writes to fd resources) so `console.*` lands in the
     // capture directly and in exact order. Runs after deno_io's middleware, so it wins. The
@@ -80,6 +80,12 @@ fn op_conductor_globals(state: &mut OpState) -> String {
 #[op2(fast)]
 fn op_conductor_track_child(state: &mut OpState, pid: u32) {
     state.borrow_mut::<SpawnedChildren>().0.push(pid);
+}
+
+/// Whether `PipeWrap`/`TCPWrap.open(fd)` may adopt a raw descriptor (see `js/conductor.js`).
+#[op2(fast)]
+fn op_conductor_may_adopt_fd(state: &mut OpState, fd: i32) -> bool {
+    fd >= 0 && super::op_guards::run_allowed(state)
 }
 
 #[op2(fast)]

@@ -9,7 +9,8 @@
 //! - `playbook://<folder>/<file>` (what `importPlaybook` imports) is read by the server on the
 //!   code's behalf, confined to that playbook's folder: no read permission needed; the
 //!   playbook's code then runs with the execution's permissions.
-//! - `node:` built-ins (and their bare names) except the process-wide ones ([`REFUSED_BUILTINS`]).
+//! - `node:` built-ins (and their bare names) except the process-wide ones
+//!   (`op_guards::REFUSED_MODULES`).
 //! - `npm:`, `jsr:` and bare package names: packages the administrator installed
 //!   (`crate::packages`), through the import map if there is one. Package code's own imports
 //!   follow Node's rules inside `<packages>/node_modules`; CommonJS files get an ESM wrapper.
@@ -32,14 +33,6 @@ use super::confined_fs::{self, PackagesRule};
 use super::code;
 use crate::packages::{self, Manifest, Packages};
 use crate::playbooks::Store;
-
-/// Built-in modules refused at import (and by `require`/`process.getBuiltinModule`, in
-/// `js/conductor.js`): they control the process-wide debugger or read the server's stdin.
-pub const REFUSED_BUILTINS: [(&str, &str); 3] = [
-    ("inspector", "it controls the debugger of the whole server process"),
-    ("inspector/promises", "it controls the debugger of the whole server process"),
-    ("repl", "a REPL reads the server's own stdin"),
-];
 
 /// What `resolve` maps a refused specifier to (`<REFUSED_SCHEME>:<index of the message>`), so
 /// that `load` fails with the message. An error from `resolve` would not do: deno_core then falls
@@ -365,8 +358,8 @@ fn builtin_name(specifier: &str) -> Option<&str> {
 
 /// `node:<name>`, or a refusal for a process-wide or unknown one.
 fn builtin_url(name: &str) -> Result<ModuleSpecifier, Refusal> {
-    if let Some((_, why)) = REFUSED_BUILTINS.iter().find(|(refused, _)| *refused == name) {
-        return Err(Refusal(format!("Import of 'node:{name}' failed: it is not available in the mcp-conductor sandbox: {why}")));
+    if let Some(refused) = super::op_guards::REFUSED_MODULES.iter().find(|m| m.name == name) {
+        return Err(Refusal(format!("Import of 'node:{name}' failed: {}", super::op_guards::refused_module_message(refused))));
     }
     if !deno_runtime::deno_node::is_builtin_node_module(name) {
         return Err(Refusal(format!("Import of 'node:{name}' failed: there is no such Node.js built-in module")));

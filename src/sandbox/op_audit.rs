@@ -1,7 +1,7 @@
 //! Audit of every op a `MainWorker` registers (deno_runtime 0.268.0, deno_core 0.413.0,
 //! deno_node 0.198.0), written for the sandbox: which ops stay inside one execution, which reach
 //! state shared by the whole server process, and which can panic (= abort the server: deno_core
-//! has no `catch_unwind` around ops) in our configuration (`node_services: None`, no web
+//! has no `catch_unwind` around ops) in deno_runtime's default configuration (`node_services: None`, no web
 //! workers, no inspector server, no OTEL, worker stdio = pipes, `WatcherExitHandle` put).
 //!
 //! Layout: [`EXTENSIONS`] lists, per extension and in registration order, every op and every
@@ -1374,6 +1374,7 @@ pub const EXTENSIONS: &[ExtensionAudit] = &[
             "op_conductor_globals",
             "op_conductor_track_child",
             "op_conductor_host",
+            "op_conductor_may_adopt_fd",
         ],
         objects: &[],
     },
@@ -1658,6 +1659,22 @@ pub const EXCEPTIONS: &[OpException] = &[
         reach: Reach::Public,
         source: "deno_node-0.198.0/ops/inspector.rs:143",
         why: "inspector.waitForDebugger: blocks the worker thread in poll_sessions(None) until a debugger resumes it; termination cannot stop it (thread leak), no permission check",
+    },
+    OpException {
+        extension: "deno_node",
+        op: "op_inspector_connect",
+        class: OpClass::ProcessWide,
+        reach: Reach::Public,
+        source: "deno_node-0.198.0/ops/inspector.rs:343",
+        why: "inspector.Session.connect(): a debugger-protocol session on the isolate (Debugger.pause blocks the thread), sys permission only",
+    },
+    OpException {
+        extension: "deno_node",
+        op: "op_node_repl_inspector_connect",
+        class: OpClass::ProcessWide,
+        reach: Reach::Public,
+        source: "deno_node-0.198.0/ops/inspector.rs:409",
+        why: "the REPL preview's inspector session, with no permission check",
     },
     OpException {
         extension: "deno_node",
@@ -2078,35 +2095,28 @@ pub const MITIGATED: &[(&str, &str)] = &[
     ("op_abort_wasm_streaming", "aborts only this execution's WebAssembly.compileStreaming"),
     ("op_proto_set_attempted", "records a flag for this isolate's Object.prototype.__proto__ use"),
     ("op_proto_get_attempted", "reads that flag"),
-    ("op_node_guess_handle_type", "fstat/isatty only; the real fds 0-2 are /dev/null and stderr (stdio.rs)"),
     (
         "op_lock_manager_request",
         "KNOWN GAP: navigator.locks share one registry across executions; a held lock makes others' requests wait (until their timeout)",
     ),
     ("op_lock_manager_query", "KNOWN GAP: lists lock names held by other executions"),
-    ("op_node_create_pipe", "reachable only through process.binding('pipe_wrap') and node: modules, both refused"),
-    ("op_node_udp_open", "reachable only through node:dgram and process.binding('udp_wrap'), both refused"),
-    ("op_tty_check_fd_permission", "reachable only through node:tty and process.binding('tty_wrap'), both refused"),
     ("op_node_call_is_from_dependency", "node services are present in every worker (node_services.rs)"),
     ("op_node_in_npm_package", "node services are present in every worker"),
-    ("op_require_node_module_paths", "node services are present; require() is reachable only through node:module, refused"),
-    ("op_require_resolve_deno_dir", "node services are present; require() unreachable"),
-    ("op_require_is_deno_dir_package", "node services are present; require() unreachable"),
-    ("op_require_is_maybe_cjs", "node services are present; require() unreachable"),
-    ("op_require_try_self", "node services are present; require() unreachable"),
-    ("op_require_real_path", "node services are present; require() unreachable"),
-    ("op_require_stat", "node services are present; require() unreachable"),
+    ("op_require_node_module_paths", "the require loader answers with <packages>/node_modules only (node_services.rs)"),
+    ("op_require_resolve_deno_dir", "has_node_modules_dir is set: require() never asks for Deno's global cache"),
+    ("op_require_is_deno_dir_package", "node services are present (the packages directory's BYONM resolver)"),
+    ("op_require_is_maybe_cjs", "node services are present (the packages directory's CJS tracker)"),
+    ("op_require_try_self", "node services are present"),
+    ("op_require_real_path", "node services are present; reads go through the require loader's real-path check"),
+    ("op_require_stat", "node services are present; the require loader checks the path (node_services.rs)"),
     ("op_require_read_file", "node services are present; the require loader checks real paths (node_services.rs)"),
-    ("op_require_resolve_exports", "node services are present; require() unreachable"),
-    ("op_require_read_package_scope", "node services are present; require() unreachable"),
-    ("op_require_package_imports_resolve", "node services are present; require() unreachable"),
+    ("op_require_resolve_exports", "node services are present"),
+    ("op_require_read_package_scope", "node services are present"),
+    ("op_require_package_imports_resolve", "node services are present"),
     ("op_node_process_constrained_memory", "reads cgroup limits only (sys permission)"),
-    ("op_node_get_ca_certificates", "reachable only through node:tls, refused"),
-    ("op_worker_threads_filename", "reachable only through node:worker_threads, refused"),
-    ("op_node_worker_thread_register", "reachable only through node:worker_threads, refused"),
-    ("op_node_worker_thread_set_listener_count", "reachable only through node:worker_threads, refused"),
-    ("op_node_worker_thread_post_message", "reachable only through node:worker_threads, refused"),
-    ("op_node_worker_thread_recv_message", "reachable only through node:worker_threads, refused"),
+    ("op_node_get_ca_certificates", "node services are present (TSys is in the op state)"),
+    ("op_worker_threads_filename", "node services are present; a Worker is refused by op_create_worker's guard"),
+    ("op_node_worker_thread_recv_message", "only polls channels op_node_worker_thread_register made, and its guard makes inert ones"),
 ];
 
 /// How `op` is kept harmless, if it is harmful: swapped for a guard, mitigated otherwise, or

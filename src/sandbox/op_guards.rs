@@ -43,7 +43,73 @@ pub const GUARDS: &[(&str, fn() -> OpDecl)] = &[
     ("op_inspector_close", op_guard_inspector_close),
     ("op_inspector_wait", op_guard_inspector_wait),
     ("op_require_break_on_next_statement", op_guard_break_on_next_statement),
+    ("op_inspector_connect", op_guard_inspector_connect),
+    ("op_node_repl_inspector_connect", op_guard_repl_inspector_connect),
+    ("op_node_guess_handle_type", op_guard_guess_handle_type),
+    ("op_tty_check_fd_permission", op_guard_tty_check_fd_permission),
+    ("op_node_udp_open", op_guard_udp_open),
+    ("op_node_create_pipe", op_guard_create_pipe),
+    ("op_node_fd_set_blocking", op_guard_fd_set_blocking),
+    ("op_node_worker_thread_register", op_guard_worker_thread_register),
+    ("op_node_worker_thread_set_listener_count", op_guard_worker_thread_set_listener_count),
+    ("op_node_worker_thread_post_message", op_guard_worker_thread_post_message),
 ];
+
+/// A Node built-in refused whatever the route: `import` (the loader), `require()` and
+/// `process.getBuiltinModule()` (build.rs replaces its embedded sources with a `throw`, so every
+/// internal loader of it fails too).
+pub struct RefusedModule {
+    /// The built-in's name (`node:<name>`).
+    pub name: &'static str,
+    /// The lazily loaded extension sources that implement it.
+    pub sources: &'static [&'static str],
+    pub why: &'static str,
+}
+
+const WHOLE_PROCESS_DEBUGGER: &str = "it controls the debugger of the whole server process";
+
+pub const REFUSED_MODULES: &[RefusedModule] = &[
+    RefusedModule {
+        name: "inspector",
+        sources: &["node:inspector", "ext:deno_node/inspector.js"],
+        why: WHOLE_PROCESS_DEBUGGER,
+    },
+    RefusedModule {
+        name: "inspector/promises",
+        sources: &["node:inspector/promises", "ext:deno_node/inspector/promises.js"],
+        why: WHOLE_PROCESS_DEBUGGER,
+    },
+    RefusedModule {
+        name: "repl",
+        sources: &["node:repl"],
+        why: "a REPL evaluates input through a debugger session of the whole server process",
+    },
+    RefusedModule {
+        name: "wasi",
+        sources: &["node:wasi", "ext:deno_node/wasi.ts"],
+        why: "WASI programs write to the server process's own stdout and stderr",
+    },
+    RefusedModule {
+        name: "internal/test/binding",
+        sources: &["ext:deno_node/internal/test/binding.ts"],
+        why: "Node's internal bindings hand out raw file descriptors of the server process",
+    },
+];
+
+/// Text replacements in embedded extension sources (build.rs applies them and fails when the
+/// text is gone after an upgrade): `(specifier, original, replacement)`.
+pub const SOURCE_PATCHES: &[(&str, &str, &str)] = &[(
+    "node:process",
+    "process.binding = (name)=>{",
+    "process.binding = (name)=>{ throw new Error(`process.binding('${name}') is not available in the mcp-conductor \
+     sandbox: Node's internal bindings hand out raw file descriptors of the server process`); }; \
+     const __mcp_conductor_unused_binding = (name)=>{",
+)];
+
+/// The message of a refused module.
+pub fn refused_module_message(module: &RefusedModule) -> String {
+    format!("node:{} is not available in the mcp-conductor sandbox: {}", module.name, module.why)
+}
 
 /// The guard replacing the op named `name`, if it has one.
 pub fn replacement(name: &str) -> Option<OpDecl> {
@@ -92,6 +158,103 @@ refusing_op!(
     "the memory limit (MCP_CONDUCTOR_MAX_MEMORY_MB) is the server's"
 );
 refusing_op!(op_guard_inspector_open, "inspector.open()", "the inspector is process-wide");
+
+refusing_op!(
+    op_guard_inspector_connect,
+    "inspector.Session.connect()",
+    "a debugger session reaches the engine of the whole server process"
+);
+// The REPL's preview opens an inspector session with no permission check; it catches the error.
+refusing_op!(
+    op_guard_repl_inspector_connect,
+    "The REPL's inspector session",
+    "a debugger session reaches the engine of the whole server process"
+);
+// Raw file descriptors: the server's own (the MCP transport, its log, other executions'
+// sockets) are numbers too. The fd-taking node APIs go through these (see op_audit.rs).
+refusing_op!(
+    op_guard_tty_check_fd_permission,
+    "node:tty streams",
+    "there is no terminal (the worker's stdio are pipes; use process.stdout)"
+);
+refusing_op!(
+    op_guard_udp_open,
+    "Adopting a file descriptor as a UDP socket",
+    "descriptors belong to the server process; create a socket with dgram.createSocket()"
+);
+refusing_op!(
+    op_guard_create_pipe,
+    "Raw pipes",
+    "their descriptors would outlive the execution"
+);
+
+/// Internal only: `fcntl(O_NONBLOCK)` on any descriptor number would change the server's own.
+#[op2(fast)]
+#[smi]
+fn op_guard_fd_set_blocking(#[smi] _fd: i32, _blocking: bool) -> i32 {
+    -libc::EBADF
+}
+
+/// `guessHandleType(fd)`, the gate `net.Socket({ fd })`, `server.listen({ fd })`, dgram and
+/// stdin use before adopting a raw descriptor: the truth for fd 0 (the worker's stdin is
+/// `/dev/null`) and for executions that may run programs (their children's pipes; a program
+/// runs as the server's user and reaches its descriptors anyway, README says so); "unknown"
+/// otherwise, which those APIs refuse.
+#[op2(fast)]
+fn op_guard_guess_handle_type(state: &mut OpState, fd: u32) -> u32 {
+    const TCP: u32 = 0;
+    const TTY: u32 = 1;
+    const FILE: u32 = 3;
+    const PIPE: u32 = 4;
+    const UNKNOWN: u32 = 5;
+    if fd != 0 && !run_allowed(state) {
+        return UNKNOWN;
+    }
+    use deno_core::uv_compat::{uv_guess_handle, uv_handle_type};
+    match uv_guess_handle(fd as i32) {
+        uv_handle_type::UV_TCP => TCP,
+        uv_handle_type::UV_TTY => TTY,
+        uv_handle_type::UV_FILE => FILE,
+        uv_handle_type::UV_NAMED_PIPE => PIPE,
+        _ => UNKNOWN,
+    }
+}
+
+/// Whether this execution may run programs at all (`allow-run`, for every or some commands).
+pub fn run_allowed(state: &OpState) -> bool {
+    use deno_runtime::deno_permissions::{PermissionState, PermissionsContainer};
+    matches!(
+        state.borrow::<PermissionsContainer>().query_run(None),
+        Ok(PermissionState::Granted | PermissionState::GrantedPartial)
+    )
+}
+
+/// `worker_threads`' cross-thread messaging (`postMessageToThread`, `process.on("workerMessage")`)
+/// uses one process-wide registry where every main worker is thread 0: one execution would get
+/// another's messages. Registering gets a channel that never delivers (the receive op answers
+/// "closed" for it); posting finds no thread.
+struct InertThreadChannel;
+
+impl Resource for InertThreadChannel {
+    fn name(&self) -> Cow<'_, str> {
+        "workerThreadChannel".into()
+    }
+}
+
+#[op2(fast)]
+#[smi]
+fn op_guard_worker_thread_register(state: &mut OpState, _thread_id: u32) -> ResourceId {
+    state.resource_table.add(InertThreadChannel)
+}
+
+#[op2(fast)]
+fn op_guard_worker_thread_set_listener_count(_thread_id: u32, _count: u32) {}
+
+/// 0: "no thread with that id".
+#[op2(fast)]
+fn op_guard_worker_thread_post_message() -> u32 {
+    0
+}
 
 /// `inspector.close()`: there is nothing of this execution's to close.
 #[op2(fast)]
