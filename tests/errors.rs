@@ -71,7 +71,8 @@ async fn unsupported_specifiers_say_so() {
     let s = Server::start("").await;
     let r = s.run("import x from 'npm:lodash'\nx").await;
     assert_eq!(r.error_type(), "runtime");
-    assert!(r.error().contains("not available"), "{}", r.error());
+    assert!(r.error().contains("no npm packages are installed"), "{}", r.error());
+    assert!(r.error().contains("mcp-conductor packages add lodash"), "{}", r.error());
 }
 
 #[tokio::test]

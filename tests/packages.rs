@@ -70,6 +70,19 @@ fn packages_dir(root: &Path) -> PathBuf {
     dir
 }
 
+/// What npm needs from the real environment when the server runs it (the harness clears the
+/// environment): the machine's CA settings (a TLS-intercepting proxy) and npm's own cache.
+static NPM_ENV: std::sync::LazyLock<Vec<(&'static str, Option<String>)>> = std::sync::LazyLock::new(|| {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let mut env: Vec<(&str, Option<String>)> = ["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"]
+        .into_iter()
+        .map(|name| (name, std::env::var(name).ok()))
+        .collect();
+    env.push(("npm_config_cache", Some(format!("{home}/.npm"))));
+    env.push(("npm_config_userconfig", Some(format!("{home}/.npmrc"))));
+    env
+});
+
 /// No network: a proxy nobody listens on.
 const OFFLINE: [(&str, &str); 4] = [
     ("HTTP_PROXY", "http://127.0.0.1:9"),
@@ -262,7 +275,7 @@ async fn the_import_map_maps_names() {
     let map = root.path().join("import_map.json");
     std::fs::write(
         &map,
-        json!({ "imports": { "z": "npm:zod@^3", "@std/path": "jsr:@std/path@^1", "fmt/": "npm:lodash@4/" } }).to_string(),
+        json!({ "imports": { "z": "npm:zod@^3", "@std/path": "jsr:@std/path@^1", "fmt/": "npm:/lodash@4/" } }).to_string(),
     )
     .unwrap();
     let map_text = map.display().to_string();
@@ -310,7 +323,9 @@ async fn startup_installs_listed_packages() {
     npm_cache(); // npm's own cache holds ms from the setup
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("packages").display().to_string();
-    let s = Server::start_env("", &[("MCP_CONDUCTOR_PACKAGES_DIR", &dir), ("MCP_CONDUCTOR_ALLOWED_PACKAGES", "npm:ms@2.1.3")]).await;
+    let mut env = vec![("MCP_CONDUCTOR_PACKAGES_DIR", dir.as_str()), ("MCP_CONDUCTOR_ALLOWED_PACKAGES", "npm:ms@2.1.3")];
+    env.extend(NPM_ENV.iter().filter_map(|(name, value)| value.as_deref().map(|v| (*name, v))));
+    let s = Server::start_env("", &env).await;
     assert_eq!(s.run("import ms from 'npm:ms@2'; ms(2000)").await.value(), &json!("2s"));
 }
 

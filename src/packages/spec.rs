@@ -36,6 +36,14 @@ pub fn jsr_to_npm_name(jsr_name: &str) -> Option<String> {
 /// A specifier from code: `npm:` and `jsr:` references and bare package names (`lodash`,
 /// `lodash/fp`, `@scope/name/sub`). `None`: not a package specifier (relative, absolute, URL).
 pub fn parse_import(specifier: &str) -> Option<Result<PackageRef, String>> {
+    // `npm:/name@1/` is how import maps write a prefix (a URL with a path can be joined).
+    for scheme in ["npm:", "jsr:"] {
+        if let Some(rest) = specifier.strip_prefix(scheme)
+            && rest.starts_with('/')
+        {
+            return parse_import(&format!("{scheme}{}", rest.trim_start_matches('/')));
+        }
+    }
     if specifier.starts_with("npm:") {
         return Some(parse_npm(specifier));
     }
@@ -159,6 +167,7 @@ mod tests {
             ("npm:nanoid@latest", ("nanoid", Some("latest"), None)),
             ("jsr:@std/path", ("@jsr/std__path", None, None)),
             ("jsr:@std/path@^1/posix", ("@jsr/std__path", Some("^1"), Some("posix"))),
+            ("npm:/lodash@4/padStart.js", ("lodash", Some("4"), Some("padStart.js"))),
             ("lodash", ("lodash", None, None)),
             ("lodash/fp", ("lodash", None, Some("fp"))),
             ("@scope/pkg/deep/file.js", ("@scope/pkg", None, Some("deep/file.js"))),

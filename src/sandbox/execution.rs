@@ -111,6 +111,14 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         };
         let built = match built {
             Ok(built) => built,
+            // Stopped while it was still warming up (a very short timeout, a cancel): that is
+            // the result, not the interrupted warm-up.
+            Err(_) if control.reason().is_some() => {
+                let mb = config.limits.max_memory_bytes >> 20;
+                let result = classify(Err(Ended::Stopped), None, None, control.reason(), job.request.timeout, mb);
+                let _ = job.reply.send(Execution { captured: log.finish(), result, exit_code: None, return_file: None });
+                return;
+            }
             Err(e) => {
                 let _ = job.reply.send(Execution::internal(format!("worker: {e}")));
                 return;

@@ -61,7 +61,8 @@ pub const GUARDS: &[(&str, fn() -> OpDecl)] = &[
 pub struct RefusedModule {
     /// The built-in's name (`node:<name>`).
     pub name: &'static str,
-    /// The lazily loaded extension sources that implement it.
+    /// The lazily loaded extension sources that implement it (build.rs stubs them).
+    #[allow(dead_code)]
     pub sources: &'static [&'static str],
     pub why: &'static str,
 }
@@ -98,6 +99,7 @@ pub const REFUSED_MODULES: &[RefusedModule] = &[
 
 /// Text replacements in embedded extension sources (build.rs applies them and fails when the
 /// text is gone after an upgrade): `(specifier, original, replacement)`.
+#[allow(dead_code)] // applied by build.rs
 pub const SOURCE_PATCHES: &[(&str, &str, &str)] = &[(
     "node:process",
     "process.binding = (name)=>{",
