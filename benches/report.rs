@@ -27,6 +27,10 @@ struct Server {
 
 impl Server {
     async fn start(pool_size: Option<usize>) -> Server {
+        Server::start_env(pool_size, &[]).await
+    }
+
+    async fn start_env(pool_size: Option<usize>, env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let workspace = dir.path().join("workspace");
         // One upstream, our test server over stdio (connected on first use only).
@@ -36,6 +40,9 @@ impl Server {
             cmd.env("MCP_CONDUCTOR_WORKSPACE", &workspace)
                 .env("MCP_CONDUCTOR_MCP_CONFIG", &upstreams)
                 .env("MCP_CONDUCTOR_LOG", "error");
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
             if let Some(size) = pool_size {
                 cmd.env("MCP_CONDUCTOR_POOL_SIZE", size.to_string());
             }
@@ -250,6 +257,7 @@ async fn main() {
     server.client.cancel().await.ok();
 
     mcp_factory_rows(&mut table).await;
+    package_rows(&mut table).await;
 
     match find_deno() {
         Some(deno) => {
@@ -265,6 +273,45 @@ async fn main() {
         }
         None => table.row("subprocess model", "skipped: no `deno` (pip install deno, or set MCP_CONDUCTOR_BENCH_DENO)"),
     }
+}
+
+/// Packages: worker start with and without a packages directory (same run), and what the first
+/// import of a module costs inside one execution (every execution is fresh, so every call pays
+/// it): `executionTime` p50 of a call that only imports.
+async fn package_rows(table: &mut Table) {
+    let dir = tempfile::tempdir().unwrap();
+    let packages = dir.path().join("packages");
+    let status = std::process::Command::new(BIN)
+        .args(["packages", "add", "zod@3.23.8", "lodash@4.17.21"])
+        .env("MCP_CONDUCTOR_PACKAGES_DIR", &packages)
+        .stdout(Stdio::null())
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        table.row("packages", "skipped: `mcp-conductor packages add` failed (needs npm and the registry)");
+        return;
+    }
+    let packages = packages.display().to_string();
+    let without = Server::start(None).await;
+    let with = Server::start_env(None, &[("MCP_CONDUCTOR_PACKAGES_DIR", &packages)]).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (a, b) = (back_to_back(&without, 100).await, back_to_back(&with, 100).await);
+    table.row("1+1, 100 back-to-back, no packages directory", p50_p99(&a));
+    table.row("1+1, 100 back-to-back, packages directory (zod, lodash)", p50_p99(&b));
+    for (what, code) in [
+        ("1+1 (baseline)", "1+1"),
+        ("first import of node:path", "import path from 'node:path'; typeof path.join"),
+        ("first import of npm:zod (ESM)", "import { z } from 'npm:zod'; typeof z.string"),
+        ("first import of lodash (CommonJS)", "import _ from 'lodash'; typeof _.chunk"),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..20 {
+            times.push(with.run(code).await["executionTime"].as_f64().unwrap());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        table.row(format!("  executionTime, {what}"), format!("p50 {:.1} ms", percentile(&times, 0.5)));
+    }
+    without.client.cancel().await.ok();
+    with.client.cancel().await.ok();
 }
 
 /// `mcpFactory.callTool` to a local stdio upstream (our test server's `add`), against the same
