@@ -68,6 +68,10 @@ struct HttpFlags {
 fn main() -> ExitCode {
     // First, while no other thread exists: the token must not stay in the environment.
     take_token_from_env();
+    // deno_io makes every worker treat the descriptors this lists as its own (adoptable by
+    // node:net/tty): none of the server's are.
+    // SAFETY: no other thread exists yet.
+    unsafe { std::env::remove_var("DENO_EXTRA_STDIO_FDS") };
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Stdio) {
         Command::Stdio => serve(None),

@@ -270,6 +270,8 @@ fn node_surface_cases(granted: bool) -> Vec<Case> {
         case("require(node:inspector)", "(await import('node:module')).createRequire(import.meta.url)('node:inspector')", ErrorContaining("not available")),
         case("require(repl)", "(await import('node:module')).createRequire(import.meta.url)('repl')", ErrorContaining("not available")),
         case("node:wasi", "process.getBuiltinModule('wasi')", ErrorContaining("not available")),
+        case("importing node:child_process works", "typeof (await import('node:child_process')).spawn", Value(json!("function"))),
+        case("spawning without allow-run", "(await import('node:child_process')).execFileSync('true')", Refused),
         case("process.chdir", "process.chdir('/tmp')", Refused),
         case("process.umask(mask)", "process.umask(0o777)", Refused),
         case("process.umask() reads", "typeof process.umask()", umask_read),
