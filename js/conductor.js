@@ -426,12 +426,19 @@ function checkArgs(tool, args) {
   return args;
 }
 
+// Tool names that never become methods of a loaded server (RESERVED_METHODS in
+// src/proxy/typescript.rs, which writes the declarations; a unit test compares the lists).
+const RESERVED_TOOL_METHODS = ["name", "tools", "listTools", "callTool", "callToolRaw", "listResources", "readResource", "listPrompts", "getPrompt", "then", "constructor", "__proto__"];
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const ArrayPrototypeIncludes = Array.prototype.includes;
+const RegExpPrototypeTest = RegExp.prototype.test;
+
 function upstream(server, tools) {
   const call = (method, name, args) => {
     checkName("tool name", name);
     return hostRequest(method, { server, tool: name, args: checkArgs(name, args) });
   };
-  return ObjectFreeze({
+  const object = {
     name: server,
     // Tool names as of load(); listTools() asks again (cached until the server says it changed).
     tools: ObjectFreeze(tools),
@@ -441,7 +448,19 @@ function upstream(server, tools) {
     callTool: (name, args) => call("callTool", name, args),
     // The tool's CallToolResult as the server sent it, errors included.
     callToolRaw: (name, args) => call("callToolRaw", name, args),
-  });
+  };
+  // Every other tool is also a method: `await gh.search_issues({ q })` (get_tools with
+  // format "typescript" declares them).
+  for (let i = 0; i < tools.length; i++) {
+    const tool = tools[i];
+    if (
+      typeof tool === "string" && ReflectApply(RegExpPrototypeTest, IDENTIFIER, [tool]) &&
+      !ReflectApply(ArrayPrototypeIncludes, RESERVED_TOOL_METHODS, [tool])
+    ) {
+      ObjectDefineProperty(object, tool, { value: (args) => call("callTool", tool, args), enumerable: true });
+    }
+  }
+  return ObjectFreeze(object);
 }
 
 const mcpFactory = ObjectFreeze({
@@ -456,8 +475,6 @@ const mcpFactory = ObjectFreeze({
 // ---- importPlaybook: a playbook's module, read by the server (src/playbooks/store.rs) ----
 
 const PLAYBOOK_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const RegExpPrototypeTest = RegExp.prototype.test;
-
 function importPlaybook(name) {
   if (typeof name !== "string" || !ReflectApply(RegExpPrototypeTest, PLAYBOOK_NAME, [name])) {
     const shown = typeof name === "string" ? JSONStringify(name) : typeof name;

@@ -139,3 +139,37 @@ async fn list_mcp_servers_and_get_tools() {
     assert_eq!(unknown_tool.is_error, Some(true));
     assert!(unknown_tool.content[0].as_text().unwrap().text.contains("up has no tool zzz; its tools: add"));
 }
+
+/// `get_tools` with `format: "typescript"` declares the tools, and the loaded server object has
+/// a method per tool that the declarations name.
+#[tokio::test]
+async fn typescript_declarations_and_tool_methods() {
+    let s = server().await;
+    let r = s.call("get_tools", json!({ "server": "up", "format": "typescript" })).await.unwrap();
+    assert_ne!(r.is_error, Some(true));
+    let text = &r.content[0].as_text().unwrap().text;
+    for needle in [
+        "export interface AddInput {",
+        "a: number;",
+        "/** Adds two numbers. */\n  add(args: AddInput): Promise<AddOutput>;",
+        "export interface UpServer {",
+    ] {
+        assert!(text.contains(needle), "lacks {needle:?}:\n{text}");
+    }
+    let structured = r.structured_content.unwrap();
+    assert_eq!(structured["typescript"].as_str(), Some(text.as_str()));
+    let bad = s.call("get_tools", json!({ "server": "up", "format": "yaml" })).await;
+    assert!(bad.is_err(), "an unknown format is invalid params: {bad:?}");
+
+    let r = s
+        .run(
+            r#"
+            const up = await mcpFactory.load("up");
+            [await up.add({ a: 2, b: 3 }), await up.echo({ text: "hi" }), typeof up.then, Object.isFrozen(up)]
+            "#,
+        )
+        .await;
+    assert_eq!(r.value(), &json!([5, "hi", "undefined", true]));
+    let r = s.run(r#"const up = await mcpFactory.load("up"); await up.fail({ text: "boom" })"#).await;
+    assert!(r.error().contains("boom"), "methods throw like callTool: {r:?}");
+}

@@ -7,11 +7,13 @@
 //! - [`manager`]: lazy connections, reconnects, config reloads
 //! - [`format`]: tool results into values, schemas into signatures
 //! - [`sandbox_api`]: the requests `mcpFactory` makes
+//! - [`typescript`]: tool schemas into TypeScript declarations
 
 pub mod config;
 pub mod format;
 pub mod manager;
 pub mod sandbox_api;
+pub mod typescript;
 pub mod upstream;
 
 pub use config::ConfigSource;

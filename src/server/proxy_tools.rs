@@ -15,6 +15,17 @@ pub struct GetToolsParams {
     /// Only these tools (default: all).
     #[serde(default)]
     pub tools: Option<Vec<String>>,
+    /// `json` (default): the schemas. `typescript`: TypeScript declarations of the tools' inputs, outputs and the methods of `await mcpFactory.load(server)`.
+    #[serde(default)]
+    pub format: Format,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Json,
+    Typescript,
 }
 
 /// `structuredContent` of `list_mcp_servers`.
@@ -59,6 +70,9 @@ pub struct ServerEntry {
 pub struct ToolList {
     pub server: String,
     pub tools: Vec<ToolView>,
+    /// With `format: "typescript"`: the declarations (also the text content).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub typescript: Option<String>,
 }
 
 #[derive(Serialize, schemars::JsonSchema)]
@@ -110,7 +124,8 @@ impl Conductor {
         name = "list_mcp_servers",
         description = "List the upstream MCP servers that code can use through `mcpFactory`: each \
             server's status (connected | not connected | failed), error, and one signature line per \
-            tool. Connects to servers not yet connected. Use get_tools for full schemas.",
+            tool. Connects to servers not yet connected. Use get_tools for full schemas, or \
+            get_tools with format \"typescript\" for TypeScript declarations to write code against.",
         output_schema = schema::output::<ServerList>()
     )]
     async fn list_mcp_servers(&self) -> Result<CallToolResult, ErrorData> {
@@ -138,7 +153,10 @@ impl Conductor {
         if let Some(error) = &view.file_error {
             text.push_str(&format!("The config file is unusable: {error}\n"));
         }
-        text.push_str("Use from code: const s = await mcpFactory.load(\"<name>\"); await s.callTool(\"<tool>\", {...})");
+        text.push_str(
+            "Use from code: const s = await mcpFactory.load(\"<name>\"); await s.<tool>({...}) (or s.callTool(\"<tool>\", {...})); \
+             get_tools {server, format: \"typescript\"} declares the types",
+        );
         let list = ServerList { servers, config_file: view.path.map(|p| p.display().to_string()), config_error: view.file_error };
         Ok(with_structured(text, &list))
     }
@@ -147,7 +165,10 @@ impl Conductor {
         name = "get_tools",
         description = "Full description, input schema and output schema of tools of one upstream MCP \
             server (all of them, or those named in `tools`), to call them from code with \
-            `(await mcpFactory.load(server)).callTool(name, args)`.",
+            `(await mcpFactory.load(server)).callTool(name, args)`, or as methods: \
+            `(await mcpFactory.load(server)).tool_name(args)`. `format: \"typescript\"` returns \
+            TypeScript declarations of the inputs, outputs and methods instead: ask for them before \
+            writing code against a server.",
         input_schema = schema::input::<GetToolsParams>(),
         output_schema = schema::output::<ToolList>()
     )]
@@ -175,6 +196,8 @@ impl Conductor {
                 tools.iter().filter(|t| names.iter().any(|n| t.name == n.as_str())).collect()
             }
         };
+        let typescript = (params.format == Format::Typescript)
+            .then(|| crate::proxy::typescript::declarations(&params.server, &selected));
         let tools = selected
             .iter()
             .map(|t| ToolView {
@@ -185,8 +208,11 @@ impl Conductor {
                 output_schema: t.output_schema.as_ref().map(|s| s.as_ref().clone()),
             })
             .collect();
-        let list = ToolList { server: params.server, tools };
-        let text = serde_json::to_string_pretty(&list).unwrap_or_default();
+        let list = ToolList { server: params.server, tools, typescript };
+        let text = match &list.typescript {
+            Some(declarations) => declarations.clone(),
+            None => serde_json::to_string_pretty(&list).unwrap_or_default(),
+        };
         Ok(with_structured(text, &list))
     }
 }

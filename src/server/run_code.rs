@@ -23,8 +23,10 @@ statement (or of a top-level `return`) is the result, awaited and converted to J
 console output is captured in order. Globals: WORKSPACE_DIR (the cwd), ROOT_DIR, PLAYBOOKS_DIR, \
 PERMISSIONS (the sandbox's fixed Deno flags), plus any `globals` passed here. `mcpFactory` calls \
 tools of the upstream MCP servers listed by `list_mcp_servers`: \
-`const s = await mcpFactory.load(\"name\"); await s.callTool(\"tool\", {..})` returns the tool's result \
-(structuredContent or parsed JSON text) and throws when the tool fails. \
+`const s = await mcpFactory.load(\"name\"); await s.tool_name({..})` (or `s.callTool(\"tool\", {..})`) returns \
+the tool's result (structuredContent or parsed JSON text) and throws when the tool fails; \
+`get_tools` with `format: \"typescript\"` gives typed declarations of a server's tools: ask for them first. \
+Imports: `node:` built-ins, and npm packages the administrator installed (`npm:name`, bare `name`). \
 `await importPlaybook(\"folder\")` returns a saved playbook's exports (see `list_playbooks`). Permissions are set \
 by the administrator and cannot be changed by code. Result: {status, output, returnValue | error, \
 errorType (syntax|runtime|timeout|permission|exit|memory), executionTime}; `truncated` when \
