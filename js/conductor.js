@@ -448,6 +448,17 @@ function upstream(server, tools) {
     callTool: (name, args) => call("callTool", name, args),
     // The tool's CallToolResult as the server sent it, errors included.
     callToolRaw: (name, args) => call("callToolRaw", name, args),
+    // Resources and prompts (every page); [] from a server without them.
+    listResources: () => hostRequest("listResources", { server }),
+    readResource: (uri) => {
+      checkName("resource URI", uri);
+      return hostRequest("readResource", { server, uri });
+    },
+    listPrompts: () => hostRequest("listPrompts", { server }),
+    getPrompt: (name, args) => {
+      checkName("prompt name", name);
+      return hostRequest("getPrompt", { server, name, args: checkArgs(name, args) });
+    },
   };
   // Every other tool is also a method: `await gh.search_issues({ q })` (get_tools with
   // format "typescript" declares them).

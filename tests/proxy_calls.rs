@@ -173,3 +173,42 @@ async fn typescript_declarations_and_tool_methods() {
     let r = s.run(r#"const up = await mcpFactory.load("up"); await up.fail({ text: "boom" })"#).await;
     assert!(r.error().contains("boom"), "methods throw like callTool: {r:?}");
 }
+
+/// Resources and prompts of an upstream, and an upstream without them.
+#[tokio::test]
+async fn resources_and_prompts() {
+    let mut bare = common::upstream_entry();
+    bare["args"] = json!(["--no-extras"]);
+    let s = Server::with_upstreams("", json!({ "up": common::upstream_entry(), "bare": bare }), &[]).await;
+    let r = s
+        .run(
+            r#"
+            const up = await mcpFactory.load("up");
+            const resources = await up.listResources();
+            const read = await up.readResource(resources[0].uri);
+            const prompts = await up.listPrompts();
+            const prompt = await up.getPrompt("greet", { who: "Ada" });
+            [resources.map((r) => r.uri), read.contents[0].text, prompts.map((p) => p.name), prompt.messages[0].content.text]
+            "#,
+        )
+        .await;
+    assert_eq!(r.value(), &json!([["memo://note"], "remember the milk", ["greet"], "Hello, Ada!"]));
+    let r = s.run(r#"const up = await mcpFactory.load("up"); await up.readResource("memo://missing")"#).await;
+    assert!(r.error().contains("no resource memo://missing"), "{r:?}");
+
+    let r = s
+        .run(r#"const b = await mcpFactory.load("bare"); [await b.listResources(), await b.listPrompts()]"#)
+        .await;
+    assert_eq!(r.value(), &json!([[], []]));
+    let r = s.run(r#"const b = await mcpFactory.load("bare"); await b.readResource("memo://note")"#).await;
+    assert!(r.error().contains("bare: it offers no resources"), "{r:?}");
+    let r = s.run(r#"const b = await mcpFactory.load("bare"); await b.getPrompt("greet")"#).await;
+    assert!(r.error().contains("bare: it offers no prompts"), "{r:?}");
+
+    let listed = s.call("list_mcp_servers", json!({})).await.unwrap();
+    let text = &listed.content[0].as_text().unwrap().text;
+    assert!(text.contains("up: connected, 8 tools, 1 resource, 1 prompt"), "{text}");
+    let structured = listed.structured_content.unwrap();
+    let up = structured["servers"].as_array().unwrap().iter().find(|s| s["name"] == "up").unwrap().clone();
+    assert_eq!((up["resourceCount"].clone(), up["promptCount"].clone()), (json!(1), json!(1)));
+}

@@ -33,6 +33,8 @@ async fn everything_server_from_npm() {
             ({
               hasEcho: tools.some((t) => t.name === "echo"),
               echo: await everything.callTool("echo", { message: "hello from the sandbox" }),
+              resources: (await everything.listResources()).length,
+              prompts: (await everything.listPrompts()).map((p) => p.name),
             })
             "#,
             200_000,
@@ -40,6 +42,8 @@ async fn everything_server_from_npm() {
         .await;
     let v = r.value();
     assert_eq!(v["hasEcho"], json!(true), "{v}");
+    assert!(v["resources"].as_u64().unwrap_or(0) > 0, "{v}");
+    assert!(!v["prompts"].as_array().unwrap().is_empty(), "{v}");
     let echo = v["echo"].to_string();
     assert!(echo.contains("hello from the sandbox"), "{echo}");
 }

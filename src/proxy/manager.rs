@@ -60,6 +60,9 @@ pub struct ServerStatus {
     pub status: &'static str,
     pub error: Option<String>,
     pub tools: Option<Arc<Vec<Tool>>>,
+    /// Numbers of resources and prompts, once connected (0 without the capability).
+    pub resources: Option<usize>,
+    pub prompts: Option<usize>,
 }
 
 /// The configuration as last read, for messages.
@@ -151,6 +154,16 @@ impl ProxyManager {
         connection.tools(self.settings.call_timeout).await.map_err(|e| format!("{server}: {e}"))
     }
 
+    /// A request on `server`'s live connection (connecting first), errors prefixed with its name.
+    pub async fn on<T, F>(&self, server: &str, request: impl FnOnce(Arc<Connection>, Duration) -> F) -> Result<T, String>
+    where
+        F: std::future::Future<Output = Result<T, String>>,
+    {
+        let upstream = self.find(server)?;
+        let connection = upstream.connection(&self.settings).await?;
+        request(connection, self.settings.call_timeout).await.map_err(|e| format!("{server}: {e}"))
+    }
+
     pub async fn call(&self, server: &str, tool: &str, args: JsonObject) -> Result<CallToolResult, String> {
         let upstream = self.find(server)?;
         let connection = upstream.connection(&self.settings).await?;
@@ -209,20 +222,28 @@ impl Upstream {
             status: "not connected",
             error: None,
             tools: None,
+            resources: None,
+            prompts: None,
         };
         if let Err(error) = &self.spec {
             status.status = "failed";
             status.error = Some(error.clone());
             return status;
         }
-        let listed = match self.connection(settings).await {
+        let connection = self.connection(settings).await;
+        let listed = match &connection {
             Ok(connection) => connection.tools(settings.call_timeout).await,
-            Err(error) => Err(error),
+            Err(error) => Err(error.clone()),
         };
         match listed {
             Ok(tools) => {
                 status.status = "connected";
                 status.tools = Some(tools);
+                if let Ok(connection) = &connection {
+                    let count = |v: Result<serde_json::Value, String>| v.ok().and_then(|v| v.as_array().map(Vec::len));
+                    status.resources = count(connection.resources(settings.call_timeout).await);
+                    status.prompts = count(connection.prompts(settings.call_timeout).await);
+                }
             }
             Err(error) => {
                 status.status = if matches!(*self.state.lock().await, State::Failed) { "failed" } else { "not connected" };

@@ -55,6 +55,11 @@ struct Params {
     tool: String,
     #[serde(default)]
     args: Option<Map<String, Value>>,
+    /// `readResource`'s URI, `getPrompt`'s name.
+    #[serde(default)]
+    uri: String,
+    #[serde(default)]
+    name: String,
 }
 
 async fn handle(manager: &ProxyManager, method: &str, params: &str) -> String {
@@ -94,6 +99,16 @@ async fn handle(manager: &ProxyManager, method: &str, params: &str) -> String {
                 Err(e) => Err(e),
             }
         }
+        "listResources" => manager.on(server, |c, t| async move { c.resources(t).await }).await,
+        "readResource" => {
+            let uri = params.uri.clone();
+            manager.on(server, |c, t| async move { c.read_resource(&uri, t).await }).await
+        }
+        "listPrompts" => manager.on(server, |c, t| async move { c.prompts(t).await }).await,
+        "getPrompt" => {
+            let (name, args) = (params.name.clone(), params.args.clone().unwrap_or_default());
+            manager.on(server, |c, t| async move { c.get_prompt(&name, args, t).await }).await
+        }
         other => Err(format!("unknown mcpFactory request '{other}'")),
     };
     match result {
@@ -109,7 +124,14 @@ async fn list_servers(manager: &ProxyManager) -> Value {
             .into_iter()
             .map(|s| {
                 let tools: Option<Vec<String>> = s.tools.map(|t| t.iter().map(|t| t.name.to_string()).collect());
-                json!({ "name": s.name, "status": s.status, "tools": tools.unwrap_or_default(), "error": s.error })
+                json!({
+                    "name": s.name,
+                    "status": s.status,
+                    "tools": tools.unwrap_or_default(),
+                    "resources": s.resources,
+                    "prompts": s.prompts,
+                    "error": s.error,
+                })
             })
             .collect(),
     )

@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 
 use process_wrap::tokio::{CommandWrap, KillOnDrop, ProcessGroup};
 use reqwest::header::{HeaderName, HeaderValue};
-use rmcp::model::{CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, JsonObject, Tool};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, GetPromptRequestParams, Implementation,
+    JsonObject, ReadResourceRequestParams, Tool,
+};
+use serde_json::Value;
 use rmcp::service::{NotificationContext, RoleClient, RunningService, ServiceError};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
@@ -114,6 +118,75 @@ impl Connection {
             })?
             .map_err(describe)
     }
+}
+
+/// What an upstream offers besides tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feature {
+    Resources,
+    Prompts,
+}
+
+impl Connection {
+    /// Whether the server declared the capability in its `initialize` answer.
+    pub fn offers(&self, feature: Feature) -> bool {
+        let Some(info) = self.service.peer().peer_info() else { return false };
+        match feature {
+            Feature::Resources => info.capabilities.resources.is_some(),
+            Feature::Prompts => info.capabilities.prompts.is_some(),
+        }
+    }
+
+    /// `resources/list`, every page; `[]` from a server without resources.
+    pub async fn resources(&self, timeout: Duration) -> Result<Value, String> {
+        if !self.offers(Feature::Resources) {
+            return Ok(Value::Array(Vec::new()));
+        }
+        let items = within(timeout, "resources/list", self.service.peer().list_all_resources()).await?;
+        serde_json::to_value(items).map_err(|e| e.to_string())
+    }
+
+    /// `prompts/list`, every page; `[]` from a server without prompts.
+    pub async fn prompts(&self, timeout: Duration) -> Result<Value, String> {
+        if !self.offers(Feature::Prompts) {
+            return Ok(Value::Array(Vec::new()));
+        }
+        let items = within(timeout, "prompts/list", self.service.peer().list_all_prompts()).await?;
+        serde_json::to_value(items).map_err(|e| e.to_string())
+    }
+
+    pub async fn read_resource(&self, uri: &str, timeout: Duration) -> Result<Value, String> {
+        if !self.offers(Feature::Resources) {
+            return Err("it offers no resources (no `resources` capability)".into());
+        }
+        let params = ReadResourceRequestParams::new(uri);
+        let result = within(timeout, "resources/read", self.service.peer().read_resource(params)).await?;
+        serde_json::to_value(result).map_err(|e| e.to_string())
+    }
+
+    pub async fn get_prompt(&self, name: &str, args: JsonObject, timeout: Duration) -> Result<Value, String> {
+        if !self.offers(Feature::Prompts) {
+            return Err("it offers no prompts (no `prompts` capability)".into());
+        }
+        let mut params = GetPromptRequestParams::new(name);
+        if !args.is_empty() {
+            params = params.with_arguments(args);
+        }
+        let result = within(timeout, "prompts/get", self.service.peer().get_prompt(params)).await?;
+        serde_json::to_value(result).map_err(|e| e.to_string())
+    }
+}
+
+/// A request with the call timeout, its errors described.
+async fn within<T>(
+    timeout: Duration,
+    what: &str,
+    request: impl Future<Output = Result<T, ServiceError>>,
+) -> Result<T, String> {
+    tokio::time::timeout(timeout, request)
+        .await
+        .map_err(|_| format!("{what} got no answer within {} ms (MCP_CONDUCTOR_MCP_CALL_TIMEOUT)", timeout.as_millis()))?
+        .map_err(describe)
 }
 
 fn describe(error: ServiceError) -> String {

@@ -52,6 +52,12 @@ pub struct ServerEntry {
     /// Number of tools, once connected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_count: Option<usize>,
+    /// Number of resources (`listResources()`), once connected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_count: Option<usize>,
+    /// Number of prompts (`listPrompts()`), once connected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_count: Option<usize>,
     /// One signature line per tool.
     pub tools: Vec<String>,
     /// stdio | http | sse (absent when the entry is invalid).
@@ -93,6 +99,8 @@ fn entry(name: &str, status: &str, error: Option<String>, tools: Option<&[Tool]>
         status: status.to_string(),
         error,
         tool_count: tools.map(<[Tool]>::len),
+        resource_count: None,
+        prompt_count: None,
         tools: tools.unwrap_or_default().iter().map(signature).collect(),
         transport: None,
         command: None,
@@ -135,11 +143,22 @@ impl Conductor {
         let mut servers = Vec::new();
         for s in &statuses {
             let tools = s.tools.as_deref().map(Vec::as_slice);
-            let entry = entry(&s.name, s.status, s.error.clone(), tools, s.spec.as_ref().ok());
+            let mut entry = entry(&s.name, s.status, s.error.clone(), tools, s.spec.as_ref().ok());
+            entry.resource_count = s.resources;
+            entry.prompt_count = s.prompts;
             text.push_str(&format!("{}: {}", s.name, s.status));
+            let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
             match (&s.error, entry.tool_count) {
                 (Some(error), _) => text.push_str(&format!(" - {error}\n")),
-                (None, Some(n)) => text.push_str(&format!(", {n} tool{}\n", if n == 1 { "" } else { "s" })),
+                (None, Some(n)) => {
+                    text.push_str(&format!(", {}", plural(n, "tool")));
+                    for (count, what) in [(s.resources, "resource"), (s.prompts, "prompt")] {
+                        if let Some(count) = count.filter(|c| *c > 0) {
+                            text.push_str(&format!(", {}", plural(count, what)));
+                        }
+                    }
+                    text.push('\n');
+                }
                 (None, None) => text.push('\n'),
             }
             for line in &entry.tools {

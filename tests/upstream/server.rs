@@ -6,7 +6,13 @@ use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
+    ListPromptsResult, ListResourcesResult, PaginatedRequestParams, PromptMessage, Role,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents, ServerCapabilities,
+    ServerConfig,
+};
+use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 use serde::Deserialize;
 use serde_json::json;
@@ -14,6 +20,8 @@ use serde_json::json;
 #[derive(Clone)]
 struct Upstream {
     tool_router: ToolRouter<Self>,
+    /// Resources and prompts too (not with `--no-extras`).
+    extras: bool,
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -88,16 +96,72 @@ impl Upstream {
     }
 }
 
+/// One resource and one prompt, for `mcpFactory`'s `listResources`/`readResource`/`listPrompts`/
+/// `getPrompt` (with `--no-extras`: tools only, no such capabilities).
+const NOTE_URI: &str = "memo://note";
+
+fn from_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+    serde_json::from_value(value).expect("a valid MCP value")
+}
+
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Upstream {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let capabilities = if self.extras {
+            ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().build()
+        } else {
+            ServerCapabilities::builder().enable_tools().build()
+        };
+        ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("conductor-test-upstream", env!("CARGO_PKG_VERSION")))
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let note = from_json(json!({ "uri": NOTE_URI, "name": "note", "mimeType": "text/plain" }));
+        Ok(ListResourcesResult::with_all_items(vec![note]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        if request.uri != NOTE_URI {
+            return Err(ErrorData::resource_not_found(format!("no resource {}", request.uri), None));
+        }
+        Ok(ReadResourceResult::new(vec![ResourceContents::text("remember the milk", NOTE_URI)]).into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let greet = from_json(json!({
+            "name": "greet",
+            "description": "Greets someone.",
+            "arguments": [{ "name": "who", "required": true }]
+        }));
+        Ok(ListPromptsResult::with_all_items(vec![greet]))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let who = request.arguments.as_ref().and_then(|a| a.get("who")).and_then(|v| v.as_str()).unwrap_or("nobody");
+        let message = PromptMessage::new_text(Role::User, format!("Hello, {who}!"));
+        Ok(GetPromptResult::new(vec![message]).into())
     }
 }
 
 fn upstream() -> Upstream {
-    Upstream { tool_router: Upstream::tool_router() }
+    Upstream { tool_router: Upstream::tool_router(), extras: !std::env::args().any(|a| a == "--no-extras") }
 }
 
 #[tokio::main]
