@@ -14,6 +14,7 @@ import {
   op_conductor_globals,
   op_conductor_host,
   op_conductor_may_adopt_fd,
+  op_conductor_progress,
   op_conductor_track_child,
   PipeWrap,
   TCPWrap,
@@ -315,6 +316,7 @@ function harden() {
   disableProcessWideApis();
   defineGlobal("mcpFactory", mcpFactory);
   defineGlobal("importPlaybook", importPlaybook);
+  defineGlobal("progress", progress);
   // deno_runtime's default web-worker factory aborts; workers are not offered in the sandbox.
   class Worker {
     constructor() {
@@ -482,6 +484,27 @@ const mcpFactory = ObjectFreeze({
     return upstream(server, tools);
   },
 });
+
+// ---- progress: MCP progress notifications from inside the code (src/server/progress.rs) ----
+
+let lastProgress = -Infinity;
+
+function progress(current, total, message) {
+  if (typeof current !== "number" || !NumberIsFinite(current)) {
+    throw new TypeErrorCtor("progress(current, total?, message?): current must be a finite number");
+  }
+  if (current <= lastProgress) {
+    throw new TypeErrorCtor("progress: current (".concat(current, ") must be above the previous value (", lastProgress, ")"));
+  }
+  if (total !== undefined && total !== null && (typeof total !== "number" || !NumberIsFinite(total))) {
+    throw new TypeErrorCtor("progress: total must be a finite number when given");
+  }
+  if (message !== undefined && message !== null && typeof message !== "string") {
+    throw new TypeErrorCtor("progress: message must be a string when given");
+  }
+  lastProgress = current;
+  op_conductor_progress(current, total ?? NaN, message ?? "");
+}
 
 // ---- importPlaybook: a playbook's module, read by the server (src/playbooks/store.rs) ----
 

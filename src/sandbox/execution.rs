@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use super::code::{SyntaxError, prepare_execution};
 use super::children;
 use super::control::{Control, StopReason};
-use super::glue::{JobGlobals, SpawnedChildren};
+use super::glue::{JobGlobals, JobProgress, SpawnedChildren};
 use super::loader::SandboxLoader;
 use super::output::{Captured, OutputLog};
 use super::result::{ErrorType, Failure};
@@ -206,6 +206,9 @@ async fn run_job(
         Err(SyntaxError(message)) => return (Err(Failure::new(ErrorType::Syntax, message)), None),
     };
     loader.register(main_url, request.code.into(), emitted.source_map);
+    if let Some(sink) = request.progress {
+        worker.js_runtime.op_state().borrow_mut().put(JobProgress(sink));
+    }
     if !request.globals.is_empty()
         && let Err(e) = define_globals(worker, &request.globals)
     {

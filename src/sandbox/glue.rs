@@ -33,13 +33,27 @@ pub struct GlueState {
 /// JSON object of the globals `setup()` defines; put into the op state when the job arrives.
 pub struct JobGlobals(pub String);
 
+/// One `progress(current, total?, message?)` call of the code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub current: f64,
+    pub total: Option<f64>,
+    pub message: Option<String>,
+}
+
+/// Where `progress()` reports go (the tool call's `notifications/progress`); put into the op state
+/// with the job when the call carried a progress token.
+pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
+
+pub struct JobProgress(pub ProgressSink);
+
 /// Processes the code spawned, killed when the execution ends (see `js/conductor.js`).
 #[derive(Default)]
 pub struct SpawnedChildren(pub Vec<u32>);
 
 deno_core::extension!(
     mcp_conductor,
-    ops = [op_conductor_globals, op_conductor_track_child, op_conductor_host, op_conductor_may_adopt_fd],
+    ops = [op_conductor_globals, op_conductor_track_child, op_conductor_host, op_conductor_may_adopt_fd, op_conductor_progress],
     options = { state: GlueState },
     // Replaces deno_io's `op_print` (which writes to fd resources) so `console.*` lands in the
     // capture directly and in exact order. Runs after deno_io's middleware, so it wins. The
@@ -86,6 +100,17 @@ fn op_conductor_track_child(state: &mut OpState, pid: u32) {
 #[op2(fast)]
 fn op_conductor_may_adopt_fd(state: &mut OpState, fd: i32) -> bool {
     fd >= 0 && super::op_guards::run_allowed(state)
+}
+
+/// `progress()` (arguments checked by the glue; `total` NaN and `message` "" mean none); nothing
+/// without a progress token.
+#[op2(fast)]
+fn op_conductor_progress(state: &mut OpState, current: f64, total: f64, #[string] message: &str) {
+    if let Some(JobProgress(sink)) = state.try_borrow::<JobProgress>() {
+        let total = (!total.is_nan()).then_some(total);
+        let message = (!message.is_empty()).then(|| message.to_string());
+        sink(Progress { current, total, message });
+    }
 }
 
 #[op2(fast)]

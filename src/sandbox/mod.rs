@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use code::{SyntaxError, prepare_execution, transpile_module};
 pub use control::StopReason;
-pub use glue::{Host, HostReply};
+pub use glue::{Host, HostReply, Progress, ProgressSink};
 pub use output::Captured;
 pub use permissions::{PermissionSet, ServerOwned};
 pub use result::{ErrorType, Failure, Outcome, RunResult, Status, StructuredRunResult};
@@ -72,6 +72,8 @@ pub struct ExecRequest {
     pub timeout: Duration,
     /// Per-call globals (keys already validated as identifiers).
     pub globals: Map<String, Value>,
+    /// Receives the code's `progress()` calls (when the tool call carried a progress token).
+    pub progress: Option<ProgressSink>,
 }
 
 #[derive(Clone)]

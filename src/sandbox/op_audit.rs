@@ -1375,6 +1375,7 @@ pub const EXTENSIONS: &[ExtensionAudit] = &[
             "op_conductor_track_child",
             "op_conductor_host",
             "op_conductor_may_adopt_fd",
+            "op_conductor_progress",
         ],
         objects: &[],
     },

@@ -5,6 +5,7 @@
 //! - [`schema`]: input/output schemas derived from the (de)serialized types
 
 mod playbook_tools;
+mod progress;
 mod proxy_tools;
 mod run_code;
 pub mod schema;

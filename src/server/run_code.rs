@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
-use rmcp::{ErrorData, tool, tool_router};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, RequestMetaObject};
+use rmcp::{ErrorData, Peer, RoleServer, tool, tool_router};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -12,8 +12,8 @@ use super::{Conductor, schema};
 use crate::sandbox::{ExecRequest, Outcome, StructuredRunResult};
 
 /// Globals every execution already has; a call may not replace them.
-pub const INJECTED_GLOBALS: [&str; 6] =
-    ["WORKSPACE_DIR", "ROOT_DIR", "PLAYBOOKS_DIR", "PERMISSIONS", "mcpFactory", "importPlaybook"];
+pub const INJECTED_GLOBALS: [&str; 7] =
+    ["WORKSPACE_DIR", "ROOT_DIR", "PLAYBOOKS_DIR", "PERMISSIONS", "mcpFactory", "importPlaybook", "progress"];
 
 const RUN_DENO_CODE: &str = "\
 Run TypeScript or JavaScript in a fresh Deno sandbox (an ES module: top-level await, imports of \
@@ -27,7 +27,8 @@ tools of the upstream MCP servers listed by `list_mcp_servers`: \
 the tool's result (structuredContent or parsed JSON text) and throws when the tool fails; \
 `get_tools` with `format: \"typescript\"` gives typed declarations of a server's tools: ask for them first. \
 Imports: `node:` built-ins, and npm packages the administrator installed (`npm:name`, bare `name`). \
-`await importPlaybook(\"folder\")` returns a saved playbook's exports (see `list_playbooks`). Permissions are set \
+`await importPlaybook(\"folder\")` returns a saved playbook's exports (see `list_playbooks`). \
+`progress(current, total?, message?)` sends MCP progress notifications while the code runs (when the call has a progressToken). Permissions are set \
 by the administrator and cannot be changed by code. Result: {status, output, returnValue | error, \
 errorType (syntax|runtime|timeout|permission|exit|memory), executionTime}; `truncated` when \
 output exceeded the cap, `returnValueFile` when a large result was written to the workspace.";
@@ -53,7 +54,13 @@ impl Conductor {
         input_schema = schema::input::<RunDenoCodeParams>(),
         output_schema = schema::output::<StructuredRunResult>()
     )]
-    async fn run_deno_code(&self, arguments: JsonObject, cancel: CancellationToken) -> Result<CallToolResult, ErrorData> {
+    async fn run_deno_code(
+        &self,
+        arguments: JsonObject,
+        cancel: CancellationToken,
+        peer: Peer<RoleServer>,
+        meta: RequestMetaObject,
+    ) -> Result<CallToolResult, ErrorData> {
         // Deserialized here (not through rmcp's `Parameters`, which turns bad input into a tool
         // result) so that invalid input is an invalid-params error, like every other check below.
         let params: RunDenoCodeParams = serde_json::from_value(Value::Object(arguments))
@@ -64,8 +71,13 @@ impl Conductor {
             validate_global_name(key).map_err(|e| ErrorData::invalid_params(e, None))?;
         }
         let code_bytes = params.deno_code.len();
-        let request = ExecRequest { code: params.deno_code, timeout, globals };
+        let forwarder = meta.get_progress_token().map(|token| super::progress::Forwarder::start(peer, token));
+        let progress = forwarder.as_ref().map(super::progress::Forwarder::sink);
+        let request = ExecRequest { code: params.deno_code, timeout, globals, progress };
         let outcome = self.sandbox.execute(request, cancel).await;
+        if let Some(forwarder) = forwarder {
+            forwarder.finish().await;
+        }
         self.metrics.execution(&outcome);
         // Never the code or its globals: their size only.
         tracing::info!(

@@ -1,0 +1,131 @@
+//! `progress(current, total?, message?)` sends `notifications/progress` live, while the code runs.
+//! Proven causally, not by timing: the code reports 1, then waits for a file the test creates
+//! only after it has received notification 1; the call can only finish if that notification
+//! reached the client while the code was still running.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use rmcp::model::{CallToolRequestParams, NumberOrString, ProgressNotificationParam, ProgressToken, RequestMetaObject};
+use rmcp::service::{NotificationContext, RoleClient};
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{ClientHandler, ServiceExt};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+#[derive(Clone)]
+struct Recorder {
+    tx: mpsc::UnboundedSender<ProgressNotificationParam>,
+}
+
+impl ClientHandler for Recorder {
+    async fn on_progress(&self, params: ProgressNotificationParam, _context: NotificationContext<RoleClient>) {
+        let _ = self.tx.send(params);
+    }
+}
+
+struct Client {
+    service: rmcp::service::RunningService<RoleClient, Recorder>,
+    progress: mpsc::UnboundedReceiver<ProgressNotificationParam>,
+    workspace: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+async fn client(run_args: &str) -> Client {
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = dir.path().join("workspace");
+    std::fs::create_dir_all(&workspace).unwrap();
+    let workspace = workspace.canonicalize().unwrap();
+    let run_args = run_args.replace("{ws}", &workspace.display().to_string());
+    let command = tokio::process::Command::new(common::BIN).configure(|cmd| {
+        cmd.env_clear()
+            .env("HOME", dir.path())
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("MCP_CONDUCTOR_WORKSPACE", &workspace)
+            .env("MCP_CONDUCTOR_RUN_ARGS", &run_args)
+            .env("MCP_CONDUCTOR_LOG", "warn");
+    });
+    let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::inherit()).spawn().unwrap();
+    let (tx, progress) = mpsc::unbounded_channel();
+    let service = Recorder { tx }.serve(transport).await.expect("initialize");
+    Client { service, progress, workspace, _dir: dir }
+}
+
+async fn call(service: &rmcp::service::RunningService<RoleClient, Recorder>, code: &str, token: Option<&str>) -> Value {
+    let Value::Object(args) = json!({ "deno_code": code }) else { unreachable!() };
+    let mut params = CallToolRequestParams::new("run_deno_code").with_arguments(args);
+    if let Some(token) = token {
+        params.meta = Some(RequestMetaObject::with_progress_token(ProgressToken(NumberOrString::String(token.into()))));
+    }
+    let result = service.call_tool(params).await.expect("tools/call");
+    result.structured_content.expect("structuredContent")
+}
+
+#[tokio::test]
+async fn progress_is_delivered_while_the_code_runs() {
+    let mut c = client("allow-read={ws}").await;
+    let go = c.workspace.join("go");
+    let code = format!(
+        r#"
+        progress(1, 3, "started");
+        const go = {go:?};
+        for (;;) {{
+          try {{ Deno.statSync(go); break; }} catch {{ await new Promise((r) => setTimeout(r, 10)); }}
+        }}
+        progress(2, 3);
+        progress(3, 3, "done");
+        "finished"
+        "#,
+        go = go.display().to_string()
+    );
+    let Client { service, progress, .. } = &mut c;
+    let run = call(service, &code, Some("tok-1"));
+    let created = async {
+        let first = progress.recv().await.expect("notification 1");
+        assert_eq!((first.progress, first.total, first.message.as_deref()), (1.0, Some(3.0), Some("started")));
+        // (rmcp's client puts its own progress token on every request.)
+        std::fs::write(&go, "").unwrap();
+    };
+    let (result, ()) = tokio::join!(run, created);
+    assert_eq!(result["returnValue"], json!("finished"), "{result}");
+    // The last one is always sent, before the result.
+    let mut last = None;
+    while let Ok(p) = c.progress.try_recv() {
+        last = Some(p);
+    }
+    let last = last.expect("the final notification");
+    assert_eq!((last.progress, last.message.as_deref()), (3.0, Some("done")));
+}
+
+#[tokio::test]
+async fn progress_checks_its_arguments_and_thins_a_flood() {
+    let mut c = client("").await;
+    let r = call(&c.service, "progress(1); progress(2, 10, 'x'); 'ok'", None).await;
+    assert_eq!(r["returnValue"], json!("ok"), "{r}");
+    for (code, needle) in [
+        ("progress('1')", "current must be a finite number"),
+        ("progress(2); progress(2)", "must be above the previous value"),
+        ("progress(1, 'ten')", "total must be a finite number"),
+        ("progress(1, 2, 3)", "message must be a string"),
+    ] {
+        let r = call(&c.service, code, Some("t")).await;
+        assert_eq!(r["status"], json!("error"), "{code}: {r}");
+        assert!(r["error"].as_str().unwrap().contains(needle), "{code}: {r}");
+    }
+    // A flood is thinned (about 20 per second), the last value always arrives.
+    while c.progress.try_recv().is_ok() {}
+    let r = call(&c.service, "for (let i = 1; i <= 5000; i++) progress(i); 1", Some("flood")).await;
+    assert_eq!(r["returnValue"], json!(1));
+    let mut got = Vec::new();
+    while let Ok(p) = c.progress.try_recv() {
+        got.push(p.progress);
+    }
+    assert_eq!(got.last(), Some(&5000.0), "{got:?}");
+    assert!(got.len() < 100, "{} notifications for a burst", got.len());
+    // `progress` cannot be replaced by a call's globals.
+    let Value::Object(args) = json!({ "deno_code": "1", "globals": { "progress": 1 } }) else { unreachable!() };
+    let err = c.service.call_tool(CallToolRequestParams::new("run_deno_code").with_arguments(args)).await;
+    assert!(err.is_err(), "{err:?}");
+}
