@@ -387,6 +387,26 @@ async def transport(http: bool) -> AsyncIterator[tuple[Any, Callable[[httpx2.Asy
         shutil.rmtree(home, ignore_errors=True)
 
 
+async def check_progress(report: Report, session: ClientSession) -> None:
+    """progress() in code reaches call_tool's progress_callback; the last report always arrives."""
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
+
+    code = "progress(1, 2, 'half'); progress(2, 2, 'done'); 'ok'"
+    problems = []
+    try:
+        result = await session.call_tool("run_deno_code", {"deno_code": code}, progress_callback=on_progress)
+        if (result.structured_content or {}).get("returnValue") != "ok":
+            problems.append(f"result {result.structured_content}")
+    except Exception as e:
+        problems.append(f"call failed: {e!r}")
+    if not seen or seen[-1] != (2, 2, "done"):
+        problems.append(f"progress callbacks {seen}")
+    report.check("run_deno_code: progress() reaches the progress_callback", problems)
+
+
 async def with_session(report: Report, http: bool) -> None:
     """ClientSession over stdio_client or streamable_http_client: the initialize handshake (protocol 2025-11-25)."""
 
@@ -398,6 +418,7 @@ async def with_session(report: Report, http: bool) -> None:
         report.check("initialize: server mcp-conductor, protocol 2025-11-25", problems)
         check_tools(report, (await session.list_tools()).tools)
         await run_cases(report, lambda tool, args: session.call_tool(tool, args))
+        await check_progress(report, session)
 
     async with transport(http) as (target, make_http, server):
         if server is None:
