@@ -18,17 +18,28 @@ use tokio::sync::mpsc;
 #[derive(Clone)]
 struct Recorder {
     tx: mpsc::UnboundedSender<ProgressNotificationParam>,
+    logs: mpsc::UnboundedSender<Value>,
 }
 
 impl ClientHandler for Recorder {
     async fn on_progress(&self, params: ProgressNotificationParam, _context: NotificationContext<RoleClient>) {
         let _ = self.tx.send(params);
     }
+
+    #[allow(deprecated)]
+    async fn on_logging_message(
+        &self,
+        params: rmcp::model::LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let _ = self.logs.send(serde_json::to_value(params).unwrap());
+    }
 }
 
 struct Client {
     service: rmcp::service::RunningService<RoleClient, Recorder>,
     progress: mpsc::UnboundedReceiver<ProgressNotificationParam>,
+    logs: mpsc::UnboundedReceiver<Value>,
     workspace: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -49,8 +60,9 @@ async fn client(run_args: &str) -> Client {
     });
     let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::inherit()).spawn().unwrap();
     let (tx, progress) = mpsc::unbounded_channel();
-    let service = Recorder { tx }.serve(transport).await.expect("initialize");
-    Client { service, progress, workspace, _dir: dir }
+    let (logs_tx, logs) = mpsc::unbounded_channel();
+    let service = Recorder { tx, logs: logs_tx }.serve(transport).await.expect("initialize");
+    Client { service, progress, logs, workspace, _dir: dir }
 }
 
 async fn call(service: &rmcp::service::RunningService<RoleClient, Recorder>, code: &str, token: Option<&str>) -> Value {
@@ -128,4 +140,48 @@ async fn progress_checks_its_arguments_and_thins_a_flood() {
     let Value::Object(args) = json!({ "deno_code": "1", "globals": { "progress": 1 } }) else { unreachable!() };
     let err = c.service.call_tool(CallToolRequestParams::new("run_deno_code").with_arguments(args)).await;
     assert!(err.is_err(), "{err:?}");
+}
+
+/// After `logging/setLevel`, each printed line is a `notifications/message`, live: the code prints
+/// a line, then waits for a file the test creates only after that line arrived.
+#[tokio::test]
+#[allow(deprecated)]
+async fn printed_lines_are_logging_notifications_while_the_code_runs() {
+    let mut c = client("allow-read={ws}").await;
+    let quiet = call(&c.service, "console.log('not asked for'); 1", None).await;
+    assert_eq!(quiet["returnValue"], json!(1));
+    assert!(c.logs.try_recv().is_err(), "no logging notifications before logging/setLevel");
+    let level: rmcp::model::SetLevelRequestParams = serde_json::from_value(json!({ "level": "info" })).unwrap();
+    c.service.set_level(level).await.expect("logging/setLevel");
+    let go = c.workspace.join("go");
+    let code = format!(
+        r#"
+        console.log("first line");
+        const go = {go:?};
+        for (;;) {{
+          try {{ Deno.statSync(go); break; }} catch {{ await new Promise((r) => setTimeout(r, 10)); }}
+        }}
+        console.error("on stderr");
+        "finished"
+        "#,
+        go = go.display().to_string()
+    );
+    let Client { service, logs, .. } = &mut c;
+    let run = call(service, &code, None);
+    let created = async {
+        let first = logs.recv().await.expect("the first line");
+        assert_eq!(first, json!({ "level": "info", "logger": "run_deno_code", "data": "first line" }));
+        std::fs::write(&go, "").unwrap();
+    };
+    let (result, ()) = tokio::join!(run, created);
+    assert_eq!(result["returnValue"], json!("finished"), "{result}");
+    let second = c.logs.try_recv().expect("the stderr line, before the result");
+    assert_eq!(second, json!({ "level": "warning", "logger": "run_deno_code", "data": "on stderr" }));
+
+    // At `warning`, stdout lines (info) are filtered out.
+    let level: rmcp::model::SetLevelRequestParams = serde_json::from_value(json!({ "level": "warning" })).unwrap();
+    c.service.set_level(level).await.unwrap();
+    call(&c.service, "console.log('info'); console.warn('warn'); 1", None).await;
+    let got: Vec<Value> = std::iter::from_fn(|| c.logs.try_recv().ok()).map(|v| v["data"].clone()).collect();
+    assert_eq!(got, [json!("warn")]);
 }

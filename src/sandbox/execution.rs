@@ -125,6 +125,10 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
             }
         };
         let mut worker = built.worker;
+        let mut job = job;
+        if let Some(sink) = job.request.lines.take() {
+            log.set_line_sink(sink);
+        }
         let heap = config.limits.max_memory_bytes;
         let run = run_job(&mut worker, &control, &loader, &main_url, job.request, job.deadline, heap);
         let (result, exit_code) = AssertUnwindSafe(run)

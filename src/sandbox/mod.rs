@@ -36,7 +36,7 @@ use tokio_util::sync::CancellationToken;
 pub use code::{SyntaxError, prepare_execution, transpile_module};
 pub use control::StopReason;
 pub use glue::{Host, HostReply, Progress, ProgressSink};
-pub use output::Captured;
+pub use output::{Captured, LineSink, Stream};
 pub use permissions::{PermissionSet, ServerOwned};
 pub use result::{ErrorType, Failure, Outcome, RunResult, Status, StructuredRunResult};
 
@@ -74,6 +74,8 @@ pub struct ExecRequest {
     pub globals: Map<String, Value>,
     /// Receives the code's `progress()` calls (when the tool call carried a progress token).
     pub progress: Option<ProgressSink>,
+    /// Receives each printed line live (when the client asked for logging notifications).
+    pub lines: Option<LineSink>,
 }
 
 #[derive(Clone)]

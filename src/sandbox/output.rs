@@ -36,15 +36,24 @@ struct Inner {
     room: usize,
 }
 
+/// Receives each complete line as it is captured (live MCP logging notifications).
+pub type LineSink = Arc<dyn Fn(Stream, &str) + Send + Sync>;
+
 pub struct OutputLog {
     inner: Mutex<Inner>,
+    lines: Mutex<Option<LineSink>>,
 }
 
 impl OutputLog {
     /// A log that keeps the first `max_bytes` of stdout+stderr and drops the rest (the pipes
     /// keep being drained, so the code never blocks on a full pipe).
     pub fn new(max_bytes: usize) -> Self {
-        Self { inner: Mutex::new(Inner { room: max_bytes, ..Default::default() }) }
+        Self { inner: Mutex::new(Inner { room: max_bytes, ..Default::default() }), lines: Mutex::new(None) }
+    }
+
+    /// From now on, every complete line (within the cap) also goes to `sink`.
+    pub fn set_line_sink(&self, sink: LineSink) {
+        *self.lines.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
     }
 
     pub fn write(&self, stream: Stream, text: &str) {
@@ -73,6 +82,7 @@ impl OutputLog {
         };
         raw.push_str(text);
         pending.push_str(text);
+        let first_new = captured.output.len();
         while let Some(pos) = pending.find('\n') {
             let mut line: String = pending.drain(..=pos).collect();
             line.pop();
@@ -80,6 +90,12 @@ impl OutputLog {
                 line.pop();
             }
             captured.output.push(line);
+        }
+        let sink = self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(sink) = sink {
+            for line in &captured.output[first_new..] {
+                sink(stream, line);
+            }
         }
     }
 

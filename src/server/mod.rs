@@ -4,6 +4,7 @@
 //! - [`playbook_tools`]: `list_playbooks`, `get_playbook`, `create_playbook`
 //! - [`schema`]: input/output schemas derived from the (de)serialized types
 
+mod logging;
 mod playbook_tools;
 mod progress;
 mod proxy_tools;
@@ -34,6 +35,8 @@ pub struct Conductor {
     instructions: String,
     metrics: Arc<Metrics>,
     tool_router: ToolRouter<Self>,
+    /// `logging/setLevel` of this session.
+    log_level: logging::SessionLevel,
 }
 
 impl Conductor {
@@ -59,7 +62,17 @@ impl Conductor {
             max_timeout.as_millis()
         );
         let tool_router = Self::run_code_router() + Self::proxy_router() + Self::playbook_router();
-        Self { sandbox, proxy, playbooks, default_timeout, max_timeout, instructions, metrics, tool_router }
+        Self {
+            sandbox,
+            proxy,
+            playbooks,
+            default_timeout,
+            max_timeout,
+            instructions,
+            metrics,
+            tool_router,
+            log_level: Default::default(),
+        }
     }
 }
 
@@ -85,8 +98,21 @@ impl ServerHandler for Conductor {
         response
     }
 
+    /// Printed lines become logging notifications at this level and above (`logging.rs`).
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<(), rmcp::ErrorData> {
+        self.log_level.set(request.level);
+        Ok(())
+    }
+
+    // The logging capability is deprecated (SEP-2577) but still in the deprecation window.
+    #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_logging().build())
             .with_server_info(Implementation::new("mcp-conductor", env!("CARGO_PKG_VERSION")))
             .with_instructions(self.instructions.clone())
     }

@@ -71,11 +71,17 @@ impl Conductor {
             validate_global_name(key).map_err(|e| ErrorData::invalid_params(e, None))?;
         }
         let code_bytes = params.deno_code.len();
-        let forwarder = meta.get_progress_token().map(|token| super::progress::Forwarder::start(peer, token));
+        let forwarder = meta.get_progress_token().map(|token| super::progress::Forwarder::start(peer.clone(), token));
         let progress = forwarder.as_ref().map(super::progress::Forwarder::sink);
-        let request = ExecRequest { code: params.deno_code, timeout, globals, progress };
+        let log_level = self.log_level.for_request(&meta);
+        let log_forwarder = log_level.map(|_| super::logging::Forwarder::start(peer));
+        let lines = log_forwarder.as_ref().zip(log_level).map(|(f, level)| f.sink(level));
+        let request = ExecRequest { code: params.deno_code, timeout, globals, progress, lines };
         let outcome = self.sandbox.execute(request, cancel).await;
         if let Some(forwarder) = forwarder {
+            forwarder.finish().await;
+        }
+        if let Some(forwarder) = log_forwarder {
             forwarder.finish().await;
         }
         self.metrics.execution(&outcome);
