@@ -14,6 +14,7 @@ import {
   op_conductor_globals,
   op_conductor_host,
   op_conductor_may_adopt_fd,
+  op_conductor_attach,
   op_conductor_progress,
   op_conductor_track_child,
   PipeWrap,
@@ -60,6 +61,22 @@ const MapPrototypeGetSize = getter(Map.prototype, "size");
 const SetPrototypeGetSize = getter(Set.prototype, "size");
 const ArrayBufferPrototypeGetByteLength = getter(ArrayBuffer.prototype, "byteLength");
 const TypeErrorCtor = TypeError;
+
+// The bytes a typed array or DataView looks at (captured getters: code cannot fake them).
+function viewBytes(view) {
+  const typed = ReflectApply(TypedArrayToStringTag, view, []) !== undefined;
+  return typed
+    ? new Uint8ArrayCtor(
+      ReflectApply(TypedArrayBuffer, view, []),
+      ReflectApply(TypedArrayByteOffset, view, []),
+      ReflectApply(TypedArrayByteLength, view, []),
+    )
+    : new Uint8ArrayCtor(
+      ReflectApply(DataViewBuffer, view, []),
+      ReflectApply(DataViewByteOffset, view, []),
+      ReflectApply(DataViewByteLength, view, []),
+    );
+}
 
 const PromiseReject = Promise.reject.bind(Promise);
 const PromisePrototypeThen = Promise.prototype.then;
@@ -202,19 +219,7 @@ function objectToJson(value, seen, depth) {
     return "[" + out + "]";
   }
   if (ArrayBufferIsView(value)) {
-    const typed = ReflectApply(TypedArrayToStringTag, value, []) !== undefined;
-    const bytes = typed
-      ? new Uint8ArrayCtor(
-        ReflectApply(TypedArrayBuffer, value, []),
-        ReflectApply(TypedArrayByteOffset, value, []),
-        ReflectApply(TypedArrayByteLength, value, []),
-      )
-      : new Uint8ArrayCtor(
-        ReflectApply(DataViewBuffer, value, []),
-        ReflectApply(DataViewByteOffset, value, []),
-        ReflectApply(DataViewByteLength, value, []),
-      );
-    return bytesJson(bytes);
+    return bytesJson(viewBytes(value));
   }
   if (hasBrand(value, ArrayBufferPrototypeGetByteLength)) {
     return bytesJson(new Uint8ArrayCtor(value));
@@ -317,6 +322,7 @@ function harden() {
   defineGlobal("mcpFactory", mcpFactory);
   defineGlobal("importPlaybook", importPlaybook);
   defineGlobal("progress", progress);
+  defineGlobal("mcp", makeMcp(Deno.readFileSync, Deno.realPathSync, globalThis.atob));
   // deno_runtime's default web-worker factory aborts; workers are not offered in the sandbox.
   class Worker {
     constructor() {
@@ -504,6 +510,70 @@ function progress(current, total, message) {
   }
   lastProgress = current;
   op_conductor_progress(current, total ?? NaN, message ?? "");
+}
+
+// ---- mcp: images, audio and files into the tool result (src/sandbox/glue.rs attachments) ----
+
+const Uint8ArrayFrom = (text) => {
+  const bytes = new Uint8ArrayCtor(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = ReflectApply(StringPrototypeCharCodeAt, text, [i]);
+  return bytes;
+};
+const StringPrototypeCharCodeAt = String.prototype.charCodeAt;
+const StringPrototypeToLowerCase = String.prototype.toLowerCase;
+const StringPrototypeLastIndexOf = String.prototype.lastIndexOf;
+const StringPrototypeSliceRaw = String.prototype.slice;
+const StringPrototypeIndexOf = String.prototype.indexOf;
+
+// Uint8Array (or another typed array / DataView), ArrayBuffer, or a base64 string.
+function bytesOf(api, data, atob) {
+  if (typeof data === "string") {
+    let text;
+    try {
+      text = atob(data);
+    } catch {
+      throw new TypeErrorCtor(api.concat(": a string must be base64"));
+    }
+    return Uint8ArrayFrom(text);
+  }
+  if (ArrayBufferIsView(data)) return viewBytes(data);
+  if (hasBrand(data, ArrayBufferPrototypeGetByteLength)) return new Uint8ArrayCtor(data);
+  throw new TypeErrorCtor(api.concat(": data must be a Uint8Array, an ArrayBuffer or a base64 string"));
+}
+
+function checkMime(api, mimeType) {
+  if (typeof mimeType !== "string" || ReflectApply(StringPrototypeIndexOf, mimeType, ["/"]) < 1) {
+    throw new TypeErrorCtor(api.concat(": mimeType must be a MIME type such as \"image/png\""));
+  }
+  return mimeType;
+}
+
+const MIME_BY_EXTENSION = ObjectFreeze({
+  __proto__: null, txt: "text/plain", md: "text/markdown", csv: "text/csv", html: "text/html", htm: "text/html",
+  css: "text/css", js: "text/javascript", ts: "text/plain", xml: "application/xml", json: "application/json",
+  yaml: "application/yaml", yml: "application/yaml", svg: "image/svg+xml", png: "image/png", jpg: "image/jpeg",
+  jpeg: "image/jpeg", gif: "image/gif", webp: "image/webp", pdf: "application/pdf", wav: "audio/wav",
+  mp3: "audio/mpeg", ogg: "audio/ogg",
+});
+
+// Deno's file APIs and atob as they were before the code ran (the web globals exist only then).
+function makeMcp(readFileSync, realPathSync, atob) {
+  return ObjectFreeze({
+    image: (data, mimeType) => op_conductor_attach("image", checkMime("mcp.image", mimeType), bytesOf("mcp.image", data, atob)),
+    audio: (data, mimeType) => op_conductor_attach("audio", checkMime("mcp.audio", mimeType), bytesOf("mcp.audio", data, atob)),
+    // The execution's read permission applies (Deno's own file APIs read it).
+    file(path, mimeType) {
+      const real = realPathSync(path);
+      const bytes = readFileSync(real);
+      let mime = mimeType;
+      if (mime === undefined) {
+        const dot = ReflectApply(StringPrototypeLastIndexOf, real, ["."]);
+        const ext = dot < 0 ? "" : ReflectApply(StringPrototypeToLowerCase, ReflectApply(StringPrototypeSliceRaw, real, [dot + 1]), []);
+        mime = MIME_BY_EXTENSION[ext] ?? "application/octet-stream";
+      }
+      op_conductor_attach("file://".concat(real), checkMime("mcp.file", mime), bytes);
+    },
+  });
 }
 
 // ---- importPlaybook: a playbook's module, read by the server (src/playbooks/store.rs) ----

@@ -88,6 +88,13 @@ pub const ENV_VARS: &[EnvVar] = &[
             workspace. MCP_CONDUCTOR_MAX_RETURN_SIZE is the original product's name for it.",
     },
     EnvVar {
+        name: "MCP_CONDUCTOR_MAX_CONTENT_BYTES",
+        aliases: &[],
+        default: "`16777216`",
+        help: "Total size of the images, audio and files one execution adds to its result (mcp.image, \
+            mcp.audio, mcp.file); beyond it the call fails with errorType \"limit\".",
+    },
+    EnvVar {
         name: "MCP_CONDUCTOR_MAX_CONCURRENCY",
         aliases: &[],
         default: "2 × CPUs",
@@ -612,6 +619,8 @@ pub struct Limits {
     pub max_memory_bytes: usize,
     pub max_output_bytes: usize,
     pub max_return_bytes: usize,
+    /// Images, audio and files added to one result (`MCP_CONDUCTOR_MAX_CONTENT_BYTES`).
+    pub max_content_bytes: usize,
     pub max_concurrency: usize,
     /// Execution threads stuck in a blocking call that may be abandoned at once
     /// (`MCP_CONDUCTOR_MAX_ABANDONED`).
@@ -730,6 +739,7 @@ impl Config {
             max_memory_bytes: count_var(&env, "MCP_CONDUCTOR_MAX_MEMORY_MB", 256, 16..=65536)? << 20,
             max_output_bytes: count_var(&env, "MCP_CONDUCTOR_MAX_OUTPUT_BYTES", 1 << 20, 1..=1 << 30)?,
             max_return_bytes: count_var(&env, "MCP_CONDUCTOR_MAX_RETURN_BYTES", 1 << 20, 1..=1 << 30)?,
+            max_content_bytes: count_var(&env, "MCP_CONDUCTOR_MAX_CONTENT_BYTES", 16 << 20, 0..=1 << 30)?,
             max_concurrency: count_var(&env, "MCP_CONDUCTOR_MAX_CONCURRENCY", 2 * cpus, 1..=1024)?,
             max_abandoned: count_var(&env, "MCP_CONDUCTOR_MAX_ABANDONED", 16, 1..=1024)?,
         };

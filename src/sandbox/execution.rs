@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use super::code::{SyntaxError, prepare_execution};
 use super::children;
 use super::control::{Control, StopReason};
-use super::glue::{JobGlobals, JobProgress, SpawnedChildren};
+use super::glue::{Attachment, Attachments, JobGlobals, JobProgress, SpawnedChildren};
 use super::loader::SandboxLoader;
 use super::output::{Captured, OutputLog};
 use super::result::{ErrorType, Failure};
@@ -42,6 +42,8 @@ pub struct Execution {
     pub exit_code: Option<i32>,
     /// (path, bytes) of a return value written to a file for being too large.
     pub return_file: Option<(String, usize)>,
+    /// What `mcp.image/audio/file` added.
+    pub attachments: Vec<Attachment>,
 }
 
 impl Execution {
@@ -51,6 +53,7 @@ impl Execution {
             result: Err(Failure::new(error_type, message)),
             exit_code: None,
             return_file: None,
+            attachments: Vec::new(),
         }
     }
 
@@ -116,7 +119,13 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
             Err(_) if control.reason().is_some() => {
                 let mb = config.limits.max_memory_bytes >> 20;
                 let result = classify(Err(Ended::Stopped), None, None, control.reason(), job.request.timeout, mb);
-                let _ = job.reply.send(Execution { captured: log.finish(), result, exit_code: None, return_file: None });
+                let _ = job.reply.send(Execution {
+                    captured: log.finish(),
+                    result,
+                    exit_code: None,
+                    return_file: None,
+                    attachments: Vec::new(),
+                });
                 return;
             }
             Err(e) => {
@@ -129,6 +138,8 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         if let Some(sink) = job.request.lines.take() {
             log.set_line_sink(sink);
         }
+        let max_bytes = config.limits.max_content_bytes;
+        worker.js_runtime.op_state().borrow_mut().put(Attachments { max_bytes, ..Default::default() });
         let heap = config.limits.max_memory_bytes;
         let run = run_job(&mut worker, &control, &loader, &main_url, job.request, job.deadline, heap);
         let (result, exit_code) = AssertUnwindSafe(run)
@@ -138,9 +149,15 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         for drain in built.drains {
             drain.flush(DRAIN_GRACE);
         }
+        let attached = worker.js_runtime.op_state().borrow_mut().try_take::<Attachments>().unwrap_or_default();
+        // Past the cap the call is an error, never a partial set of images.
+        let (result, attachments) = match attached.overflow {
+            Some(message) => (Err(Failure::new(ErrorType::Limit, message)), Vec::new()),
+            None => (result, attached.items),
+        };
         let (result, return_file) = spill_large_value(result, &config);
         // Reply first: tearing the isolate down takes milliseconds nobody should wait for.
-        let _ = job.reply.send(Execution { captured: log.finish(), result, exit_code, return_file });
+        let _ = job.reply.send(Execution { captured: log.finish(), result, exit_code, return_file, attachments });
         let spawned = std::mem::take(&mut worker.js_runtime.op_state().borrow_mut().borrow_mut::<SpawnedChildren>().0);
         drop(worker);
         children::kill(&spawned);

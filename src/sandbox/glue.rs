@@ -47,13 +47,40 @@ pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
 
 pub struct JobProgress(pub ProgressSink);
 
+/// What `mcp.image()`, `mcp.audio()` and `mcp.file()` add to the tool result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachmentKind {
+    Image,
+    Audio,
+    /// An embedded resource (a file), with its `file://` URI.
+    Resource(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub kind: AttachmentKind,
+    pub mime_type: String,
+    pub data: Vec<u8>,
+}
+
+/// The execution's attachments, capped in total (`MCP_CONDUCTOR_MAX_CONTENT_BYTES`); put into
+/// the op state with the job.
+#[derive(Debug, Default)]
+pub struct Attachments {
+    pub items: Vec<Attachment>,
+    pub bytes: usize,
+    pub max_bytes: usize,
+    /// Set once the cap was exceeded: the call is then an error (never a truncated image).
+    pub overflow: Option<String>,
+}
+
 /// Processes the code spawned, killed when the execution ends (see `js/conductor.js`).
 #[derive(Default)]
 pub struct SpawnedChildren(pub Vec<u32>);
 
 deno_core::extension!(
     mcp_conductor,
-    ops = [op_conductor_globals, op_conductor_track_child, op_conductor_host, op_conductor_may_adopt_fd, op_conductor_progress],
+    ops = [op_conductor_globals, op_conductor_track_child, op_conductor_host, op_conductor_may_adopt_fd, op_conductor_progress, op_conductor_attach],
     options = { state: GlueState },
     // Replaces deno_io's `op_print` (which writes to fd resources) so `console.*` lands in the
     // capture directly and in exact order. Runs after deno_io's middleware, so it wins. The
@@ -111,6 +138,33 @@ fn op_conductor_progress(state: &mut OpState, current: f64, total: f64, #[string
         let message = (!message.is_empty()).then(|| message.to_string());
         sink(Progress { current, total, message });
     }
+}
+
+/// `mcp.image/audio/file` (the glue checks the arguments and reads files with the execution's
+/// permissions); `kind` is `image`, `audio` or a `file://` URI.
+#[op2(fast)]
+fn op_conductor_attach(state: &mut OpState, #[string] kind: &str, #[string] mime_type: &str, #[buffer] data: &[u8]) -> Result<(), deno_error::JsErrorBox> {
+    let Some(attachments) = state.try_borrow_mut::<Attachments>() else {
+        return Err(deno_error::JsErrorBox::generic("attachments are not available here"));
+    };
+    if attachments.overflow.is_some() || attachments.bytes + data.len() > attachments.max_bytes {
+        let message = format!(
+            "attachments limit of {} bytes reached (MCP_CONDUCTOR_MAX_CONTENT_BYTES): {} bytes attached, {} more asked for",
+            attachments.max_bytes,
+            attachments.bytes,
+            data.len()
+        );
+        attachments.overflow.get_or_insert(message.clone());
+        return Err(deno_error::JsErrorBox::new("RangeError", message));
+    }
+    let kind = match kind {
+        "image" => AttachmentKind::Image,
+        "audio" => AttachmentKind::Audio,
+        uri => AttachmentKind::Resource(uri.to_string()),
+    };
+    attachments.bytes += data.len();
+    attachments.items.push(Attachment { kind, mime_type: mime_type.to_string(), data: data.to_vec() });
+    Ok(())
 }
 
 #[op2(fast)]

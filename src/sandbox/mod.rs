@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use code::{SyntaxError, prepare_execution, transpile_module};
 pub use control::StopReason;
-pub use glue::{Host, HostReply, Progress, ProgressSink};
+pub use glue::{Attachment, AttachmentKind, Host, HostReply, Progress, ProgressSink};
 pub use output::{Captured, LineSink, Stream};
 pub use permissions::{PermissionSet, ServerOwned};
 pub use result::{ErrorType, Failure, Outcome, RunResult, Status, StructuredRunResult};
@@ -228,6 +228,7 @@ impl Execution {
             result: self.result,
             exit_code: self.exit_code,
             return_file: self.return_file,
+            attachments: self.attachments,
             queue_ms: queued.as_secs_f64() * 1000.0,
             execution_time_ms: started.elapsed().as_secs_f64() * 1000.0,
         }

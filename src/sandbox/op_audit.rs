@@ -1376,6 +1376,7 @@ pub const EXTENSIONS: &[ExtensionAudit] = &[
             "op_conductor_host",
             "op_conductor_may_adopt_fd",
             "op_conductor_progress",
+            "op_conductor_attach",
         ],
         objects: &[],
     },

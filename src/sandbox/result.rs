@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::glue::{Attachment, AttachmentKind};
 use super::output::Captured;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -15,6 +16,8 @@ pub enum ErrorType {
     Permission,
     Exit,
     Memory,
+    /// A cap other than memory and time (`MCP_CONDUCTOR_MAX_CONTENT_BYTES`).
+    Limit,
 }
 
 impl ErrorType {
@@ -45,6 +48,8 @@ pub struct Outcome {
     pub exit_code: Option<i32>,
     /// Where a return value too large to send inline was written: (path, bytes).
     pub return_file: Option<(String, usize)>,
+    /// Images, audio and files for the tool result, after the JSON text item.
+    pub attachments: Vec<Attachment>,
     /// Time spent waiting for a free execution slot (`MCP_CONDUCTOR_MAX_CONCURRENCY`).
     pub queue_ms: f64,
     pub execution_time_ms: f64,
@@ -71,6 +76,23 @@ impl Outcome {
             error_type,
             return_value_file: self.return_file.as_ref().map(|(path, bytes)| ReturnValueFile { path: path.clone(), bytes: *bytes as u64 }),
             exit_code: self.exit_code,
+            attachments: self
+                .attachments
+                .iter()
+                .map(|a| AttachmentView {
+                    kind: match a.kind {
+                        AttachmentKind::Image => "image",
+                        AttachmentKind::Audio => "audio",
+                        AttachmentKind::Resource(_) => "resource",
+                    },
+                    mime_type: a.mime_type.clone(),
+                    uri: match &a.kind {
+                        AttachmentKind::Resource(uri) => Some(uri.clone()),
+                        _ => None,
+                    },
+                    bytes: a.data.len() as u64,
+                })
+                .collect(),
             queue_time: (self.queue_ms > 0.0).then(|| round(self.queue_ms)),
             execution_time: round(self.execution_time_ms),
         }
@@ -120,6 +142,9 @@ pub struct RunResult {
     /// The code passed to `Deno.exit()` / `process.exit()`, when it called it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// The content items `mcp.image()`, `mcp.audio()` and `mcp.file()` added after this one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentView>,
     /// Milliseconds spent waiting for a free slot (`MCP_CONDUCTOR_MAX_CONCURRENCY`), when any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<f64>,
@@ -139,6 +164,19 @@ pub struct StructuredRunResult {
 }
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentView {
+    /// image | audio | resource
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub mime_type: String,
+    /// The embedded file's `file://` URI (resources only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct ReturnValueFile {
     pub path: String,
     pub bytes: u64,
@@ -154,6 +192,7 @@ mod tests {
             result,
             exit_code: None,
             return_file: None,
+            attachments: Vec::new(),
             queue_ms: 0.0,
             execution_time_ms: 0.916,
         }

@@ -2,18 +2,18 @@
 
 use std::time::Duration;
 
-use rmcp::model::{CallToolResult, ContentBlock, JsonObject, RequestMetaObject};
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, RequestMetaObject, ResourceContents};
 use rmcp::{ErrorData, Peer, RoleServer, tool, tool_router};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::{Conductor, schema};
-use crate::sandbox::{ExecRequest, Outcome, StructuredRunResult};
+use crate::sandbox::{Attachment, AttachmentKind, ExecRequest, Outcome, StructuredRunResult};
 
 /// Globals every execution already has; a call may not replace them.
-pub const INJECTED_GLOBALS: [&str; 7] =
-    ["WORKSPACE_DIR", "ROOT_DIR", "PLAYBOOKS_DIR", "PERMISSIONS", "mcpFactory", "importPlaybook", "progress"];
+pub const INJECTED_GLOBALS: [&str; 8] =
+    ["WORKSPACE_DIR", "ROOT_DIR", "PLAYBOOKS_DIR", "PERMISSIONS", "mcpFactory", "importPlaybook", "progress", "mcp"];
 
 const RUN_DENO_CODE: &str = "\
 Run TypeScript or JavaScript in a fresh Deno sandbox (an ES module: top-level await, imports of \
@@ -28,9 +28,11 @@ the tool's result (structuredContent or parsed JSON text) and throws when the to
 `get_tools` with `format: \"typescript\"` gives typed declarations of a server's tools: ask for them first. \
 Imports: `node:` built-ins, and npm packages the administrator installed (`npm:name`, bare `name`). \
 `await importPlaybook(\"folder\")` returns a saved playbook's exports (see `list_playbooks`). \
-`progress(current, total?, message?)` sends MCP progress notifications while the code runs (when the call has a progressToken). Permissions are set \
+`progress(current, total?, message?)` sends MCP progress notifications while the code runs (when the call has a progressToken). \
+`mcp.image(data, mimeType)`, `mcp.audio(data, mimeType)` (Uint8Array, ArrayBuffer or base64) and `mcp.file(path, mimeType?)` add \
+image, audio and embedded-file content to this tool's result. Permissions are set \
 by the administrator and cannot be changed by code. Result: {status, output, returnValue | error, \
-errorType (syntax|runtime|timeout|permission|exit|memory), executionTime}; `truncated` when \
+errorType (syntax|runtime|timeout|permission|exit|memory|limit), executionTime}; `truncated` when \
 output exceeded the cap, `returnValueFile` when a large result was written to the workspace.";
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -115,13 +117,31 @@ impl Conductor {
 fn tool_result(outcome: &Outcome) -> CallToolResult {
     let structured = outcome.to_structured();
     let text = serde_json::to_string(&structured.result).expect("a result serializes");
-    let mut result = if outcome.is_error() {
-        CallToolResult::error(vec![ContentBlock::text(text)])
-    } else {
-        CallToolResult::success(vec![ContentBlock::text(text)])
-    };
+    let mut content = vec![ContentBlock::text(text)];
+    content.extend(outcome.attachments.iter().map(attachment_content));
+    let mut result = if outcome.is_error() { CallToolResult::error(content) } else { CallToolResult::success(content) };
     result.structured_content = Some(serde_json::to_value(&structured).expect("a result serializes"));
     result
+}
+
+/// An `ImageContent`, `AudioContent` or `EmbeddedResource` (text for text/* and JSON types, a
+/// base64 blob otherwise).
+fn attachment_content(attachment: &Attachment) -> ContentBlock {
+    use base64::Engine;
+    let base64 = || base64::engine::general_purpose::STANDARD.encode(&attachment.data);
+    let mime = attachment.mime_type.as_str();
+    match &attachment.kind {
+        AttachmentKind::Image => ContentBlock::image(base64(), mime),
+        AttachmentKind::Audio => ContentBlock::audio(base64(), mime),
+        AttachmentKind::Resource(uri) => {
+            let textual = mime.starts_with("text/") || mime == "application/json" || mime.ends_with("+json");
+            let contents = match std::str::from_utf8(&attachment.data) {
+                Ok(text) if textual => ResourceContents::text(text, uri.as_str()),
+                _ => ResourceContents::blob(base64(), uri.as_str()),
+            };
+            ContentBlock::resource(contents.with_mime_type(mime))
+        }
+    }
 }
 
 /// JavaScript reserved words and the global values that cannot be redefined.
