@@ -17,6 +17,7 @@ use super::code::{SyntaxError, prepare_execution};
 use super::children;
 use super::control::{Control, StopReason};
 use super::glue::{Attachment, Attachments, JobGlobals, JobProgress, SpawnedChildren};
+use super::usage::{Meter, Usage};
 use super::loader::SandboxLoader;
 use super::output::{Captured, OutputLog};
 use super::result::{ErrorType, Failure};
@@ -44,6 +45,8 @@ pub struct Execution {
     pub return_file: Option<(String, usize)>,
     /// What `mcp.image/audio/file` added.
     pub attachments: Vec<Attachment>,
+    /// CPU, memory and wall time of the job (absent when no code ran).
+    pub usage: Option<Usage>,
 }
 
 impl Execution {
@@ -54,6 +57,7 @@ impl Execution {
             exit_code: None,
             return_file: None,
             attachments: Vec::new(),
+            usage: None,
         }
     }
 
@@ -125,6 +129,7 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
                     exit_code: None,
                     return_file: None,
                     attachments: Vec::new(),
+                    usage: None,
                 });
                 return;
             }
@@ -141,11 +146,16 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         let max_bytes = config.limits.max_content_bytes;
         worker.js_runtime.op_state().borrow_mut().put(Attachments { max_bytes, ..Default::default() });
         let heap = config.limits.max_memory_bytes;
+        let meter = Meter::start();
         let run = run_job(&mut worker, &control, &loader, &main_url, job.request, job.deadline, heap);
         let (result, exit_code) = AssertUnwindSafe(run)
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| (Err(Failure::new(ErrorType::Runtime, panic_message(&*panic))), None));
+        // A syntax error ran no code: no usage.
+        let ran = !matches!(&result, Err(f) if f.error_type == ErrorType::Syntax);
+        let usage = meter.finish();
+        let usage = ran.then_some(usage);
         for drain in built.drains {
             drain.flush(DRAIN_GRACE);
         }
@@ -157,7 +167,7 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         };
         let (result, return_file) = spill_large_value(result, &config);
         // Reply first: tearing the isolate down takes milliseconds nobody should wait for.
-        let _ = job.reply.send(Execution { captured: log.finish(), result, exit_code, return_file, attachments });
+        let _ = job.reply.send(Execution { captured: log.finish(), result, exit_code, return_file, attachments, usage });
         let spawned = std::mem::take(&mut worker.js_runtime.op_state().borrow_mut().borrow_mut::<SpawnedChildren>().0);
         drop(worker);
         children::kill(&spawned);

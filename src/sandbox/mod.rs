@@ -23,6 +23,7 @@ mod pool;
 mod result;
 pub mod root_certs;
 mod snapshot;
+mod usage;
 mod worker;
 
 use std::path::PathBuf;
@@ -38,6 +39,7 @@ pub use control::StopReason;
 pub use glue::{Attachment, AttachmentKind, Host, HostReply, Progress, ProgressSink};
 pub use output::{Captured, LineSink, Stream};
 pub use permissions::{PermissionSet, ServerOwned};
+pub use usage::Usage;
 pub use result::{ErrorType, Failure, Outcome, RunResult, Status, StructuredRunResult};
 
 use crate::config::Limits;
@@ -229,6 +231,7 @@ impl Execution {
             exit_code: self.exit_code,
             return_file: self.return_file,
             attachments: self.attachments,
+            usage: self.usage,
             queue_ms: queued.as_secs_f64() * 1000.0,
             execution_time_ms: started.elapsed().as_secs_f64() * 1000.0,
         }

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::glue::{Attachment, AttachmentKind};
 use super::output::Captured;
+use super::usage::Usage;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -50,6 +51,8 @@ pub struct Outcome {
     pub return_file: Option<(String, usize)>,
     /// Images, audio and files for the tool result, after the JSON text item.
     pub attachments: Vec<Attachment>,
+    /// The job's resources, when code ran.
+    pub usage: Option<Usage>,
     /// Time spent waiting for a free execution slot (`MCP_CONDUCTOR_MAX_CONCURRENCY`).
     pub queue_ms: f64,
     pub execution_time_ms: f64,
@@ -95,6 +98,11 @@ impl Outcome {
                 .collect(),
             queue_time: (self.queue_ms > 0.0).then(|| round(self.queue_ms)),
             execution_time: round(self.execution_time_ms),
+            usage: self.usage.map(|u| UsageView {
+                cpu_time: round(u.cpu_time_ms),
+                peak_memory: u.peak_memory,
+                wall_time: round(u.wall_time_ms),
+            }),
         }
     }
 
@@ -150,6 +158,22 @@ pub struct RunResult {
     pub queue_time: Option<f64>,
     /// Wall time of the execution in milliseconds.
     pub execution_time: f64,
+    /// What the job used, when code ran (not for calls that timed out in the queue, were
+    /// cancelled before running, or did not parse).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageView>,
+}
+
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageView {
+    /// CPU milliseconds of the execution's thread during the job.
+    pub cpu_time: f64,
+    /// Peak bytes the execution's thread held during the job (the engine's heap included: on
+    /// QuickJS the restored runtime and ArrayBuffers, on V8 the heap and external memory).
+    pub peak_memory: u64,
+    /// Wall milliseconds of the job (`executionTime` also counts the worker hand-off).
+    pub wall_time: f64,
 }
 
 /// `structuredContent` of a `run_deno_code` result: the text item's JSON plus the raw streams.
@@ -193,6 +217,7 @@ mod tests {
             exit_code: None,
             return_file: None,
             attachments: Vec::new(),
+            usage: None,
             queue_ms: 0.0,
             execution_time_ms: 0.916,
         }

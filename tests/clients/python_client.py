@@ -387,6 +387,19 @@ async def transport(http: bool) -> AsyncIterator[tuple[Any, Callable[[httpx2.Asy
         shutil.rmtree(home, ignore_errors=True)
 
 
+async def check_logging(report: Report, session: ClientSession, lines: list[str]) -> None:
+    """After logging/setLevel, printed lines reach the session's logging_callback."""
+    problems = []
+    try:
+        await session.set_logging_level("info")
+        await session.call_tool("run_deno_code", {"deno_code": "console.log('to the log'); 1"})
+    except Exception as e:
+        problems.append(f"call failed: {e!r}")
+    if "to the log" not in lines:
+        problems.append(f"logging callbacks {lines}")
+    report.check("run_deno_code: printed lines reach the logging_callback", problems)
+
+
 async def check_progress(report: Report, session: ClientSession) -> None:
     """progress() in code reaches call_tool's progress_callback; the last report always arrives."""
     seen: list[tuple[float, float | None, str | None]] = []
@@ -410,6 +423,11 @@ async def check_progress(report: Report, session: ClientSession) -> None:
 async def with_session(report: Report, http: bool) -> None:
     """ClientSession over stdio_client or streamable_http_client: the initialize handshake (protocol 2025-11-25)."""
 
+    logged: list[str] = []
+
+    async def on_log(params: Any) -> None:
+        logged.append(params.data if isinstance(params.data, str) else str(params.data))
+
     async def run(session: ClientSession) -> None:
         init = await session.initialize()
         problems = []
@@ -419,17 +437,18 @@ async def with_session(report: Report, http: bool) -> None:
         check_tools(report, (await session.list_tools()).tools)
         await run_cases(report, lambda tool, args: session.call_tool(tool, args))
         await check_progress(report, session)
+        await check_logging(report, session, logged)
 
     async with transport(http) as (target, make_http, server):
         if server is None:
-            async with stdio_client(target) as (read, write), ClientSession(read, write, read_timeout_seconds=READ_TIMEOUT) as session:
+            async with stdio_client(target) as (read, write), ClientSession(read, write, read_timeout_seconds=READ_TIMEOUT, logging_callback=on_log) as session:
                 await run(session)
             return
         await check_unauthenticated(report, target, use_client=False)
         async with (
             http_client(server.token) as client,
             make_http(client) as (read, write),
-            ClientSession(read, write, read_timeout_seconds=READ_TIMEOUT) as session,
+            ClientSession(read, write, read_timeout_seconds=READ_TIMEOUT, logging_callback=on_log) as session,
         ):
             await run(session)
             # SIGTERM with the session still open, as when a server is stopped under its clients.
