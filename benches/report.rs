@@ -187,6 +187,18 @@ fn subprocess_round_trips(deno: &Path, n: usize) -> Vec<f64> {
         .collect()
 }
 
+/// `deno run` of the same code, `concurrency` at a time: executions per second.
+fn subprocess_throughput(deno: &Path, concurrency: usize, total: usize) -> f64 {
+    let t = Instant::now();
+    let per_thread = total / concurrency;
+    std::thread::scope(|scope| {
+        for _ in 0..concurrency {
+            scope.spawn(|| subprocess_round_trips(deno, per_thread));
+        }
+    });
+    (per_thread * concurrency) as f64 / t.elapsed().as_secs_f64()
+}
+
 fn find_deno() -> Option<std::path::PathBuf> {
     if let Some(p) = std::env::var_os("MCP_CONDUCTOR_BENCH_DENO") {
         return Some(p.into());
@@ -242,9 +254,11 @@ async fn main() {
         let (rate, cpu) = throughput(&server, concurrency, 240).await;
         table.row(format!("throughput at concurrency {concurrency}"), format!("{rate:.0} exec/s, {cpu:.1} ms CPU/exec"));
     }
+    let (ours_64, cpu_64) = throughput(&server, 64, 640).await;
+    table.row("throughput at concurrency 64", format!("{ours_64:.0} exec/s, {cpu_64:.1} ms CPU/exec"));
 
     let rss_before = server.rss_mb();
-    for _ in 0..(1000 - 40 - 20 - 200 - 3 * 240) {
+    for _ in 0..(1000usize.saturating_sub(40 + 20 + 200 + 3 * 240)) {
         server.run("1+1").await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -270,6 +284,9 @@ async fn main() {
             table.row("ratio subprocess / ours (p50, calls 50 ms apart)", format!("{:.1}x faster", theirs / ours));
             let b20p50 = percentile(&b20, 0.5);
             table.row("ratio subprocess / ours (p50, 20 back-to-back)", format!("{:.1}x faster", theirs / b20p50));
+            let theirs_64 = subprocess_throughput(&deno, 64, 320);
+            table.row("subprocess model at concurrency 64", format!("{theirs_64:.0} exec/s"));
+            table.row("ratio ours / subprocess (executions/s at concurrency 64)", format!("{:.2}x", ours_64 / theirs_64));
         }
         None => table.row("subprocess model", "skipped: no `deno` (pip install deno, or set MCP_CONDUCTOR_BENCH_DENO)"),
     }

@@ -322,7 +322,7 @@ function harden() {
   defineGlobal("mcpFactory", mcpFactory);
   defineGlobal("importPlaybook", importPlaybook);
   defineGlobal("progress", progress);
-  defineGlobal("mcp", makeMcp(Deno.readFileSync, Deno.realPathSync, globalThis.atob));
+  defineGlobal("mcp", mcp);
   // deno_runtime's default web-worker factory aborts; workers are not offered in the sandbox.
   class Worker {
     constructor() {
@@ -556,25 +556,25 @@ const MIME_BY_EXTENSION = ObjectFreeze({
   mp3: "audio/mpeg", ogg: "audio/ogg",
 });
 
-// Deno's file APIs and atob as they were before the code ran (the web globals exist only then).
-function makeMcp(readFileSync, realPathSync, atob) {
-  return ObjectFreeze({
-    image: (data, mimeType) => op_conductor_attach("image", checkMime("mcp.image", mimeType), bytesOf("mcp.image", data, atob)),
-    audio: (data, mimeType) => op_conductor_attach("audio", checkMime("mcp.audio", mimeType), bytesOf("mcp.audio", data, atob)),
-    // The execution's read permission applies (Deno's own file APIs read it).
-    file(path, mimeType) {
-      const real = realPathSync(path);
-      const bytes = readFileSync(real);
-      let mime = mimeType;
-      if (mime === undefined) {
-        const dot = ReflectApply(StringPrototypeLastIndexOf, real, ["."]);
-        const ext = dot < 0 ? "" : ReflectApply(StringPrototypeToLowerCase, ReflectApply(StringPrototypeSliceRaw, real, [dot + 1]), []);
-        mime = MIME_BY_EXTENSION[ext] ?? "application/octet-stream";
-      }
-      op_conductor_attach("file://".concat(real), checkMime("mcp.file", mime), bytes);
-    },
-  });
-}
+// Deno's file APIs and atob are looked up when used, not in harden(): touching them there would
+// load their lazily loaded modules in every worker, which costs every execution milliseconds.
+// (Code that replaces them only changes what it attaches itself.)
+const mcp = ObjectFreeze({
+  image: (data, mimeType) => op_conductor_attach("image", checkMime("mcp.image", mimeType), bytesOf("mcp.image", data, globalThis.atob)),
+  audio: (data, mimeType) => op_conductor_attach("audio", checkMime("mcp.audio", mimeType), bytesOf("mcp.audio", data, globalThis.atob)),
+  // The execution's read permission applies (Deno's own file APIs read it).
+  file(path, mimeType) {
+    const real = Deno.realPathSync(path);
+    const bytes = Deno.readFileSync(real);
+    let mime = mimeType;
+    if (mime === undefined) {
+      const dot = ReflectApply(StringPrototypeLastIndexOf, real, ["."]);
+      const ext = dot < 0 ? "" : ReflectApply(StringPrototypeToLowerCase, ReflectApply(StringPrototypeSliceRaw, real, [dot + 1]), []);
+      mime = MIME_BY_EXTENSION[ext] ?? "application/octet-stream";
+    }
+    op_conductor_attach("file://".concat(real), checkMime("mcp.file", mime), bytes);
+  },
+});
 
 // ---- importPlaybook: a playbook's module, read by the server (src/playbooks/store.rs) ----
 
