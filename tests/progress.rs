@@ -6,11 +6,9 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Stdio;
 
 use rmcp::model::{CallToolRequestParams, NumberOrString, ProgressNotificationParam, ProgressToken, RequestMetaObject};
 use rmcp::service::{NotificationContext, RoleClient};
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use rmcp::{ClientHandler, ServiceExt};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -45,20 +43,7 @@ struct Client {
 }
 
 async fn client(run_args: &str) -> Client {
-    let dir = tempfile::tempdir().unwrap();
-    let workspace = dir.path().join("workspace");
-    std::fs::create_dir_all(&workspace).unwrap();
-    let workspace = workspace.canonicalize().unwrap();
-    let run_args = run_args.replace("{ws}", &workspace.display().to_string());
-    let command = tokio::process::Command::new(common::BIN).configure(|cmd| {
-        cmd.env_clear()
-            .env("HOME", dir.path())
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("MCP_CONDUCTOR_WORKSPACE", &workspace)
-            .env("MCP_CONDUCTOR_RUN_ARGS", &run_args)
-            .env("MCP_CONDUCTOR_LOG", "warn");
-    });
-    let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::inherit()).spawn().unwrap();
+    let common::Launched { dir, workspace, transport } = common::launch(run_args, &[]);
     let (tx, progress) = mpsc::unbounded_channel();
     let (logs_tx, logs) = mpsc::unbounded_channel();
     let service = Recorder { tx, logs: logs_tx }.serve(transport).await.expect("initialize");

@@ -161,11 +161,6 @@ impl Packages {
         }
         manifest
     }
-
-    /// The installed version of `name` (from its `package.json`), if it is installed.
-    pub fn installed_version(&self, name: &str) -> Option<String> {
-        installed_version(&self.node_modules, name)
-    }
 }
 
 impl Manifest {

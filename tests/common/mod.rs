@@ -32,26 +32,7 @@ impl Server {
     }
 
     pub async fn start_env(run_args: &str, env: &[(&str, &str)]) -> Server {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let workspace = dir.path().join("workspace");
-        std::fs::create_dir_all(&workspace).unwrap();
-        let workspace = workspace.canonicalize().unwrap();
-        let run_args = run_args.replace("{ws}", &workspace.display().to_string());
-        let command = tokio::process::Command::new(BIN).configure(|cmd| {
-            cmd.env_clear()
-                .env("HOME", dir.path())
-                .env("PATH", std::env::var("PATH").unwrap_or_default())
-                .env("MCP_CONDUCTOR_WORKSPACE", &workspace)
-                .env("MCP_CONDUCTOR_RUN_ARGS", &run_args)
-                .env("MCP_CONDUCTOR_LOG", "warn");
-            for (k, v) in env {
-                cmd.env(k, v);
-            }
-        });
-        let (transport, _stderr) = TokioChildProcess::builder(command)
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn mcp-conductor");
+        let Launched { dir, workspace, transport } = launch(run_args, env);
         let pid = transport.id().expect("child pid");
         let client = ().serve(transport).await.expect("initialize");
         let output_schemas = output_validators(&client).await;
@@ -111,6 +92,37 @@ impl Server {
         let r = self.run("1+1").await;
         assert_eq!(r.value(), &json!(2), "server unhealthy: {r:?}");
     }
+}
+
+/// The binary started over stdio (not yet initialized), in a fresh temp HOME with its workspace.
+pub struct Launched {
+    pub dir: tempfile::TempDir,
+    pub workspace: PathBuf,
+    pub transport: TokioChildProcess,
+}
+
+/// Starts the binary with `MCP_CONDUCTOR_RUN_ARGS` = `run_args` (`{ws}` = the workspace) and a
+/// cleared environment plus `env`; for tests that need their own client handler.
+pub fn launch(run_args: &str, env: &[(&str, &str)]) -> Launched {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let workspace = dir.path().join("workspace");
+    std::fs::create_dir_all(&workspace).unwrap();
+    let workspace = workspace.canonicalize().unwrap();
+    let run_args = run_args.replace("{ws}", &workspace.display().to_string());
+    let command = tokio::process::Command::new(BIN).configure(|cmd| {
+        cmd.env_clear()
+            .env("HOME", dir.path())
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("MCP_CONDUCTOR_WORKSPACE", &workspace)
+            .env("MCP_CONDUCTOR_RUN_ARGS", &run_args)
+            .env("MCP_CONDUCTOR_LOG", "warn");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+    });
+    let (transport, _stderr) =
+        TokioChildProcess::builder(command).stderr(Stdio::inherit()).spawn().expect("spawn mcp-conductor");
+    Launched { dir, workspace, transport }
 }
 
 /// The declared output schemas of the server's tools, compiled.
