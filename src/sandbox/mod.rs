@@ -89,8 +89,8 @@ pub struct Sandbox {
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-/// Counts one call of `execute` while it lives.
-struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
+/// Counts one call in flight while it lives (see [`Sandbox::in_flight`]).
+pub struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
 
 impl InFlight {
     fn new(counter: &Arc<std::sync::atomic::AtomicUsize>) -> InFlight {
@@ -112,7 +112,13 @@ impl Sandbox {
         Self { pool: Arc::new(Pool::new(Arc::new(config), pool_size)), slots, in_flight: Arc::default() }
     }
 
-    /// Executions waiting for a slot or running now.
+    /// Counts a caller's work around an execution as in flight too (the HTTP drain waits for it):
+    /// `run_deno_code` still sends its last notifications after `execute` returns.
+    pub fn hold(&self) -> InFlight {
+        InFlight::new(&self.in_flight)
+    }
+
+    /// Executions waiting for a slot or running now (and calls holding [`Sandbox::hold`]).
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
     }

@@ -73,6 +73,9 @@ impl Conductor {
             validate_global_name(key).map_err(|e| ErrorData::invalid_params(e, None))?;
         }
         let code_bytes = params.deno_code.len();
+        // Until the result is returned: a drain must not end the session while the last
+        // notifications are still being sent.
+        let _in_flight = self.sandbox.hold();
         let forwarder = meta.get_progress_token().map(|token| super::progress::Forwarder::start(peer.clone(), token));
         let progress = forwarder.as_ref().map(super::progress::Forwarder::sink);
         let log_level = self.log_level.for_request(&meta);
