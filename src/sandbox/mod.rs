@@ -112,13 +112,14 @@ impl Sandbox {
         Self { pool: Arc::new(Pool::new(Arc::new(config), pool_size)), slots, in_flight: Arc::default() }
     }
 
-    /// Counts a caller's work around an execution as in flight too (the HTTP drain waits for it):
-    /// `run_deno_code` still sends its last notifications after `execute` returns.
+    /// Counts one call as in flight while the guard lives (the HTTP drain waits for them): taken
+    /// by the caller of [`Sandbox::execute`] for the whole call, since `run_deno_code` still sends
+    /// its last notifications after `execute` returns.
     pub fn hold(&self) -> InFlight {
         InFlight::new(&self.in_flight)
     }
 
-    /// Executions waiting for a slot or running now (and calls holding [`Sandbox::hold`]).
+    /// Calls in flight: waiting for a slot, running, or finishing ([`Sandbox::hold`]).
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
     }
@@ -138,7 +139,6 @@ impl Sandbox {
     }
 
     pub async fn execute(&self, request: ExecRequest, cancel: CancellationToken) -> Outcome {
-        let _in_flight = InFlight::new(&self.in_flight);
         let started = Instant::now();
         let deadline = started + request.timeout;
         let timeout_ms = request.timeout.as_millis();
