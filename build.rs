@@ -11,6 +11,8 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/sandbox/glue.rs");
     println!("cargo:rerun-if-changed=src/sandbox/op_guards.rs");
+    println!("cargo:rerun-if-changed=src/sandbox/host.rs");
+    println!("cargo:rerun-if-changed=src/sandbox/contract.rs");
     println!("cargo:rerun-if-changed=js/conductor.js");
     #[cfg(feature = "snapshot")]
     snapshot::create();
@@ -20,6 +22,16 @@ fn main() {
 #[path = "src/sandbox/glue.rs"]
 #[allow(dead_code)]
 mod glue;
+
+#[cfg(feature = "snapshot")]
+#[path = "src/sandbox/host.rs"]
+#[allow(dead_code)]
+mod host;
+
+#[cfg(feature = "snapshot")]
+#[path = "src/sandbox/contract.rs"]
+#[allow(dead_code, unused_macros)]
+mod contract;
 
 #[cfg(feature = "snapshot")]
 #[path = "src/sandbox/op_guards.rs"]

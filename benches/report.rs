@@ -31,6 +31,10 @@ impl Server {
     }
 
     async fn start_env(pool_size: Option<usize>, env: &[(&str, &str)]) -> Server {
+        Server::start_with_stderr(pool_size, env, Stdio::inherit()).await
+    }
+
+    async fn start_with_stderr(pool_size: Option<usize>, env: &[(&str, &str)], stderr: Stdio) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let workspace = dir.path().join("workspace");
         // One upstream, our test server over stdio (connected on first use only).
@@ -48,7 +52,7 @@ impl Server {
             }
         });
         let started = Instant::now();
-        let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::inherit()).spawn().unwrap();
+        let (transport, _) = TokioChildProcess::builder(command).stderr(stderr).spawn().unwrap();
         let pid = transport.id().expect("child pid");
         let client = ().serve(transport).await.unwrap();
         Server { client, pid, started_to_initialized: started.elapsed(), _dir: dir }
@@ -257,6 +261,8 @@ async fn main() {
     let (ours_64, cpu_64) = throughput(&server, 64, 640).await;
     table.row("throughput at concurrency 64", format!("{ours_64:.0} exec/s, {cpu_64:.1} ms CPU/exec"));
 
+    cpu_breakdown_rows(&mut table).await;
+
     let rss_before = server.rss_mb();
     for _ in 0..(1000usize.saturating_sub(40 + 20 + 200 + 3 * 240)) {
         server.run("1+1").await;
@@ -290,6 +296,49 @@ async fn main() {
         }
         None => table.row("subprocess model", "skipped: no `deno` (pip install deno, or set MCP_CONDUCTOR_BENCH_DENO)"),
     }
+}
+
+/// Thread CPU time of each phase of an execution's worker, summed over 1,000 back-to-back `1+1`
+/// executions (the server logs each worker's figures: `mcp_conductor::cpu` at debug).
+async fn cpu_breakdown_rows(table: &mut Table) {
+    const RUNS: usize = 1000;
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let env = [("MCP_CONDUCTOR_LOG", "error,mcp_conductor::cpu=debug"), ("MCP_CONDUCTOR_LOG_FORMAT", "json")];
+    let server = Server::start_with_stderr(None, &env, Stdio::from(log.reopen().unwrap())).await;
+    for _ in 0..RUNS {
+        server.run("1+1").await;
+    }
+    server.client.cancel().await.ok();
+    // The last worker logs after its reply; give it a moment.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let phases = ["start_us", "warm_up_us", "job_us", "teardown_us"];
+    let mut sums = [0u64; 4];
+    let mut workers = 0u64;
+    for line in std::fs::read_to_string(log.path()).unwrap().lines() {
+        let Ok(entry) = serde_json::from_str::<Value>(line) else { continue };
+        let fields = &entry["fields"];
+        if fields["message"] != "worker cpu" {
+            continue;
+        }
+        workers += 1;
+        for (sum, phase) in sums.iter_mut().zip(phases) {
+            *sum += fields[phase].as_u64().unwrap_or(0);
+        }
+    }
+    let per = |us: u64| us as f64 / 1000.0 / workers.max(1) as f64;
+    let total: u64 = sums.iter().sum();
+    table.row(
+        format!("CPU per 1+1 execution, thread CPU time ({workers} workers of {RUNS} back-to-back calls)"),
+        format!(
+            "{:.2} ms: start {:.2} (worker from the snapshot), warm-up {:.2} (hardening, globals, first module load), \
+             job {:.2}, teardown {:.2} (isolate disposal: its GC and frees); no GC before the job",
+            per(total),
+            per(sums[0]),
+            per(sums[1]),
+            per(sums[2]),
+            per(sums[3]),
+        ),
+    );
 }
 
 /// Packages: worker start with and without a packages directory (same run), and what the first

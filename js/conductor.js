@@ -21,6 +21,10 @@ import {
   TCPWrap,
 } from "ext:core/ops";
 
+// Names shared with the server: src/sandbox/contract.rs (its tests compare them with this file).
+const HOOK_KEY = "mcp-conductor";
+const PLAYBOOK_SCHEME = "playbook";
+
 const JSONParse = JSON.parse;
 const JSONStringify = JSON.stringify;
 const ObjectDefineProperty = Object.defineProperty;
@@ -408,7 +412,8 @@ function defineGlobal(name, value) {
 }
 
 // ---- mcpFactory: tools of upstream MCP servers, through the server's in-process proxy ----
-// Every request is one op into the server (no network, no token); see src/proxy/.
+// Every request is one op into the server (no network, no token): a method name and its
+// params, decoded into src/sandbox/host.rs's HostRequest (its tests read the names used here).
 
 async function hostRequest(method, params) {
   const reply = JSONParse(await op_conductor_host(method, JSONStringify(params)));
@@ -586,7 +591,7 @@ function importPlaybook(name) {
       `importPlaybook: invalid playbook folder name ${shown}: use 1 to 64 letters, digits, '_' or '-'`,
     ));
   }
-  return import(`playbook://${name}/playbook.ts`);
+  return import(`${PLAYBOOK_SCHEME}://${name}/playbook.ts`);
 }
 
 // Runs the user's statements (an async function) and resolves to the JSON text of their
@@ -596,7 +601,7 @@ function run(fn) {
   return guarded(ReflectApply(PromisePrototypeThen, guarded(fn()), [serialize]));
 }
 
-ObjectDefineProperty(globalThis, SymbolFor("mcp-conductor"), {
+ObjectDefineProperty(globalThis, SymbolFor(HOOK_KEY), {
   value: ObjectFreeze({ harden, setup, run }),
   writable: false,
   enumerable: false,

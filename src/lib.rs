@@ -34,7 +34,7 @@ use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::proxy::ConfigSource;
-use crate::sandbox::{Host, PermissionSet, Sandbox, SandboxConfig, ServerOwned};
+use crate::sandbox::{Host, contract, PermissionSet, Sandbox, SandboxConfig, ServerOwned};
 
 /// Builds the sandbox from a prepared configuration (the workspace must exist and be the cwd,
 /// since relative permission paths resolve against it). `host` answers `mcpFactory`.
@@ -44,10 +44,10 @@ pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<San
     let root_certs = sandbox::root_certs::build(&config.tls_ca_stores, config.tls_ca_file.as_deref())?;
     let path = |p: &std::path::Path| Value::String(p.display().to_string());
     let mut base_globals = Map::new();
-    base_globals.insert("WORKSPACE_DIR".into(), path(&config.workspace));
-    base_globals.insert("ROOT_DIR".into(), path(&config.root));
-    base_globals.insert("PLAYBOOKS_DIR".into(), path(&config.playbooks_dir));
-    base_globals.insert("PERMISSIONS".into(), config.run_args.flags().into());
+    base_globals.insert(contract::WORKSPACE_DIR.into(), path(&config.workspace));
+    base_globals.insert(contract::ROOT_DIR.into(), path(&config.root));
+    base_globals.insert(contract::PLAYBOOKS_DIR.into(), path(&config.playbooks_dir));
+    base_globals.insert(contract::PERMISSIONS.into(), config.run_args.flags().into());
     let sandbox_config = SandboxConfig {
         workspace: config.workspace.clone(),
         permissions,

@@ -452,6 +452,21 @@ async fn a_dropped_stateless_request_ends_its_execution() {
         .await;
     assert!(aborted.is_err() || aborted.unwrap().text().await.is_err(), "the request was cut by the client");
     assert!(wait_idle(&server.base).await, "the execution still runs after its client left");
+    // The call is gone and so is its thread: a `while (true)` left running would burn a core.
+    let before = cpu_ms(server.child.id());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let burned = cpu_ms(server.child.id()) - before;
+    assert!(burned < 300, "the server used {burned} ms of CPU in 600 ms: the execution was not stopped");
+}
+
+/// CPU time the process used so far (utime + stime from /proc), in ms.
+fn cpu_ms(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which is in parentheses): state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    (fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()) * 1000 / ticks
 }
 
 /// Sessions: `notifications/cancelled` ends the execution.

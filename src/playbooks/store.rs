@@ -27,7 +27,7 @@ pub fn validate_folder(name: &str) -> Result<(), String> {
 
 /// The specifier user code imports a playbook by (`importPlaybook(folder)` uses it).
 pub fn module_url(folder: &str) -> String {
-    format!("playbook://{folder}/{TS}")
+    format!("{}://{folder}/{TS}", crate::sandbox::contract::PLAYBOOK_SCHEME)
 }
 
 pub fn import_line(folder: &str) -> String {

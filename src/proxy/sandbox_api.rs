@@ -1,14 +1,13 @@
-//! What `mcpFactory` in the sandbox can ask the proxy manager (see `js/conductor.js`).
-//! Requests and replies are JSON text: `{"value": ...}` or `{"error": "...", "result"?: raw}`.
+//! What `mcpFactory` in the sandbox can ask the proxy manager: each [`HostRequest`] answered
+//! with a value or a [`HostError`] (the JSON shapes live in `src/sandbox/host.rs`).
 
 use std::sync::Arc;
 
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::format::unwrap_result;
 use super::manager::ProxyManager;
-use crate::sandbox::{Host, HostReply};
+use crate::sandbox::{Host, HostError, HostReply, HostRequest};
 
 /// The sandbox's handle on the manager: requests run on the server's runtime (where the
 /// connections live) and are aborted when the execution ends first.
@@ -24,16 +23,15 @@ impl ProxyHost {
 }
 
 impl Host for ProxyHost {
-    fn request(&self, method: &str, params: &str) -> HostReply {
+    fn request(&self, request: HostRequest) -> HostReply {
         let manager = self.manager.clone();
-        let (method, params) = (method.to_string(), params.to_string());
-        let task = self.runtime.spawn(async move { handle(&manager, &method, &params).await });
+        let task = self.runtime.spawn(async move { handle(&manager, request).await });
         let abort = task.abort_handle();
         Box::pin(async move {
             let _abort_on_drop = AbortOnDrop(abort);
             match task.await {
                 Ok(reply) => reply,
-                Err(e) => error_reply(format!("the MCP proxy failed: {e}"), None),
+                Err(e) => Err(HostError::new(format!("the MCP proxy failed: {e}"))),
             }
         })
     }
@@ -47,73 +45,49 @@ impl Drop for AbortOnDrop {
     }
 }
 
-#[derive(Deserialize)]
-struct Params {
-    #[serde(default)]
-    server: String,
-    #[serde(default)]
-    tool: String,
-    #[serde(default)]
-    args: Option<Map<String, Value>>,
-    /// `readResource`'s URI, `getPrompt`'s name.
-    #[serde(default)]
-    uri: String,
-    #[serde(default)]
-    name: String,
-}
-
-async fn handle(manager: &ProxyManager, method: &str, params: &str) -> String {
-    let params: Params = match serde_json::from_str(params) {
-        Ok(p) => p,
-        Err(e) => return error_reply(format!("bad request from the glue: {e}"), None),
-    };
-    let (server, tool) = (params.server.as_str(), params.tool.as_str());
-    let result = match method {
-        "listServers" => Ok(list_servers(manager).await),
-        "load" => manager.tools(server).await.map(|tools| {
-            json!({ "name": server, "tools": tools.iter().map(|t| t.name.to_string()).collect::<Vec<_>>() })
-        }),
-        "listTools" => manager.tools(server).await.map(|tools| {
-            Value::Array(tools.iter().map(|t| {
-                json!({
-                    "name": t.name,
-                    "description": t.description,
-                    "inputSchema": t.input_schema,
-                    "outputSchema": t.output_schema,
-                })
-            }).collect())
-        }),
-        "callTool" | "callToolRaw" => {
-            match manager.call(server, tool, params.args.unwrap_or_default()).await {
-                Ok(result) => {
-                    let raw = serde_json::to_value(&result).unwrap_or(Value::Null);
-                    if method == "callToolRaw" {
-                        Ok(raw)
-                    } else {
-                        match unwrap_result(&result) {
-                            Ok(value) => Ok(value),
-                            Err(message) => return error_reply(format!("{server}.{tool} failed: {message}"), Some(raw)),
-                        }
-                    }
-                }
-                Err(e) => Err(e),
-            }
+async fn handle(manager: &ProxyManager, request: HostRequest) -> Result<Value, HostError> {
+    let tool_names = |tools: &[rmcp::model::Tool]| tools.iter().map(|t| t.name.to_string()).collect::<Vec<_>>();
+    match request {
+        HostRequest::ListServers {} => Ok(list_servers(manager).await),
+        HostRequest::Load { server } => {
+            let tools = manager.tools(&server).await?;
+            Ok(json!({ "name": server, "tools": tool_names(&tools) }))
         }
-        "listResources" => manager.on(server, |c, t| async move { c.resources(t).await }).await,
-        "readResource" => {
-            let uri = params.uri.clone();
-            manager.on(server, |c, t| async move { c.read_resource(&uri, t).await }).await
+        HostRequest::ListTools { server } => {
+            let tools = manager.tools(&server).await?;
+            Ok(Value::Array(
+                tools
+                    .iter()
+                    .map(|t| {
+                        json!({
+                            "name": t.name,
+                            "description": t.description,
+                            "inputSchema": t.input_schema,
+                            "outputSchema": t.output_schema,
+                        })
+                    })
+                    .collect(),
+            ))
         }
-        "listPrompts" => manager.on(server, |c, t| async move { c.prompts(t).await }).await,
-        "getPrompt" => {
-            let (name, args) = (params.name.clone(), params.args.clone().unwrap_or_default());
-            manager.on(server, |c, t| async move { c.get_prompt(&name, args, t).await }).await
+        HostRequest::CallToolRaw { server, tool, args } => {
+            let result = manager.call(&server, &tool, args).await?;
+            Ok(serde_json::to_value(&result).unwrap_or(Value::Null))
         }
-        other => Err(format!("unknown mcpFactory request '{other}'")),
-    };
-    match result {
-        Ok(value) => json!({ "value": value }).to_string(),
-        Err(message) => error_reply(message, None),
+        HostRequest::CallTool { server, tool, args } => {
+            let result = manager.call(&server, &tool, args).await?;
+            unwrap_result(&result).map_err(|message| HostError {
+                message: format!("{server}.{tool} failed: {message}"),
+                result: Some(serde_json::to_value(&result).unwrap_or(Value::Null)),
+            })
+        }
+        HostRequest::ListResources { server } => Ok(manager.on(&server, |c, t| async move { c.resources(t).await }).await?),
+        HostRequest::ReadResource { server, uri } => {
+            Ok(manager.on(&server, |c, t| async move { c.read_resource(&uri, t).await }).await?)
+        }
+        HostRequest::ListPrompts { server } => Ok(manager.on(&server, |c, t| async move { c.prompts(t).await }).await?),
+        HostRequest::GetPrompt { server, name, args } => {
+            Ok(manager.on(&server, |c, t| async move { c.get_prompt(&name, args, t).await }).await?)
+        }
     }
 }
 
@@ -135,12 +109,4 @@ async fn list_servers(manager: &ProxyManager) -> Value {
             })
             .collect(),
     )
-}
-
-fn error_reply(message: String, raw: Option<Value>) -> String {
-    let mut reply = json!({ "error": message });
-    if let Some(raw) = raw {
-        reply["result"] = raw;
-    }
-    reply.to_string()
 }

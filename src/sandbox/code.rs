@@ -21,7 +21,7 @@ use deno_ast::{
 };
 
 /// The wrapper every execution's statements are placed into; `js/conductor.js` installs the hook.
-const WRAPPER: &str = r#"export default globalThis[Symbol.for("mcp-conductor")].run(async () => {});"#;
+const WRAPPER: &str = concat!("export default ", crate::hook_call!("run(async () => {});"));
 
 /// JavaScript ready to load, with the source map back to what the user wrote.
 #[derive(Debug)]
@@ -137,7 +137,7 @@ fn emit(parsed: deno_ast::ParsedSource) -> Result<Emitted, SyntaxError> {
 
 /// The parsed wrapper statement, with spans cleared so it maps to nothing in the user's code.
 fn wrapper_item() -> ModuleItem {
-    let specifier = ModuleSpecifier::parse("ext:mcp_conductor/wrapper.js").expect("valid url");
+    let specifier = ModuleSpecifier::parse(super::contract::WRAPPER_SPECIFIER).expect("valid url");
     let parsed = deno_ast::parse_module(params(&specifier, WRAPPER.into(), MediaType::JavaScript))
         .expect("the wrapper template parses");
     let Program::Module(module) = (*parsed.program()).clone() else {

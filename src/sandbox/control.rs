@@ -92,6 +92,11 @@ impl Control {
         self.lock().thread
     }
 
+    #[cfg(test)]
+    pub fn has_ended(&self) -> bool {
+        self.lock().ended
+    }
+
     pub fn reason(&self) -> Option<StopReason> {
         self.lock().reason.clone()
     }
@@ -103,5 +108,73 @@ impl Control {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn control() -> (Control, Arc<AtomicUsize>) {
+        let stuck = Arc::new(AtomicUsize::new(0));
+        (Control::new(stuck.clone()), stuck)
+    }
+
+    #[test]
+    fn the_first_stop_reason_wins() {
+        let (control, _) = control();
+        assert_eq!(control.reason(), None);
+        control.stop(StopReason::Memory);
+        control.stop(StopReason::Timeout);
+        assert_eq!(control.reason(), Some(StopReason::Memory));
+    }
+
+    #[tokio::test]
+    async fn a_stop_before_the_wait_still_wakes_it() {
+        let (control, _) = control();
+        control.stop(StopReason::Cancelled);
+        tokio::time::timeout(Duration::from_secs(5), control.stopped()).await.expect("woken by the earlier stop");
+    }
+
+    #[tokio::test]
+    async fn a_stop_wakes_a_waiting_thread() {
+        let (control, _) = control();
+        let control = Arc::new(control);
+        let waiter = tokio::spawn({
+            let control = control.clone();
+            async move { control.stopped().await }
+        });
+        tokio::task::yield_now().await;
+        control.stop(StopReason::Timeout);
+        tokio::time::timeout(Duration::from_secs(5), waiter).await.expect("woken").expect("no panic");
+    }
+
+    #[test]
+    fn an_abandoned_thread_counts_as_stuck_until_it_ends() {
+        let (control, stuck) = control();
+        assert_eq!(control.abandon(), 1);
+        assert_eq!(control.abandon(), 0, "abandoning twice counts once");
+        assert_eq!(stuck.load(Ordering::SeqCst), 1);
+        control.thread_ended();
+        assert_eq!(stuck.load(Ordering::SeqCst), 0);
+        assert!(control.has_ended());
+    }
+
+    #[test]
+    fn a_thread_that_ended_is_never_counted_as_stuck() {
+        let (control, stuck) = control();
+        control.thread_ended();
+        assert_eq!(control.abandon(), 0);
+        assert_eq!(stuck.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn the_thread_id_is_kept_for_killing_its_children() {
+        let (control, _) = control();
+        assert_eq!(control.thread(), None);
+        control.set_thread(42);
+        assert_eq!(control.thread(), Some(42));
     }
 }

@@ -1,5 +1,6 @@
 //! The execution thread's side: a worker bootstrapped ahead of its job (see `pool.rs`), then
-//! one job run on it, then the thread ends. Nothing survives an execution.
+//! one job run on it, then the thread ends. Nothing survives an execution. The thread runs until
+//! its code ends or its `Control` stops it: deadlines are the supervisor's (`mod.rs`).
 
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
@@ -15,14 +16,15 @@ use tokio::sync::oneshot;
 
 use super::code::{SyntaxError, prepare_execution};
 use super::children;
-use super::control::{Control, StopReason};
-use super::glue::{Attachment, Attachments, JobGlobals, JobProgress, SpawnedChildren};
-use super::usage::{Meter, Usage};
+use super::control::Control;
+use super::failure::{self, Ended, classify, core_failure};
+use super::glue::{Attachments, JobGlobals, JobProgress, SpawnedChildren};
+use super::job::{ExecRequest, Job, SandboxConfig};
 use super::loader::SandboxLoader;
-use super::output::{Captured, OutputLog};
-use super::result::{ErrorType, Failure};
+use super::output::OutputLog;
+use super::result::{ErrorType, Failure, Outcome};
+use super::usage::{Meter, thread_cpu_ms};
 use super::worker::{self, WorkerSetup};
-use super::{ExecRequest, SandboxConfig};
 
 /// How long collecting the last pipe output may take (it is normally immediate).
 const DRAIN_GRACE: Duration = Duration::from_millis(50);
@@ -30,50 +32,15 @@ const DRAIN_GRACE: Duration = Duration::from_millis(50);
 /// Name of the module the user's code runs as (shows up in stack traces).
 const MAIN_MODULE_NAME: &str = "$code.ts";
 
-pub struct Job {
-    pub request: ExecRequest,
-    pub deadline: Instant,
-    pub reply: oneshot::Sender<Execution>,
-}
-
-/// What the execution thread hands back; timing is added by the caller.
-pub struct Execution {
-    pub captured: Captured,
-    pub result: Result<Value, Failure>,
-    pub exit_code: Option<i32>,
-    /// (path, bytes) of a return value written to a file for being too large.
-    pub return_file: Option<(String, usize)>,
-    /// What `mcp.image/audio/file` added.
-    pub attachments: Vec<Attachment>,
-    /// CPU, memory and wall time of the job (absent when no code ran).
-    pub usage: Option<Usage>,
-}
-
-impl Execution {
-    pub fn failed(error_type: ErrorType, message: impl Into<String>) -> Self {
-        Self {
-            captured: Captured::default(),
-            result: Err(Failure::new(error_type, message)),
-            exit_code: None,
-            return_file: None,
-            attachments: Vec::new(),
-            usage: None,
-        }
-    }
-
-    pub fn internal(message: impl std::fmt::Display) -> Self {
-        Self::failed(ErrorType::Runtime, format!("Internal error: {message}"))
-    }
-}
-
 /// Body of an execution thread: bootstrap a worker, wait for the job, run it, reply.
 pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: oneshot::Receiver<Job>) {
+    let cpu_started = thread_cpu_ms();
     control.set_thread(children::current_thread());
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             if let Ok(job) = jobs.blocking_recv() {
-                let _ = job.reply.send(Execution::internal(format!("tokio runtime: {e}")));
+                let _ = job.reply.send(Outcome::failed(failure::internal(format!("tokio runtime: {e}"))));
             }
             return;
         }
@@ -104,6 +71,7 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         };
         let bootstrap = Instant::now();
         let mut built = worker::build(setup, &control);
+        let cpu_built = thread_cpu_ms();
         if let Ok(ready) = &mut built
             && let Err(e) = warm_up(&mut ready.worker, &config.base_globals).await
         {
@@ -113,6 +81,7 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         }
         tracing::debug!(ready_us = bootstrap.elapsed().as_micros() as u64, "worker ready");
 
+        let cpu_ready = thread_cpu_ms();
         let Ok(job) = jobs.await else {
             return; // the pool was dropped: the server is shutting down
         };
@@ -123,18 +92,11 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
             Err(_) if control.reason().is_some() => {
                 let mb = config.limits.max_memory_bytes >> 20;
                 let result = classify(Err(Ended::Stopped), None, None, control.reason(), job.request.timeout, mb);
-                let _ = job.reply.send(Execution {
-                    captured: log.finish(),
-                    result,
-                    exit_code: None,
-                    return_file: None,
-                    attachments: Vec::new(),
-                    usage: None,
-                });
+                let _ = job.reply.send(Outcome::new(log.finish(), result));
                 return;
             }
             Err(e) => {
-                let _ = job.reply.send(Execution::internal(format!("worker: {e}")));
+                let _ = job.reply.send(Outcome::failed(failure::internal(format!("worker: {e}"))));
                 return;
             }
         };
@@ -147,11 +109,9 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         worker.js_runtime.op_state().borrow_mut().put(Attachments { max_bytes, ..Default::default() });
         let heap = config.limits.max_memory_bytes;
         let meter = Meter::start();
-        let run = run_job(&mut worker, &control, &loader, &main_url, job.request, job.deadline, heap);
-        let (result, exit_code) = AssertUnwindSafe(run)
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| (Err(Failure::new(ErrorType::Runtime, panic_message(&*panic))), None));
+        let run = run_job(&mut worker, &control, &loader, &main_url, job.request, heap);
+        let (result, exit_code) =
+            AssertUnwindSafe(run).catch_unwind().await.unwrap_or_else(|panic| (Err(failure::panicked(&*panic)), None));
         // A syntax error ran no code: no usage.
         let ran = !matches!(&result, Err(f) if f.error_type == ErrorType::Syntax);
         let usage = meter.finish();
@@ -167,12 +127,24 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         };
         let (result, return_file) = spill_large_value(result, &config);
         // Reply first: tearing the isolate down takes milliseconds nobody should wait for.
-        let _ = job.reply.send(Execution { captured: log.finish(), result, exit_code, return_file, attachments, usage });
+        let outcome = Outcome { exit_code, return_file, attachments, usage, ..Outcome::new(log.finish(), result) };
+        let _ = job.reply.send(outcome);
+        let cpu_replied = thread_cpu_ms();
         let spawned = std::mem::take(&mut worker.js_runtime.op_state().borrow_mut().borrow_mut::<SpawnedChildren>().0);
         drop(worker);
         children::kill(&spawned);
         // Processes this thread started that nobody tracked (outputSync(), output()...).
         children::kill_thread_children(children::current_thread());
+        // The bench's CPU breakdown reads these (`MCP_CONDUCTOR_LOG=mcp_conductor::cpu=debug`).
+        let us = |from: f64, to: f64| ((to - from) * 1000.0) as u64;
+        tracing::debug!(
+            target: "mcp_conductor::cpu",
+            start_us = us(cpu_started, cpu_built),
+            warm_up_us = us(cpu_built, cpu_ready),
+            job_us = us(cpu_ready, cpu_replied),
+            teardown_us = us(cpu_replied, thread_cpu_ms()),
+            "worker cpu"
+        );
     });
 }
 
@@ -213,22 +185,12 @@ fn spill_large_value(
     }
 }
 
-pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    let text = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown panic");
-    format!("Internal error: panic in execution: {text}")
-}
-
 async fn run_job(
     worker: &mut MainWorker,
     control: &Control,
     loader: &SandboxLoader,
     main_url: &ModuleSpecifier,
     request: ExecRequest,
-    deadline: Instant,
     max_heap_bytes: usize,
 ) -> (Result<Value, Failure>, Option<i32>) {
     let job_started = Instant::now();
@@ -251,10 +213,6 @@ async fn run_job(
     let ended = tokio::select! {
         biased;
         ended = run_module(worker, main_url, emitted.code, &mut value) => ended,
-        _ = tokio::time::sleep_until(deadline.into()) => {
-            control.stop(StopReason::Timeout);
-            Err(Ended::Stopped)
-        }
         _ = control.stopped() => Err(Ended::Stopped),
     };
     let exited = worker
@@ -272,33 +230,23 @@ async fn run_job(
     (classify(ended, value, exit_code, control.reason(), request.timeout, max_heap_bytes >> 20), exit_code)
 }
 
-/// How `run_module` ended when it did not produce a value.
-enum Ended {
-    /// Stopped from outside (timeout, cancel, unstable API) or by `Deno.exit()`.
-    Stopped,
-    /// The module failed to load (imports, engine syntax errors).
-    Load(CoreError),
-    /// The code threw, or the event loop failed.
-    Run(CoreError),
-}
-
 /// Work every execution needs, done while the worker waits for its job: the glue's hardening
-/// (once per worker), the server's globals,
-/// the first use of the module-loading path (about 1.5 ms on QuickJS, most of a small call), and
-/// collecting the bootstrap's garbage. The module loaded is an empty `data:` URL: importing it
-/// again yields the same empty module, so no state a job could observe differs.
+/// (once per worker), the server's globals, and the first use of the module-loading path (about
+/// 1.5 ms on QuickJS, most of a small call). The module loaded is an empty `data:` URL:
+/// importing it again yields the same empty module, so no state a job could observe differs.
+/// No GC here: it cost ~2 ms of CPU per execution (9% under load), the engine collects when
+/// the job allocates enough, and the worker's whole heap is freed when the job ends.
 async fn warm_up(worker: &mut MainWorker, base_globals: &Map<String, Value>) -> Result<(), CoreError> {
     worker
         .execute_script(
             "[mcp-conductor:harden]",
-            deno_core::ascii_str!(r#"globalThis[Symbol.for("mcp-conductor")].harden()"#).into(),
+            deno_core::ascii_str!(crate::hook_call!("harden()")).into(),
         )
         .map_err(|e| CoreErrorKind::Js(e).into_box())?;
     define_globals(worker, base_globals).map_err(|e| CoreErrorKind::Js(e).into_box())?;
     let empty = ModuleSpecifier::parse("data:text/javascript,export%20default%200").expect("valid url");
     let id = worker.js_runtime.load_side_es_module_from_code(&empty, deno_core::ascii_str!("export default 0;")).await?;
     worker.evaluate_module(id).await?;
-    worker.js_runtime.v8_isolate().low_memory_notification();
     Ok(())
 }
 
@@ -309,7 +257,7 @@ fn define_globals(worker: &mut MainWorker, globals: &Map<String, Value>) -> Resu
     worker
         .execute_script(
             "[mcp-conductor:setup]",
-            deno_core::ascii_str!(r#"globalThis[Symbol.for("mcp-conductor")].setup()"#).into(),
+            deno_core::ascii_str!(crate::hook_call!("setup()")).into(),
         )
         .map(drop)
 }
@@ -352,139 +300,3 @@ async fn run_module(
     worker.run_event_loop(false).await.map_err(Ended::Run)
 }
 
-fn classify(
-    ended: Result<(), Ended>,
-    value: Option<Value>,
-    exit_code: Option<i32>,
-    stop: Option<StopReason>,
-    timeout: Duration,
-    limits_mb: usize,
-) -> Result<Value, Failure> {
-    let timeout_ms = timeout.as_millis();
-    if let Some(code) = exit_code {
-        return if code == 0 {
-            Ok(value.unwrap_or(Value::Null))
-        } else {
-            Err(Failure::new(
-                ErrorType::Exit,
-                format!("Deno.exit({code}) was called: the execution ended with exit code {code}"),
-            ))
-        };
-    }
-    match stop {
-        Some(StopReason::Unstable { feature, api }) => {
-            return Err(Failure::new(
-                ErrorType::Runtime,
-                format!(
-                    "'{api}' is an unstable Deno API (feature '{feature}'); unstable APIs are not enabled in this sandbox"
-                ),
-            ));
-        }
-        Some(StopReason::Timeout) => {
-            let detail = if value.is_some() {
-                ": the result was ready, but the code left work pending (timers, intervals, open \
-                 connections); stop them before returning"
-            } else {
-                ""
-            };
-            return Err(Failure::new(ErrorType::Timeout, format!("Execution timed out after {timeout_ms} ms{detail}")));
-        }
-        Some(StopReason::Cancelled) => {
-            return Err(Failure::new(ErrorType::Runtime, "Execution cancelled by the client"));
-        }
-        Some(StopReason::Memory) => {
-            return Err(Failure::new(
-                ErrorType::Memory,
-                format!("Execution ran out of memory: it reached the limit of {} MB (MCP_CONDUCTOR_MAX_MEMORY_MB)", limits_mb),
-            ));
-        }
-        None => {}
-    }
-    match ended {
-        Ok(()) => Ok(value.unwrap_or(Value::Null)),
-        Err(Ended::Stopped) => Err(Failure::new(ErrorType::Runtime, "Execution stopped")),
-        Err(Ended::Load(e)) => Err(core_failure(e, true)),
-        Err(Ended::Run(e)) => Err(core_failure(e, false)),
-    }
-}
-
-fn core_failure(error: CoreError, loading: bool) -> Failure {
-    if matches!(error.as_kind(), CoreErrorKind::PendingPromiseResolution) {
-        return Failure::new(
-            ErrorType::Timeout,
-            "The code awaits a promise that can never settle (nothing is left in the event loop to \
-             settle it); ended early instead of waiting for the timeout",
-        );
-    }
-    let (name, message) = match error.as_kind() {
-        CoreErrorKind::Js(js) => (js.name.clone().unwrap_or_default(), format_js_error(js)),
-        _ => (deno_error::JsErrorClass::get_class(&error).to_string(), error.to_string()),
-    };
-    let error_type = if is_permission_error(&name, &message) {
-        ErrorType::Permission
-    } else if is_memory_error(&message) {
-        ErrorType::Memory
-    } else if loading && name == "SyntaxError" {
-        ErrorType::Syntax
-    } else {
-        ErrorType::Runtime
-    };
-    let message = if error_type == ErrorType::Permission {
-        format!(
-            "{message}\n(Permissions are fixed by the server's administrator through \
-             MCP_CONDUCTOR_RUN_ARGS; the PERMISSIONS global lists what this sandbox allows.)"
-        )
-    } else {
-        message
-    };
-    Failure::new(error_type, message)
-}
-
-fn format_js_error(error: &JsError) -> String {
-    let mut error = error.clone();
-    trim_glue_frames(&mut error);
-    deno_runtime::fmt_errors::format_js_error(&error, None)
-}
-
-/// Drops the frames of our glue: everything from its `run` (the glue's call of the user's code
-/// and the module body that made it) down, and glue wrappers elsewhere (e.g. of `Deno.umask`).
-/// What remains is the user's frames and Deno's; callbacks (timers, I/O) never pass `run`.
-fn trim_glue_frames(error: &mut JsError) {
-    let is_glue = |f: &deno_core::error::JsStackFrame| {
-        f.file_name.as_deref().is_some_and(|n| n.starts_with("ext:mcp_conductor/"))
-    };
-    let end = error
-        .frames
-        .iter()
-        .position(|f| is_glue(f) && f.function_name.as_deref().is_some_and(|n| n == "run" || n.ends_with(".run")))
-        .unwrap_or(error.frames.len());
-    let source_frame = error.source_line_frame_index;
-    let mut kept = Vec::with_capacity(end);
-    let mut new_source_frame = None;
-    for (i, frame) in error.frames.drain(..).enumerate().take(end) {
-        if is_glue(&frame) {
-            continue;
-        }
-        if source_frame == Some(i) {
-            new_source_frame = Some(kept.len());
-        }
-        kept.push(frame);
-    }
-    error.frames = kept;
-    error.source_line_frame_index = new_source_frame;
-    if new_source_frame.is_none() {
-        error.source_line = None;
-    }
-    if let Some(cause) = error.cause.as_deref_mut() {
-        trim_glue_frames(cause);
-    }
-}
-
-/// Allocation failures the engine reports as exceptions before the heap-limit callback fires.
-fn is_memory_error(message: &str) -> bool {
-    message.contains("out of memory") || message.contains("Array buffer allocation failed")
-}
-
-fn is_permission_error(name: &str, message: &str) -> bool {
-    matches!(name, "NotCapable" | "PermissionDenied") || (message.contains("Requires ") && message.contains(" access to "))
-}

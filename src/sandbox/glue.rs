@@ -1,12 +1,11 @@
 //! The `mcp_conductor` deno_core extension: our ops plus the glue in `js/conductor.js`.
 //!
-//! Self-contained (deno_core and `op_guards.rs`) because `build.rs` includes this file to put
-//! the same extension into the startup snapshot: op order and signatures must match at run time.
+//! Self-contained (deno_core, `op_guards.rs`, `host.rs`, `contract.rs`) because `build.rs`
+//! includes this file to put the same extension into the startup snapshot: op order and
+//! signatures must match at run time.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -15,13 +14,8 @@ use deno_core::{ExtensionFileSource, OpState, op2};
 /// Receives `console.*` output: `(is_stderr, text)`.
 pub type PrintSink = Box<dyn Fn(bool, &str)>;
 
-/// A JSON reply from the host: `{"value": ...}` or `{"error": "...", ...}`.
-pub type HostReply = Pin<Box<dyn Future<Output = String> + Send>>;
-
-/// The server side of `mcpFactory`: takes a method name and JSON params from the glue.
-pub trait Host: Send + Sync {
-    fn request(&self, method: &str, params: &str) -> HostReply;
-}
+use super::contract::GLUE_SPECIFIER;
+use super::host::{Host, HostError, HostRequest, encode_reply};
 
 /// The extension's per-worker state.
 pub struct GlueState {
@@ -94,8 +88,6 @@ deno_core::extension!(
         state.put(SpawnedChildren::default());
     },
 );
-
-const GLUE_SPECIFIER: &str = "ext:mcp_conductor/conductor.js";
 
 /// The extension. `with_js` embeds the glue JS in the binary (the `esm = [...]` form of the
 /// macro would read it from the source tree at run time); a worker started from our snapshot
@@ -172,14 +164,16 @@ fn op_conductor_print(state: &mut OpState, #[string] msg: &str, is_err: bool) {
     (state.borrow::<GlueState>().print)(is_err, msg);
 }
 
-/// `mcpFactory`'s requests. Pending while the host works; dropped (and the host's work
-/// aborted) when the execution ends first.
+/// `mcpFactory`'s requests (`host.rs` decodes and encodes them). Pending while the host works;
+/// dropped (and the host's work aborted) when the execution ends first.
 #[op2]
 #[string]
 async fn op_conductor_host(state: Rc<RefCell<OpState>>, #[string] method: String, #[string] params: String) -> String {
     let host = state.borrow().borrow::<GlueState>().host.clone();
-    match host {
-        Some(host) => host.request(&method, &params).await,
-        None => r#"{"error":"mcpFactory is not available here"}"#.to_string(),
-    }
+    let reply = match (host, HostRequest::decode(&method, &params)) {
+        (_, Err(e)) => Err(e),
+        (Some(host), Ok(request)) => host.request(request).await,
+        (None, Ok(_)) => Err(HostError::new("mcpFactory is not available here")),
+    };
+    encode_reply(reply)
 }

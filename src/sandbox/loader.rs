@@ -31,6 +31,7 @@ use deno_permissions::{CheckSpecifierKind, OpenAccessKind, PermissionsContainer}
 
 use super::confined_fs::{self, PackagesRule};
 use super::code;
+use super::contract::PLAYBOOK_SCHEME;
 use crate::packages::{self, Manifest, Packages};
 use crate::playbooks::Store;
 
@@ -120,7 +121,7 @@ impl ModuleLoader for SandboxLoader {
         match specifier.scheme() {
             "data" => ModuleLoadResponse::Sync(self.load_data(&specifier, json)),
             "file" => self.load_file(&specifier, json),
-            "playbook" => ModuleLoadResponse::Sync(self.load_playbook(&specifier, json)),
+            PLAYBOOK_SCHEME => ModuleLoadResponse::Sync(self.load_playbook(&specifier, json)),
             REFUSED_SCHEME => ModuleLoadResponse::Sync(Err(self.refusal(&specifier))),
             "node" => ModuleLoadResponse::Sync(Err(JsErrorBox::type_error(format!(
                 "Import of '{specifier}' failed: there is no such Node.js built-in module"

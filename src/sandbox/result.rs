@@ -59,6 +59,30 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// An execution that ended without running code to completion.
+    pub fn failed(failure: Failure) -> Outcome {
+        Outcome::new(Captured::default(), Err(failure))
+    }
+
+    /// What the code printed and its result; nothing attached, no timing yet.
+    pub fn new(captured: Captured, result: Result<Value, Failure>) -> Outcome {
+        Outcome {
+            captured,
+            result,
+            exit_code: None,
+            return_file: None,
+            attachments: Vec::new(),
+            usage: None,
+            queue_ms: 0.0,
+            execution_time_ms: 0.0,
+        }
+    }
+
+    /// The supervisor's timing: time waiting for a slot, and the whole call.
+    pub fn timed(self, queued: std::time::Duration, total: std::time::Duration) -> Outcome {
+        Outcome { queue_ms: queued.as_secs_f64() * 1000.0, execution_time_ms: total.as_secs_f64() * 1000.0, ..self }
+    }
+
     pub fn is_error(&self) -> bool {
         self.result.is_err()
     }

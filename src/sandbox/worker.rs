@@ -21,6 +21,7 @@ use sys_traits::impls::RealSys;
 use super::confined_fs::{ConfinedFs, PackagesRule};
 use super::control::{Control, StopReason};
 use super::glue::{self, GlueState};
+use super::host::Host;
 use super::loader::SandboxLoader;
 use super::node_services;
 use super::output::{Drain, OutputLog, Stream};
@@ -32,7 +33,7 @@ pub struct WorkerSetup {
     pub permissions: PermissionsContainer,
     pub loader: Rc<SandboxLoader>,
     pub log: Arc<OutputLog>,
-    pub host: Option<Arc<dyn glue::Host>>,
+    pub host: Option<Arc<dyn Host>>,
     pub root_certs: Option<Arc<dyn deno_runtime::deno_tls::RootCertStoreProvider>>,
     /// Resolves `require()` in the packages directory.
     pub packages: Arc<crate::packages::resolver::Resolver>,

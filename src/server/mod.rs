@@ -18,7 +18,7 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, tool_handler};
 
-pub use run_code::{INJECTED_GLOBALS, RunDenoCodeParams, validate_global_name};
+pub use run_code::{RunDenoCodeParams, validate_global_name};
 
 use crate::metrics::Metrics;
 use crate::playbooks::Store;

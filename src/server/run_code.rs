@@ -9,11 +9,13 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::{Conductor, schema};
+use crate::sandbox::contract::{GLUE_GLOBALS, SERVER_GLOBALS};
 use crate::sandbox::{Attachment, AttachmentKind, ExecRequest, Outcome, StructuredRunResult};
 
 /// Globals every execution already has; a call may not replace them.
-pub const INJECTED_GLOBALS: [&str; 8] =
-    ["WORKSPACE_DIR", "ROOT_DIR", "PLAYBOOKS_DIR", "PERMISSIONS", "mcpFactory", "importPlaybook", "progress", "mcp"];
+fn is_injected_global(name: &str) -> bool {
+    SERVER_GLOBALS.contains(&name) || GLUE_GLOBALS.contains(&name)
+}
 
 const RUN_DENO_CODE: &str = "\
 Run TypeScript or JavaScript in a fresh Deno sandbox (an ES module: top-level await, imports of \
@@ -169,7 +171,7 @@ pub fn validate_global_name(name: &str) -> Result<(), String> {
     if NOT_ALLOWED.contains(&name) {
         return Err(format!("globals: '{name}' is a reserved word or a non-replaceable global"));
     }
-    if INJECTED_GLOBALS.contains(&name) {
+    if is_injected_global(name) {
         return Err(format!("globals: '{name}' is set by the server and cannot be replaced"));
     }
     Ok(())

@@ -1,0 +1,54 @@
+//! What an execution is given: the server's fixed configuration, the call's request, and the
+//! job a worker thread receives (the request plus where its one result goes).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tokio::sync::oneshot;
+
+use super::glue::ProgressSink;
+use super::host::Host;
+use super::output::LineSink;
+use super::result::Outcome;
+use super::permissions::PermissionSet;
+use crate::config::Limits;
+
+/// Everything an execution needs that is fixed for the server's lifetime.
+pub struct SandboxConfig {
+    pub workspace: PathBuf,
+    pub permissions: PermissionSet,
+    /// `no-remote` / `cached-only`.
+    pub no_remote: bool,
+    /// Globals every execution gets (`WORKSPACE_DIR`, `ROOT_DIR`, `PLAYBOOKS_DIR`, `PERMISSIONS`).
+    pub base_globals: Map<String, Value>,
+    pub limits: Limits,
+    /// Answers `mcpFactory` (the MCP proxy); `None` leaves it without upstreams.
+    pub host: Option<Arc<dyn Host>>,
+    /// Where `importPlaybook` / `playbook://` imports read from.
+    pub playbooks: crate::playbooks::Store,
+    /// The npm packages code may import, and the import map.
+    pub packages: Arc<crate::packages::Packages>,
+    /// The certificate authorities code's TLS connections trust (`root_certs.rs`).
+    pub root_certs: Option<Arc<dyn deno_runtime::deno_tls::RootCertStoreProvider>>,
+}
+
+pub struct ExecRequest {
+    pub code: String,
+    pub timeout: Duration,
+    /// Per-call globals (keys already validated as identifiers).
+    pub globals: Map<String, Value>,
+    /// Receives the code's `progress()` calls (when the tool call carried a progress token).
+    pub progress: Option<ProgressSink>,
+    /// Receives each printed line live (when the client asked for logging notifications).
+    pub lines: Option<LineSink>,
+}
+
+/// A request on its way to a worker thread. The thread never looks at the clock: the
+/// supervisor (`Sandbox::execute`) alone owns the deadline and stops the thread through its
+/// `Control`.
+pub struct Job {
+    pub request: ExecRequest,
+    pub reply: oneshot::Sender<Outcome>,
+}
