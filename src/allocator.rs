@@ -10,7 +10,10 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's built-in options (the `MALLOC_CONF` environment variable still overrides them): a
 /// background thread returns freed pages after about a second instead of jemalloc's default ten,
-/// so resident memory follows the load down between bursts.
+/// so resident memory follows the load down between bursts; and one arena per CPU
+/// (`percpu_arena`) instead of one per new thread in turn, so the ~20 MB a worker frees at its
+/// end is what the next worker on that CPU allocates: measured at 64 concurrent `1+1`, page
+/// faults fell from ~245,000 to ~80,000 per 600 executions and throughput rose ~4%.
 #[allow(non_upper_case_globals)]
 #[unsafe(no_mangle)]
-static malloc_conf: &u8 = &b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0"[0];
+static malloc_conf: &u8 = &b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,percpu_arena:percpu\0"[0];

@@ -2840,6 +2840,7 @@ pub(crate) fn tape_make_module_handle(
     return this;
   }
   let source = lookup_module_source_by_name(name).unwrap_or_default();
+  let (import_specifiers, is_async) = parsed_snapshot_source(name, &source);
   let script_id = module_script_id_for_name(name);
   let def = MODULE_DEF_CACHE
     .with(|c| c.borrow().get(name).copied())
@@ -2857,15 +2858,15 @@ pub(crate) fn tape_make_module_handle(
       },
       module_def: def,
       bytecode: None,
-      import_specifiers: parse_import_specifiers(&source),
+      import_specifiers,
       import_offsets: Vec::new(),
       import_attributes: Vec::new(),
       source_imports: Vec::new(),
       deferred_imports: Vec::new(),
       synthetic: false,
       engine_synthetic: false,
-      is_async: has_top_level_await(&source),
-      source_text: source.clone(),
+      is_async,
+      source_text: source,
       source_name: name.to_string(),
       module_name: name.to_string(),
       script_id,
@@ -2874,6 +2875,38 @@ pub(crate) fn tape_make_module_handle(
   );
   record_module_wrapper(name, this);
   this
+}
+
+/// A snapshot module's import specifiers and top-level-await flag. Every restore replays the
+/// same modules, so each source is scanned once per process (the scans were ~3% of a worker
+/// start); the cached source is compared with the one asked about, so a different text under
+/// the same name is scanned afresh (mcp-conductor patch).
+fn parsed_snapshot_source(
+  name: &str,
+  source: &str,
+) -> (Vec<(std::string::String, Option<std::string::String>)>, bool) {
+  type Parsed = (
+    std::sync::Arc<str>,
+    Vec<(std::string::String, Option<std::string::String>)>,
+    bool,
+  );
+  static CACHE: std::sync::OnceLock<std::sync::Mutex<HashMap<std::string::String, Parsed>>> =
+    std::sync::OnceLock::new();
+  let cache = CACHE.get_or_init(Default::default);
+  if let Some((text, specifiers, is_async)) =
+    cache.lock().unwrap_or_else(|p| p.into_inner()).get(name)
+  {
+    if &**text == source {
+      return (specifiers.clone(), *is_async);
+    }
+  }
+  let specifiers = parse_import_specifiers(source);
+  let is_async = has_top_level_await(source);
+  cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
+    name.to_string(),
+    (source.into(), specifiers.clone(), is_async),
+  );
+  (specifiers, is_async)
 }
 
 pub(crate) fn restore_synthetic_module(
