@@ -98,7 +98,7 @@ fn ms(d: Duration) -> f64 {
 
 fn percentile(samples: &[f64], p: f64) -> f64 {
     let mut s = samples.to_vec();
-    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    s.sort_by(f64::total_cmp);
     let idx = ((s.len() as f64 - 1.0) * p).round() as usize;
     s[idx]
 }
@@ -293,9 +293,42 @@ async fn main() {
             let theirs_64 = subprocess_throughput(&deno, 64, 320);
             table.row("subprocess model at concurrency 64", format!("{theirs_64:.0} exec/s"));
             table.row("ratio ours / subprocess (executions/s at concurrency 64)", format!("{:.2}x", ours_64 / theirs_64));
+            compute_rows(&mut table, &deno).await;
         }
         None => table.row("subprocess model", "skipped: no `deno` (pip install deno, or set MCP_CONDUCTOR_BENCH_DENO)"),
     }
+}
+
+/// CPU-heavy code: the engine's own speed (QuickJS here, V8 under `deno run`), timed inside the
+/// code with `performance.now()`, median of 5.
+async fn compute_rows(table: &mut Table, deno: &Path) {
+    let cases = [
+        ("5-million-iteration loop", "let s = 0; for (let i = 0; i < 5e6; i++) s += i;"),
+        ("sorting 100,000 numbers", "Array.from({ length: 1e5 }, (_, i) => (i * 7919) % 100003).sort((a, b) => a - b);"),
+    ];
+    let server = Server::start(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    for (name, body) in cases {
+        let code = format!("const t0 = performance.now(); {body} performance.now() - t0");
+        let mut ours = Vec::new();
+        for _ in 0..5 {
+            ours.push(server.run(&code).await["returnValue"].as_f64().unwrap());
+        }
+        let file = dir.path().join("compute.ts");
+        std::fs::write(&file, format!("const t0 = performance.now(); {body} console.log(performance.now() - t0)")).unwrap();
+        let theirs: Vec<f64> = (0..5)
+            .map(|_| {
+                let out = std::process::Command::new(deno).args(["run", "--quiet"]).arg(&file).output().expect("deno run");
+                String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(f64::NAN)
+            })
+            .collect();
+        let (ours, theirs) = (percentile(&ours, 0.5), percentile(&theirs, 0.5));
+        table.row(
+            format!("CPU-heavy: {name}, ours vs `deno run` (V8)"),
+            format!("{ours:.0} ms vs {theirs:.0} ms ({:.1}x slower)", ours / theirs),
+        );
+    }
+    server.client.cancel().await.ok();
 }
 
 /// Thread CPU time of each phase of an execution's worker, summed over 1,000 back-to-back `1+1`
