@@ -364,7 +364,7 @@ async fn cpu_breakdown_rows(table: &mut Table) {
         format!("CPU per 1+1 execution, thread CPU time ({workers} workers of {RUNS} back-to-back calls)"),
         format!(
             "{:.2} ms: start {:.2} (worker from the snapshot), warm-up {:.2} (hardening, globals, first module load), \
-             job {:.2}, teardown {:.2} (isolate disposal: its GC and frees); no GC before the job",
+             job {:.2}, teardown {:.2} (isolate disposal: finalizers and frees, no collection)",
             per(total),
             per(sums[0]),
             per(sums[1]),
