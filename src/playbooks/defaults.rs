@@ -94,7 +94,7 @@ mod tests {
         }
         for default in DEFAULTS.iter().filter(|d| d.ts.is_some()) {
             let code = store.get(default.folder).unwrap().code.unwrap();
-            let url = format!("playbook://{}/playbook.ts", default.folder).parse().unwrap();
+            let url = crate::playbooks::store::module_url(default.folder).parse().unwrap();
             crate::sandbox::transpile_module(code.into(), &url, deno_ast::MediaType::TypeScript)
                 .unwrap_or_else(|e| panic!("{}: {}", default.folder, e.0));
         }

@@ -46,12 +46,12 @@ impl Drop for AbortOnDrop {
 }
 
 async fn handle(manager: &ProxyManager, request: HostRequest) -> Result<Value, HostError> {
-    let tool_names = |tools: &[rmcp::model::Tool]| tools.iter().map(|t| t.name.to_string()).collect::<Vec<_>>();
     match request {
         HostRequest::ListServers {} => Ok(list_servers(manager).await),
         HostRequest::Load { server } => {
             let tools = manager.tools(&server).await?;
-            Ok(json!({ "name": server, "tools": tool_names(&tools) }))
+            let names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
+            Ok(json!({ "name": server, "tools": names }))
         }
         HostRequest::ListTools { server } => {
             let tools = manager.tools(&server).await?;

@@ -11,11 +11,11 @@ use std::sync::Arc;
 
 use deno_core::{ExtensionFileSource, OpState, op2};
 
-/// Receives `console.*` output: `(is_stderr, text)`.
-pub type PrintSink = Box<dyn Fn(bool, &str)>;
-
 use super::contract::GLUE_SPECIFIER;
 use super::host::{Host, HostError, HostRequest, encode_reply};
+
+/// Receives `console.*` output: `(is_stderr, text)`.
+pub type PrintSink = Box<dyn Fn(bool, &str)>;
 
 /// The extension's per-worker state.
 pub struct GlueState {

@@ -235,16 +235,8 @@ mod tests {
     use super::*;
 
     fn outcome(result: Result<Value, Failure>) -> Outcome {
-        Outcome {
-            captured: Captured { output: vec!["hi".into()], stdout: "hi\n".into(), stderr: String::new(), truncated: false },
-            result,
-            exit_code: None,
-            return_file: None,
-            attachments: Vec::new(),
-            usage: None,
-            queue_ms: 0.0,
-            execution_time_ms: 0.916,
-        }
+        let captured = Captured { output: vec!["hi".into()], stdout: "hi\n".into(), stderr: String::new(), truncated: false };
+        Outcome { execution_time_ms: 0.916, ..Outcome::new(captured, result) }
     }
 
     #[test]
