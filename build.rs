@@ -1,4 +1,4 @@
-//! Records the startup snapshot (feature `snapshot`): Deno's runtime plus our `mcp_conductor`
+//! Records the startup snapshot on V8: Deno's runtime plus our `mcp_conductor`
 //! extension (`src/sandbox/glue.rs`, `js/conductor.js`), evaluated once here instead of in every
 //! worker. Writes to OUT_DIR:
 //! - `MCP_CONDUCTOR_SNAPSHOT.bin`, the snapshot;
@@ -14,31 +14,25 @@ fn main() {
     println!("cargo:rerun-if-changed=src/sandbox/host.rs");
     println!("cargo:rerun-if-changed=src/sandbox/contract.rs");
     println!("cargo:rerun-if-changed=js/conductor.js");
-    #[cfg(feature = "snapshot")]
     snapshot::create();
 }
 
-#[cfg(feature = "snapshot")]
 #[path = "src/sandbox/glue.rs"]
 #[allow(dead_code)]
 mod glue;
 
-#[cfg(feature = "snapshot")]
 #[path = "src/sandbox/host.rs"]
 #[allow(dead_code)]
 mod host;
 
-#[cfg(feature = "snapshot")]
 #[path = "src/sandbox/contract.rs"]
 #[allow(dead_code, unused_macros)]
 mod contract;
 
-#[cfg(feature = "snapshot")]
 #[path = "src/sandbox/op_guards.rs"]
 #[allow(dead_code)]
 mod op_guards;
 
-#[cfg(feature = "snapshot")]
 mod snapshot {
     use std::io::Write;
     use std::path::{Path, PathBuf};

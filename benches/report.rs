@@ -3,7 +3,7 @@
 //! (`deno run` per execution, as the original product did) measured in the same run.
 //!
 //!     pip install deno    # optional: the subprocess baseline (or put `deno` on PATH)
-//!     cargo bench --bench report --no-default-features --features quickjs,snapshot
+//!     cargo bench --bench report
 
 use std::path::Path;
 use std::process::Stdio;
@@ -215,7 +215,7 @@ fn find_deno() -> Option<std::path::PathBuf> {
 async fn main() {
     // `cargo bench` passes `--bench`; nothing to parse.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("mcp-conductor bench report ({} engine, {cores} CPUs)", if cfg!(feature = "v8") { "v8" } else { "quickjs" });
+    println!("mcp-conductor bench report ({} engine, {cores} CPUs)", mcp_conductor::engine::NAME);
     let mut table = Table(Vec::new());
 
     // Start-up and memory.
@@ -299,7 +299,7 @@ async fn main() {
     }
 }
 
-/// CPU-heavy code: the engine's own speed (QuickJS here, V8 under `deno run`), timed inside the
+/// CPU-heavy code: the engine's own speed (our embedded V8, V8 under `deno run`), timed inside the
 /// code with `performance.now()`, median of 5.
 async fn compute_rows(table: &mut Table, deno: &Path) {
     let cases = [

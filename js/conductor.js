@@ -17,6 +17,7 @@ import {
   op_conductor_attach,
   op_conductor_progress,
   op_conductor_track_child,
+  op_load_ext_script,
   PipeWrap,
   TCPWrap,
 } from "ext:core/ops";
@@ -99,7 +100,7 @@ const OPAQUE_TAGS = ObjectFreeze(["Promise", "WeakMap", "WeakSet", "WeakRef"]);
 // User code may replace any builtin (Array.prototype.push, iterators, Promise.prototype.then,
 // JSON, setters on Object.prototype...). The serializer uses only functions captured above
 // (called through ReflectApply), indexed loops instead of iterators, `+` instead of template
-// literals (QuickJS builds those with String.prototype.concat), and writes the JSON text itself:
+// literals (an engine may build those with String.prototype.concat), and writes the JSON text itself:
 // no intermediate object is built, so no setter or inherited toJSON can intercept.
 
 function isInstance(value, tag) {
@@ -321,6 +322,7 @@ function guardDescriptorAdoption() {
 }
 
 function harden() {
+  upgradeFastOps();
   guardDescriptorAdoption();
   disableProcessWideApis();
   defineGlobal("mcpFactory", mcpFactory);
@@ -339,6 +341,19 @@ function harden() {
     enumerable: false,
     configurable: true,
   });
+}
+
+// deno_core re-attaches the fast-call versions of the snapshot's ops on the first lazy load of
+// a residual module, and that pass calls into JS: under termination the call fails and
+// deno_core panics where it cannot unwind (runtime/bindings.rs). Done here, while the worker
+// warms up (never terminated, see worker.rs), no job's timeout can meet it. The specifier names
+// no script: the pass runs, then the load fails and nothing is evaluated.
+function upgradeFastOps() {
+  try {
+    op_load_ext_script("ext:mcp_conductor/no-such-script");
+  } catch {
+    // expected
+  }
 }
 
 // APIs whose effect is process-wide (shared with every other execution and the server itself)
@@ -385,7 +400,7 @@ function disableProcessWideApis() {
 }
 
 // Replaces `target[name]` by `patch(original)`. Several Deno APIs (and the `process` global)
-// are lazy getters whose first use loads their code (Deno.Command: ~15 ms on QuickJS), so for
+// are lazy getters whose first use loads their code (Deno.Command's takes milliseconds), so for
 // those the patch runs on first use, never for code that does not touch them.
 function patchOnFirstUse(target, name, patch) {
   const desc = ObjectGetOwnPropertyDescriptor(target, name);

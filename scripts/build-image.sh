@@ -8,7 +8,7 @@
 # BINARY defaults to $CARGO_TARGET_DIR/release/mcp-conductor ($HOME/.cache/mcp-conductor/target
 # when CARGO_TARGET_DIR is unset). Environment:
 #   IMAGE          tag to build (default mcp-conductor:latest)
-#   ENGINE         the engine label: quickjs (default) or v8, whichever BINARY was built with
+#   ENGINE         the engine label (v8, the only engine)
 #   IMAGE_CACHE    work dir outside the checkout (default $HOME/.cache/mcp-conductor/image): the
 #                  containers.conf, the cached rootfs tar(s), the build context
 #   DEBIAN_SOURCES sources for mmdebstrap, one "deb URI SUITE COMPONENT" per line (default: the
@@ -28,14 +28,14 @@ target_dir="${CARGO_TARGET_DIR:-$HOME/.cache/mcp-conductor/target}"
 binary=$(realpath -m "${1:-$target_dir/release/mcp-conductor}") # before the cd: relative to the caller
 cd "$(dirname "$0")/.."
 image="${IMAGE:-mcp-conductor:latest}"
-engine="${ENGINE:-quickjs}"
+engine="${ENGINE:-v8}"
 cache="${IMAGE_CACHE:-$HOME/.cache/mcp-conductor/image}"
 suite=bookworm
 uid=10001 # the Containerfile's USER and /data owner
 packages="base-files,libc6,libgcc-s1,zlib1g,tzdata,netbase,ca-certificates"
 
 [ -f "$binary" ] && [ -x "$binary" ] || fail "no executable binary at $binary (build it first, or pass its path)"
-case "$engine" in quickjs | v8) ;; *) fail "ENGINE must be quickjs or v8, got '$engine'" ;; esac
+[ "$engine" = v8 ] || fail "ENGINE must be v8 (the only engine), got '$engine'"
 case "$(realpath -m "$cache")/" in
   "$(pwd -P)"/*) fail "IMAGE_CACHE ($cache) must be outside the checkout" ;;
 esac

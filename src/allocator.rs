@@ -1,4 +1,4 @@
-//! The process allocator: jemalloc, for Rust and C alike (QuickJS, SQLite, WAMR call `malloc`).
+//! The process allocator: jemalloc, for Rust and C alike (V8 and SQLite call `malloc`).
 //!
 //! Every execution is a fresh thread with a fresh engine, so the allocator sees constant thread
 //! churn. glibc's malloc gives each new thread an arena and hands back little of it: measured

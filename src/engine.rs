@@ -1,39 +1,57 @@
-//! Everything that differs between the two JavaScript engines lives here.
-//!
-//! - `v8` (default): real V8 through the `v8` crate; JIT, heap snapshots.
-//! - `quickjs`: QuickJS-ng through the `v8x` facade (same rusty_v8 API), builds offline.
-
-#[cfg(all(feature = "v8", feature = "quickjs"))]
-compile_error!(
-    "features `v8` and `quickjs` are mutually exclusive: for QuickJS build with \
-     `--no-default-features --features quickjs`"
-);
-#[cfg(not(any(feature = "v8", feature = "quickjs")))]
-compile_error!("enable exactly one engine feature: `v8` (the default) or `quickjs`");
+//! V8, the one engine: its process-wide platform, each isolate's parameters, and what the
+//! near-heap-limit callback answers. Every engine-specific choice lives here.
 
 use deno_core::v8;
 
-/// The engine this binary was built with.
-pub const NAME: &str = if cfg!(feature = "v8") { "v8" } else { "quickjs" };
+/// The engine this binary runs code on (logged at startup, shown by the bench).
+pub const NAME: &str = "v8";
 
-/// Initializes the engine's process-wide platform. Call once, early in `main`.
+/// Initializes V8's process-wide platform. `main` calls it first, while the main thread is the
+/// process's only thread.
+///
+/// Why first: deno_core builds V8's *protected* platform. On CPUs with memory protection keys
+/// (`pku` in /proc/cpuinfo) V8 guards its JIT code pages with a key, and a thread inherits its
+/// access rights from the thread that created it: a thread that existed before the platform was
+/// initialized lacks them and crashes the first time it runs JIT code (rusty_v8's FAQ; deno
+/// #20495). Initialized here, every later thread (tokio's, V8's own workers, each execution
+/// thread) descends from an initialized main thread, whatever the CPU.
 pub fn init() {
+    let threads = live_threads();
+    if threads > 1 {
+        // Not fatal on CPUs without memory protection keys, but a change in `main` that
+        // starts a thread first must be seen.
+        eprintln!("mcp-conductor: V8 initialized with {threads} threads alive (expected 1)");
+    }
     deno_core::JsRuntime::init_platform(None);
 }
 
-/// Isolate parameters for each worker: the heap cap. On QuickJS the cap covers the whole
-/// runtime (Deno's restored snapshot included, ~20 MB) and ArrayBuffer memory; on V8 it covers
-/// the JS heap, and ArrayBuffer backing stores are outside it.
+/// For unit tests, whose test threads are not the main thread: V8's unprotected platform has no
+/// per-thread key state.
+#[cfg(test)]
+pub fn init_for_tests() {
+    let platform = v8::new_unprotected_default_platform(0, false).make_shared();
+    deno_core::JsRuntime::init_platform(Some(platform));
+}
+
+/// Threads in this process (`/proc/self/status`); 0 if unreadable.
+fn live_threads() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Isolate parameters for each worker: the JS heap cap. ArrayBuffer backing stores and
+/// WebAssembly memories live outside the JS heap and are bounded separately.
 pub fn create_params(max_heap_bytes: usize) -> Option<v8::CreateParams> {
     Some(v8::CreateParams::default().heap_limits(0, max_heap_bytes))
 }
 
 /// The heap limit the near-heap-limit callback returns once it has stopped the execution.
-/// V8 aborts the process unless the limit is raised, so it gets room to unwind. QuickJS
-/// (v8x) keeps its limit: raised, the runaway code keeps allocating until the next interrupt
-/// poll (up to 10,000 loop iterations later); kept, the next allocation fails at once and the
-/// termination unwinds it. (Unwinding at the cap used to hit a double free in QuickJS's stack
-/// trace builder: fixed in vendor/, patch 0001.)
+/// V8 aborts the whole process (fatal OOM) unless the callback raises the limit, so the
+/// terminating isolate gets room to unwind; the termination ends it soon after.
 pub fn heap_limit_after_stop(current: usize) -> usize {
-    if cfg!(feature = "v8") { current * 2 } else { current }
+    current.saturating_mul(2)
 }

@@ -4,7 +4,7 @@
 //! Modules, one concern each:
 //! - [`config`]: environment → [`config::Config`]
 //! - [`run_args`]: the `MCP_CONDUCTOR_RUN_ARGS` permission grammar
-//! - [`engine`]: the only place V8 and QuickJS differ
+//! - [`engine`]: V8: platform setup, isolate parameters, the heap-limit policy
 //! - [`sandbox`]: executions (worker, module loader, glue extension, output, results)
 //! - [`proxy`]: upstream MCP servers for `mcpFactory`
 //! - [`playbooks`]: reusable code + docs, `importPlaybook`

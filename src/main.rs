@@ -72,6 +72,8 @@ fn main() -> ExitCode {
     // node:net/tty): none of the server's are.
     // SAFETY: no other thread exists yet.
     unsafe { std::env::remove_var("DENO_EXTRA_STDIO_FDS") };
+    // Next, still alone: V8's platform (it starts V8's worker threads; see `engine::init`).
+    engine::init();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Stdio) {
         Command::Stdio => serve(None),
@@ -179,7 +181,6 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
         Ok(_) => {}
         Err(e) => tracing::warn!("cannot install default playbooks into {}: {e}", config.playbooks_dir.display()),
     }
-    engine::init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let proxy = Arc::new(ProxyManager::new(config.proxy.clone()));
     let host = Arc::new(ProxyHost::new(proxy.clone(), runtime.handle().clone()));

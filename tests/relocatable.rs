@@ -1,7 +1,6 @@
 //! The release binary is one self-contained artifact: copied alone into an empty directory, with
 //! HOME empty and the cargo registry hidden, it still runs Deno's whole runtime (snapshot plus
 //! embedded lazy sources).
-#![cfg(feature = "snapshot")]
 
 use std::path::PathBuf;
 use std::process::Stdio;

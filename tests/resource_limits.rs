@@ -22,8 +22,7 @@ async fn memory_bombs_end_the_execution_not_the_server() {
 }
 
 /// Out-of-memory errors thrown from deep stacks, repeatedly: the engine builds each error's stack
-/// trace with the heap at its cap. Before the vendored QuickJS fix (vendor/patches/0001) a double
-/// free there crashed the server (the test above failed in about one run in four).
+/// trace with the heap at its cap, and V8 must never reach its fatal out-of-memory abort.
 #[tokio::test]
 async fn repeated_memory_bombs_from_deep_stacks_never_crash_the_server() {
     let s = Server::start_env("", &[("MCP_CONDUCTOR_MAX_MEMORY_MB", "64")]).await;

@@ -1,7 +1,7 @@
 //! Soak: many executions through one server, RSS reported at the start, middle and end.
 //! Ignored by default (minutes of work); run with
 //!
-//!     cargo test --release --no-default-features --features quickjs,snapshot --test soak -- --ignored --nocapture
+//!     cargo test --release --test soak -- --ignored --nocapture
 //!
 //! `MCP_CONDUCTOR_SOAK_SEQUENTIAL` / `MCP_CONDUCTOR_SOAK_CONCURRENT` change the counts
 //! (defaults 10,000 sequential, then 1,000 at concurrency 8). Every result is checked.

@@ -21,6 +21,8 @@ pub enum StopReason {
 pub struct Control {
     state: Mutex<State>,
     wake: Notify,
+    /// Woken when the engine faulted on the execution's thread (`fault.rs`).
+    on_fault: Notify,
     /// The sandbox's count of abandoned threads still running (see [`Control::abandon`]).
     stuck: Arc<AtomicUsize>,
 }
@@ -35,6 +37,8 @@ struct State {
     abandoned: bool,
     /// The thread has ended.
     ended: bool,
+    /// The engine faulted on the thread, which is parked for good (`fault.rs`).
+    fault: Option<String>,
 }
 
 impl Control {
@@ -73,6 +77,22 @@ impl Control {
         }
         drop(state);
         self.wake.notify_one();
+    }
+
+    /// The engine faulted on the execution's thread: the thread will never answer.
+    pub fn fault(&self, message: String) {
+        self.lock().fault.get_or_insert(message);
+        self.on_fault.notify_one();
+    }
+
+    /// Resolves with the fault's description once the engine faulted (also if it did earlier).
+    pub async fn faulted(&self) -> String {
+        loop {
+            if let Some(fault) = self.lock().fault.clone() {
+                return fault;
+            }
+            self.on_fault.notified().await;
+        }
     }
 
     /// Called once the isolate exists; a stop that came earlier takes effect now.

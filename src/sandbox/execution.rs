@@ -79,6 +79,10 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
             tracing::error!("worker warm-up failed: {e}");
             built = Err(std::io::Error::other(format!("the sandbox could not be prepared: {e}")));
         }
+        if let Ok(ready) = &built {
+            // From here on a stop terminates the isolate (one requested earlier takes effect now).
+            control.attach(ready.isolate.clone());
+        }
         tracing::debug!(ready_us = bootstrap.elapsed().as_micros() as u64, "worker ready");
 
         let cpu_ready = thread_cpu_ms();
@@ -231,8 +235,8 @@ async fn run_job(
 }
 
 /// Work every execution needs, done while the worker waits for its job: the glue's hardening
-/// (once per worker), the server's globals, and the first use of the module-loading path (about
-/// 1.5 ms on QuickJS, most of a small call). The module loaded is an empty `data:` URL:
+/// (once per worker), the server's globals, and the first use of the module-loading path (most
+/// of a small call's cost). The module loaded is an empty `data:` URL:
 /// importing it again yields the same empty module, so no state a job could observe differs.
 /// No GC here: it cost ~2 ms of CPU per execution (9% under load), the engine collects when
 /// the job allocates enough, and the worker's whole heap is freed when the job ends.

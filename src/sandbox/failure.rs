@@ -56,6 +56,17 @@ pub fn abandoned(timeout: Duration) -> Failure {
     )
 }
 
+/// The engine faulted on the execution's thread (`fault.rs`); the server goes on.
+pub fn engine_fault(fault: &str) -> Failure {
+    Failure::new(
+        ErrorType::Runtime,
+        format!(
+            "The execution ended on an internal engine fault ({fault}); the server goes on. \
+             Please report this with the code that caused it."
+        ),
+    )
+}
+
 pub fn cancelled() -> Failure {
     Failure::new(ErrorType::Runtime, "Execution cancelled by the client")
 }

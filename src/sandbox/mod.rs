@@ -17,6 +17,7 @@ pub mod contract;
 mod control;
 mod execution;
 mod failure;
+mod fault;
 mod glue;
 mod host;
 mod job;
@@ -162,6 +163,13 @@ impl Sandbox {
             }
             _ = tokio::time::sleep_until(deadline.into()) => control.stop(StopReason::Timeout),
             _ = cancel.cancelled() => control.stop(StopReason::Cancelled),
+            fault = control.faulted() => {
+                // The thread is parked for good (`fault.rs`): answer now, count it as stuck.
+                guard.0 = None;
+                let stuck = control.abandon();
+                tracing::error!(stuck, "the engine faulted on an execution thread: {fault}");
+                return ended(Outcome::failed(failure::engine_fault(&fault)), queued);
+            }
         }
         guard.0 = None;
         match tokio::time::timeout(ABANDON_GRACE, reply).await {

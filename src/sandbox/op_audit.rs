@@ -2272,7 +2272,7 @@ mod tests {
     /// an op fails here until the op is classified.
     #[test]
     fn every_registered_op_is_classified() {
-        crate::engine::init();
+        crate::engine::init_for_tests();
         let mut extensions = deno_runtime::snapshot_info::get_extensions_in_snapshot();
         let glue = crate::sandbox::glue::GlueState { print: Box::new(|_, _| {}), host: None };
         extensions.push(crate::sandbox::glue::extension(glue, false));

@@ -35,6 +35,8 @@ impl Warm {
             .name("deno-execution".into())
             .stack_size(WORKER_STACK)
             .spawn(move || {
+                // A panic the engine cannot unwind parks this thread instead of aborting.
+                super::fault::enter(thread_control.clone());
                 // A panic outside the job (bootstrap) drops the job's reply: the caller reports it.
                 if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| body(thread_control.clone(), receiver))) {
                     tracing::error!("{}", failure::panicked(&*panic).message);

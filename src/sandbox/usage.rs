@@ -1,10 +1,9 @@
 //! The resource report of one execution (`usage` in the result): CPU time of the execution's
 //! thread (`CLOCK_THREAD_CPUTIME_ID`) and wall time, both from the start of the job (not the
 //! worker's bootstrap), and the peak of the memory the thread holds. The engine allocates through
-//! the process allocator, jemalloc (`src/allocator.rs`; QuickJS's `malloc` too), which counts the
+//! the process allocator, jemalloc (`src/allocator.rs`), which counts the
 //! bytes each thread allocated and freed: their difference is what the thread holds — the engine's
-//! heap (on QuickJS the restored runtime, ~20 MB, and ArrayBuffer memory included; on V8 its heap
-//! and external ArrayBuffer memory) plus the worker's own state. One sampler thread reads those
+//! heap (V8's heap and ArrayBuffer memory) plus the worker's own state. One sampler thread reads those
 //! counters every millisecond while executions run (never walking a heap); the job's start and
 //! end are sampled too. Without jemalloc (other platforms, the library's unit tests) the peak is 0.
 

@@ -25,7 +25,7 @@ use super::host::Host;
 use super::loader::SandboxLoader;
 use super::node_services;
 use super::output::{Drain, OutputLog, Stream};
-use super::snapshot::STARTUP;
+use super::snapshot;
 
 pub struct WorkerSetup {
     pub max_heap_bytes: usize,
@@ -44,6 +44,10 @@ pub struct WorkerSetup {
 pub struct Built {
     pub worker: MainWorker,
     pub drains: [Drain; 2],
+    /// Handed to the execution's `Control` once the worker is warm: a stop can terminate only
+    /// the job's code, never the server's own warm-up (deno_core does not expect termination
+    /// inside its lazy-loading paths and would panic).
+    pub isolate: deno_core::v8::IsolateHandle,
 }
 
 pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Built> {
@@ -92,13 +96,14 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
             has_node_modules_dir: true,
             ..Default::default()
         },
-        extensions: vec![glue::extension(GlueState { print, host: setup.host }, STARTUP.snapshot.is_none())],
-        startup_snapshot: STARTUP.snapshot,
+        // The glue's JS is in the snapshot already.
+        extensions: vec![glue::extension(GlueState { print, host: setup.host }, false)],
+        startup_snapshot: Some(snapshot::SNAPSHOT),
         // The snapshot holds the same extensions, so their op functions already exist: binding
-        // them again costs startup time (and leaks templates on QuickJS, see README).
-        skip_op_registration: STARTUP.snapshot.is_some(),
-        residual_lazy_js_sources: STARTUP.residual_js,
-        residual_lazy_esm_sources: STARTUP.residual_esm,
+        // them again would only cost startup time.
+        skip_op_registration: true,
+        residual_lazy_js_sources: snapshot::RESIDUAL_LAZY_JS,
+        residual_lazy_esm_sources: snapshot::RESIDUAL_LAZY_ESM,
         stdio,
         create_params: crate::engine::create_params(setup.max_heap_bytes),
         ..Default::default()
@@ -114,6 +119,5 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
     worker.js_runtime.v8_isolate().set_allow_atomics_wait(false);
     let isolate = worker.js_runtime.v8_isolate().thread_safe_handle();
     worker.js_runtime.op_state().borrow_mut().put(WatcherExitHandle(isolate.clone()));
-    control.attach(isolate);
-    Ok(Built { worker, drains })
+    Ok(Built { worker, drains, isolate })
 }

@@ -1,0 +1,101 @@
+//! A fault inside the engine ends one execution, never the process.
+//!
+//! deno_core and V8 call back into Rust through `extern "C"` functions (ops, module and
+//! promise hooks). A Rust panic there cannot unwind past the C frame: the language turns it
+//! into a second, non-unwinding panic ("panic in a function that cannot unwind") and then aborts
+//! the process, so one execution's bad luck (deno_core unwrapping a V8 result that is empty
+//! because the isolate is being terminated, an op that assumes state we did not provide) would
+//! end every client's work. The panic hook runs before that abort: on an execution thread it
+//! reports the fault to the execution's [`Control`] and parks the thread for good instead of
+//! returning. The supervisor answers the call at once and counts the thread as abandoned
+//! (`MCP_CONDUCTOR_MAX_ABANDONED`); the isolate it holds is never touched again.
+//!
+//! Panics that can unwind are left alone: the execution thread catches them
+//! (`execution.rs`, `pool.rs`) and reports them as its result.
+
+use std::cell::RefCell;
+use std::sync::{Arc, Once};
+
+use super::control::Control;
+
+/// The messages of Rust's non-unwinding panics (`core::panicking::panic_cannot_unwind` and
+/// `panic_in_cleanup`): after the hook returns, the process aborts.
+const NON_UNWINDING: [&str; 2] = ["panic in a function that cannot unwind", "panic in a destructor during cleanup"];
+
+thread_local! {
+    /// The control of the execution running on this thread, if it is an execution thread.
+    static EXECUTION: RefCell<Option<Arc<Control>>> = const { RefCell::new(None) };
+}
+
+/// Marks the current thread as the execution thread `control` supervises.
+pub fn enter(control: Arc<Control>) {
+    install_hook();
+    EXECUTION.with(|e| *e.borrow_mut() = Some(control));
+}
+
+fn install_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            // The usual report first (to stderr, the log stream).
+            previous(info);
+            let message = payload_text(info.payload());
+            if !NON_UNWINDING.iter().any(|m| message.starts_with(m)) {
+                return;
+            }
+            let Some(control) = EXECUTION.with(|e| e.borrow().clone()) else { return };
+            control.fault(format!("{message} at {}", info.location().map_or_else(String::new, |l| l.to_string())));
+            // Never return: returning would abort the process.
+            loop {
+                std::thread::park();
+            }
+        }));
+    });
+}
+
+fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    use super::*;
+
+    extern "C" fn callback_that_panics() {
+        let nothing: Option<u8> = None;
+        nothing.unwrap();
+    }
+
+    /// The panic inside an `extern "C"` callback would abort the test process: it ends the
+    /// thread's execution instead, and the process (this test) goes on.
+    #[test]
+    fn a_panic_that_cannot_unwind_parks_its_thread_and_reports_the_fault() {
+        let control = Arc::new(Control::new(Arc::new(AtomicUsize::new(0))));
+        let thread_control = control.clone();
+        std::thread::spawn(move || {
+            enter(thread_control);
+            callback_that_panics();
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let fault = runtime
+            .block_on(tokio::time::timeout(Duration::from_secs(10), control.faulted()))
+            .expect("the fault is reported");
+        assert!(fault.contains("panic in a function that cannot unwind"), "{fault}");
+    }
+
+    /// A thread that is not an execution thread keeps Rust's behaviour.
+    #[test]
+    fn other_threads_are_left_alone() {
+        install_hook();
+        let joined = std::thread::spawn(|| panic!("an ordinary panic")).join();
+        assert!(joined.is_err());
+    }
+}

@@ -1,0 +1,12 @@
+const regions = new Intl.DisplayNames(["en"], { type: "region" });
+const languages = new Intl.DisplayNames(["en"], { type: "language" });
+const currencies = new Intl.DisplayNames(["en"], { type: "currency" });
+const scripts = new Intl.DisplayNames(["en"], { type: "script" });
+console.log(["US", "DE", "JP", "BR", "CI", "419", "XK"].map((r) => regions.of(r)));
+console.log(["en", "en-GB", "fr-CA", "zh-Hant", "pt-BR", "sr-Latn-RS"].map((l) => languages.of(l)));
+console.log(new Intl.DisplayNames(["en"], { type: "language", languageDisplay: "standard" }).of("en-GB"));
+console.log(["USD", "EUR", "JPY", "BTC"].map((c) => currencies.of(c)));
+console.log(scripts.of("Latn"), scripts.of("Cyrl"), scripts.of("Arab"));
+console.log(new Intl.DisplayNames(["de"], { type: "region" }).of("US"), new Intl.DisplayNames(["ja"], { type: "language" }).of("en"));
+console.log(new Intl.DisplayNames(["en"], { type: "calendar" }).of("gregory"), new Intl.DisplayNames(["en"], { type: "dateTimeField" }).of("weekday"));
+console.log(new Intl.DisplayNames(["en"], { type: "region", fallback: "none" }).of("ZZ"), regions.of("ZZ"));

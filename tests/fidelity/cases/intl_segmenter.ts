@@ -1,0 +1,16 @@
+const text = "Hello 👋🏽 world! Family: 👨‍👩‍👧‍👦. Flag: 🇯🇵. Café";
+const graphemes = [...new Intl.Segmenter("en", { granularity: "grapheme" }).segment(text)].map((s) => s.segment);
+console.log(text.length, [...text].length, graphemes.length);
+console.log(graphemes.slice(6, 8), graphemes.at(-1));
+const words = [...new Intl.Segmenter("en", { granularity: "word" }).segment("The quick (brown) fox can't jump 3.5 meters.")];
+console.log(words.filter((w) => w.isWordLike).map((w) => w.segment));
+const sentences = [...new Intl.Segmenter("en", { granularity: "sentence" }).segment("Hi there. How are you? I'm fine! Mr. Smith agrees.")];
+console.log(sentences.map((s) => s.segment));
+const ja = [...new Intl.Segmenter("ja", { granularity: "word" }).segment("吾輩は猫である。名前はまだない。")];
+console.log(ja.map((s) => s.segment).join("|"));
+const th = [...new Intl.Segmenter("th", { granularity: "word" }).segment("สวัสดีครับ")];
+console.log(th.map((s) => s.segment));
+const seg = new Intl.Segmenter("en", { granularity: "word" }).segment("one two");
+console.log(seg.containing(5));
+const truncate = (s: string, n: number) => [...new Intl.Segmenter().segment(s)].slice(0, n).map((x) => x.segment).join("");
+console.log(truncate("🇺🇸🇬🇧🇫🇷🇩🇪", 2));

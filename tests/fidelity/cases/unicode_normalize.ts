@@ -1,0 +1,11 @@
+const composed = "caf\u00e9";
+const decomposed = "cafe\u0301";
+console.log(composed === decomposed, composed.length, decomposed.length);
+console.log(composed.normalize("NFD") === decomposed, decomposed.normalize("NFC") === composed);
+console.log(["NFC", "NFD", "NFKC", "NFKD"].map((f) => [f, "ﬁ①Å™".normalize(f as any).length, [..."ﬁ①Å™".normalize(f as any)].map((c) => c.codePointAt(0)!.toString(16)).join(" ")]));
+const slugify = (s: string) => s.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/(^-|-$)/g, "");
+console.log(slugify("Crème Brûlée à la Mode — Ünïcödé!"));
+console.log(slugify("Ærøskøbing Straße"));
+console.log("İstanbul".toLowerCase(), "İstanbul".toLowerCase().length, "istanbul".toLocaleUpperCase("tr-TR"), "I".toLocaleLowerCase("tr"));
+console.log("straße".toUpperCase(), "ǅ".toLowerCase(), "ß".localeCompare("ss", "de", { sensitivity: "base" }));
+console.log("ΌΣΟΣ".toLowerCase(), "ﬀ".toUpperCase());

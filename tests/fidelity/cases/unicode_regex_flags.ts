@@ -1,0 +1,17 @@
+console.log(/^.$/.test("😀"), /^.$/u.test("😀"), /^.$/v.test("😀"));
+console.log("Ünïcödé wörds and ASCII".match(/\p{L}+/gu));
+console.log("price: ¥300, €20, $5".match(/\p{Sc}\d+/gu));
+console.log("👍 ok 🎉 fine 🇯🇵".match(/\p{Extended_Pictographic}/gu));
+console.log("αβγ abc ДЖ".match(/\p{Script=Greek}+|\p{Script=Cyrillic}+/gu));
+console.log(/[\p{L}--[a-z]]/v.test("a"), /[\p{L}--[a-z]]/v.test("é"), /[[a-z]&&[aeiou]]+/v.exec("xyzaeb")?.[0]);
+console.log("👨‍👩‍👧 x".match(/\p{RGI_Emoji}/v)?.[0].length);
+console.log(/\u{1F600}/u.test("😀"), /[😀-😂]/u.test("😁"));
+const sticky = /foo/y;
+sticky.lastIndex = 3;
+console.log(sticky.test("barfoo"), sticky.lastIndex);
+const re = /a(?<digit>\d)?/dg;
+const m = re.exec("xa1")!;
+console.log(m.indices, m.indices!.groups);
+console.log(/(?i:hello) World/.test("HELLO World"), /(?i:hello) World/.test("hello world"));
+console.log(new RegExp("a.b", "s").test("a\nb"), /a.b/.test("a\nb"), /^b$/m.test("a\nb"));
+console.log(/x/gimsuyd.flags, /x/v.unicodeSets);
