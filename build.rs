@@ -14,6 +14,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/sandbox/host.rs");
     println!("cargo:rerun-if-changed=src/sandbox/contract.rs");
     println!("cargo:rerun-if-changed=js/conductor.js");
+    println!("cargo:rerun-if-changed=js/vendor/temporal-polyfill.js");
     snapshot::create();
 }
 

@@ -43,10 +43,10 @@ fn live_threads() -> usize {
         .unwrap_or(0)
 }
 
-/// Isolate parameters for each worker: the JS heap cap. ArrayBuffer backing stores and
-/// WebAssembly memories live outside the JS heap and are bounded separately.
-pub fn create_params(max_heap_bytes: usize) -> Option<v8::CreateParams> {
-    Some(v8::CreateParams::default().heap_limits(0, max_heap_bytes))
+/// Isolate parameters for each worker: the JS heap cap, and the allocator of ArrayBuffer
+/// backing stores, which live outside the JS heap (`sandbox/memory.rs` holds them to the cap).
+pub fn create_params(max_heap_bytes: usize, array_buffers: v8::UniqueRef<v8::Allocator>) -> Option<v8::CreateParams> {
+    Some(v8::CreateParams::default().heap_limits(0, max_heap_bytes).array_buffer_allocator(array_buffers))
 }
 
 /// The heap limit the near-heap-limit callback returns once it has stopped the execution.

@@ -20,6 +20,8 @@ pub const GLUE_PREFIX: &str = "ext:mcp_conductor/";
 pub const GLUE_SPECIFIER: &str = "ext:mcp_conductor/conductor.js";
 /// The module whose shape the user's code is wrapped into (`code.rs`).
 pub const WRAPPER_SPECIFIER: &str = "ext:mcp_conductor/wrapper.js";
+/// The Temporal polyfill, a classic script evaluated into the snapshot (`glue.rs`).
+pub const TEMPORAL_SPECIFIER: &str = "ext:mcp_conductor/temporal.js";
 
 /// `importPlaybook(name)` imports `playbook://<name>/playbook.ts`.
 pub const PLAYBOOK_SCHEME: &str = "playbook";

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use deno_core::{ExtensionFileSource, OpState, op2};
 
-use super::contract::GLUE_SPECIFIER;
+use super::contract::{GLUE_SPECIFIER, TEMPORAL_SPECIFIER};
 use super::host::{Host, HostError, HostRequest, encode_reply};
 
 /// Receives `console.*` output: `(is_stderr, text)`.
@@ -95,6 +95,7 @@ deno_core::extension!(
 pub fn extension(state: GlueState, with_js: bool) -> deno_core::Extension {
     let mut ext = mcp_conductor::init(state);
     if with_js {
+        ext.js_files = Cow::Owned(vec![ExtensionFileSource::new_computed(TEMPORAL_SPECIFIER, temporal_script().into())]);
         ext.esm_files = Cow::Owned(vec![ExtensionFileSource::new(
             GLUE_SPECIFIER,
             deno_core::ascii_str_include!("../../js/conductor.js"),
@@ -102,6 +103,21 @@ pub fn extension(state: GlueState, with_js: bool) -> deno_core::Extension {
         ext.esm_entry_point = Some(GLUE_SPECIFIER);
     }
     ext
+}
+
+/// `Temporal` where the engine has none (js/vendor/README.md): the vendored polyfill, evaluated
+/// once into the snapshot. It installs nothing when V8 has its own `Temporal`; it would replace
+/// `Intl.DateTimeFormat` with its wrapper, and the engine's own is put back, so formatting dates
+/// stays exactly V8's.
+fn temporal_script() -> String {
+    let polyfill = include_str!("../../js/vendor/temporal-polyfill.js");
+    format!(
+        "(function () {{\n\
+         const dateTimeFormat = Intl.DateTimeFormat;\n\
+         {polyfill}\n\
+         Object.defineProperty(Intl, 'DateTimeFormat', {{ value: dateTimeFormat, writable: true, enumerable: false, configurable: true }});\n\
+         }})();\n"
+    )
 }
 
 #[op2]

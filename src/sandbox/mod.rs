@@ -22,6 +22,7 @@ mod glue;
 mod host;
 mod job;
 mod loader;
+mod memory;
 mod node_services;
 mod op_audit;
 mod op_guards;

@@ -23,6 +23,7 @@ use super::control::{Control, StopReason};
 use super::glue::{self, GlueState};
 use super::host::Host;
 use super::loader::SandboxLoader;
+use super::memory::Budget;
 use super::node_services;
 use super::output::{Drain, OutputLog, Stream};
 use super::snapshot;
@@ -105,7 +106,10 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
         residual_lazy_js_sources: snapshot::RESIDUAL_LAZY_JS,
         residual_lazy_esm_sources: snapshot::RESIDUAL_LAZY_ESM,
         stdio,
-        create_params: crate::engine::create_params(setup.max_heap_bytes),
+        create_params: crate::engine::create_params(
+            setup.max_heap_bytes,
+            Budget::new(setup.max_heap_bytes, control.clone()).allocator(),
+        ),
         ..Default::default()
     };
     let mut worker = MainWorker::bootstrap_from_options(&setup.main_url, services, options);

@@ -4,7 +4,10 @@ const toCodePoints = (s: string) => [...s].map((c) => c.codePointAt(0));
 console.log(toCodePoints("Añ€😀"));
 console.log("\u{1F4A9}" === "💩", "\x41\u0042\u{43}");
 console.log("abc".at(-1), "😀x".at(0), "😀x".at(1));
-const rot13 = (s: string) => s.replace(/[a-z]/gi, (c) => String.fromCharCode((c <= "Z" ? 90 : 122) >= (c = c.charCodeAt(0) + 13 as any) ? c as any : (c as any) - 26));
+const rot13 = (s: string) => s.replace(/[a-z]/gi, (c) => {
+  const base = c <= "Z" ? 65 : 97;
+  return String.fromCharCode(((c.charCodeAt(0) - base + 13) % 26) + base);
+});
 console.log(rot13("Hello, World!"));
 const caesar = (s: string, k: number) => [...s].map((ch) => {
   const cp = ch.codePointAt(0)!;

@@ -1,0 +1,14 @@
+const a = new Set([1, 2, 3, 4]);
+const b = new Set([3, 4, 5, 6]);
+console.log(a.union(b));
+console.log(a.intersection(b));
+console.log(a.difference(b));
+console.log(a.symmetricDifference(b));
+console.log(a.isSubsetOf(new Set([1, 2, 3, 4, 5])), a.isSupersetOf(new Set([1, 2])), a.isDisjointFrom(new Set([9])));
+const m = new Map([["x", 1], ["y", 2]]);
+console.log(a.union(m as any));
+const frontend = new Set(["alice", "bob", "carol"]);
+const backend = new Set(["carol", "dave"]);
+console.log(`Full stack: ${[...frontend.intersection(backend)].join(", ")}`);
+console.log(`Everyone: ${[...frontend.union(backend)].sort().join(", ")}`);
+console.log(new Set("hello"), new Set([[1], [1]]).size, new Set([NaN, NaN, 0, -0]).size);

@@ -1,0 +1,12 @@
+const m = new Map<any, any>([["name", "Ada"], [42, { nested: true }], [{ objKey: 1 }, [1, 2]], [null, undefined]]);
+console.log(m);
+console.log(new Map(), new Set(), new WeakMap(), new WeakSet());
+console.log(new Set([1, "two", { three: 3 }, [4], new Set([5])]));
+console.log(new Map([["outer", new Map([["inner", new Set(["x"])]])]]));
+console.log(m.keys(), m.values(), m.entries(), new Set([1, 2]).values());
+console.log([1, 2, 3][Symbol.iterator](), "ab"[Symbol.iterator](), new Map([[1, 2]])[Symbol.iterator]());
+console.log({ m, s: new Set([1]) });
+const big = new Map(Array.from({ length: 150 }, (_, i) => [i, i * 2]));
+console.log(big.size);
+console.log(new Set(Array.from({ length: 120 }, (_, i) => i)));
+console.log([new Map([[1, 2]]), new Set(["a"])]);

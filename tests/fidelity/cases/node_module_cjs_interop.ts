@@ -1,0 +1,10 @@
+import { createRequire } from "node:module";
+import * as fsNs from "node:fs";
+import os from "node:os";
+const require = createRequire(import.meta.url);
+const pathCjs = require("node:path");
+console.log(typeof pathCjs.join, pathCjs.join("a", "b"));
+const { EventEmitter } = require("events");
+console.log(typeof EventEmitter, typeof fsNs.readFileSync, typeof os.EOL, JSON.stringify(os.EOL));
+console.log(Object.keys(require("node:util")).includes("format"));
+console.log(typeof require("node:crypto").createHash);

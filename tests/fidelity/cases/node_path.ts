@@ -1,0 +1,12 @@
+import path from "node:path";
+import { posix, win32 } from "node:path";
+console.log(path.join("/usr", "local", "..", "bin", "./deno"));
+console.log(path.resolve("/a/b", "../c", "d.txt"));
+console.log(path.normalize("/a//b/../c/./d/"), path.normalize(""), path.normalize("./"));
+console.log(path.basename("/x/y/report.final.pdf"), path.basename("/x/y/report.final.pdf", ".pdf"), path.extname("archive.tar.gz"), path.extname(".bashrc"), path.extname("noext"));
+console.log(path.dirname("/a/b/c"), path.dirname("file"), path.dirname("/"));
+console.log(path.relative("/data/orandea/test/aaa", "/data/orandea/impl/bbb"));
+console.log(path.parse("/home/user/dir/file.txt"), path.format({ dir: "/tmp", name: "x", ext: ".log" }));
+console.log(path.isAbsolute("/a"), path.isAbsolute("a/b"), path.sep, path.delimiter, path.posix === posix);
+console.log(win32.join("C:\\Users", "me", "..", "Docs"), win32.basename("C:\\temp\\file.TXT"), win32.isAbsolute("C:/x"), win32.sep);
+console.log(posix.join("a", "", "b/"), path.join(), path.toNamespacedPath("/x"));

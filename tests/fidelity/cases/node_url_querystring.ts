@@ -1,0 +1,12 @@
+import url, { fileURLToPath, pathToFileURL, URL as NodeURL, format } from "node:url";
+import querystring from "node:querystring";
+console.log(fileURLToPath("file:///tmp/some%20file.txt"), pathToFileURL("/tmp/a b#c.txt").href);
+console.log(NodeURL === URL, format(new URL("https://a.com/p?q=1#h"), { fragment: false, search: false }));
+const legacy = url.parse("https://user@host.com:8080/p/a/t/h?query=string&x=1#hash", true);
+console.log(legacy.host, legacy.pathname, legacy.query, legacy.hash, legacy.port);
+console.log(url.resolve("http://example.com/one/two", "../three"), url.resolve("http://example.com/", "/abs"));
+console.log(querystring.parse("foo=bar&abc=xyz&abc=123&empty=&enc=%E2%82%AC+sign"));
+console.log(querystring.stringify({ w: "%20", x: ["a", "b"], y: 1, z: true, n: null as any, u: undefined as any }));
+console.log(querystring.escape("a b&c/d"), querystring.unescape("a%20b%26"));
+console.log(querystring.stringify({ a: 1, b: 2 }, ";", ":"), querystring.parse("a:1;b:2", ";", ":"));
+console.log(url.domainToASCII("español.com"), url.domainToUnicode("xn--espaol-zwa.com"));

@@ -1,0 +1,23 @@
+import util from "node:util";
+console.log(util.format("%s has %d items costing %f (%j) %o %%", "cart", 3, 9.99, { a: 1 }, [1]));
+console.log(util.format("no placeholders", 1, "two", { three: 3 }));
+console.log(util.format("%i %s", "42.9px", Symbol("x")));
+console.log(util.inspect({ a: 1, b: "two", c: [1, 2, { d: 3 }], e: new Map([["k", 1]]) }));
+console.log(util.inspect({ deep: { deeper: { deepest: { bottom: 1 } } } }, { depth: 0 }));
+console.log(util.inspect({ deep: { deeper: { deepest: { bottom: 1 } } } }, { depth: Infinity, compact: false }));
+console.log(util.inspect("str"), util.inspect([1, 2, 3], { breakLength: 3 }));
+console.log(util.inspect(new Set([1]), { showHidden: false }), util.inspect(Symbol("s")), util.inspect(10n), util.inspect(null));
+console.log(util.inspect({ b: 2, a: 1 }, { sorted: true }), util.inspect("x".repeat(30), { maxStringLength: 10 }), util.inspect(Array(200).fill(0), { maxArrayLength: 3 }));
+console.log(util.isDeepStrictEqual({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] }), util.isDeepStrictEqual([1], ["1"]));
+console.log(util.types.isPromise(Promise.resolve()), util.types.isDate(new Date(0)), util.types.isRegExp(/x/), util.types.isUint8Array(new Uint8Array()));
+const sleep = util.promisify((ms: number, cb: (err: Error | null, v?: string) => void) => setTimeout(() => cb(null, `slept ${ms}`), ms));
+console.log(await sleep(1));
+const cbified = util.callbackify((x: number) => Promise.resolve(x * 2));
+await new Promise<void>((res) => cbified(21, (err: any, v: any) => { console.log("callbackify", err, v); res(); }));
+console.log(util.inspect.custom.toString(), typeof util.deprecate, util.stripVTControlCharacters("\u001b[31mred\u001b[0m"));
+class Custom { [util.inspect.custom]() { return "CUSTOM!"; } }
+console.log(new Custom(), util.inspect(new Custom()));
+console.log(util.styleText?.("red", "styled") === "\u001b[31mstyled\u001b[39m" || util.styleText?.("red", "styled") === "styled");
+const te = new util.TextEncoder();
+console.log(te.encode("ok"), util.toUSVString("a\ud800b"));
+console.log(util.parseArgs({ args: ["-f", "--bar", "b", "pos"], options: { foo: { type: "boolean", short: "f" }, bar: { type: "string" } }, allowPositionals: true }));

@@ -1,0 +1,15 @@
+const params = new URLSearchParams("?q=deno+runtime&lang=en&lang=fr&empty=&encoded=%20%2B%26&flag");
+console.log(params.get("q"), params.getAll("lang"), params.get("empty"), params.get("encoded"), params.get("flag"), params.get("missing"));
+console.log(params.has("lang"), params.has("lang", "de"), params.size);
+params.append("new", "a b&c=d");
+params.delete("lang", "fr");
+params.sort();
+console.log(params.toString());
+console.log([...params], Object.fromEntries(params));
+console.log(params);
+const fromObj = new URLSearchParams({ name: "José", tags: ["x", "y"].join(","), n: String(5) });
+console.log(fromObj.toString());
+const fromPairs = new URLSearchParams([["a", "1"], ["a", "2"], ["b", "é/?"]]);
+console.log(`${fromPairs}`);
+for (const [k, v] of fromPairs) console.log(k, "=", v);
+console.log(new URLSearchParams("a=%zz&b=%E2%82%AC&c=~!*()'").toString());
