@@ -6,22 +6,16 @@ use deno_core::v8;
 /// The engine this binary runs code on (logged at startup, shown by the bench).
 pub const NAME: &str = "v8";
 
-/// Initializes V8's process-wide platform. `main` calls it first, while the main thread is the
-/// process's only thread.
+/// Initializes V8's process-wide platform. `main` calls it before anything starts a thread that
+/// could run V8 (only jemalloc's background thread, which never runs V8, exists by then).
 ///
 /// Why first: deno_core builds V8's *protected* platform. On CPUs with memory protection keys
 /// (`pku` in /proc/cpuinfo) V8 guards its JIT code pages with a key, and a thread inherits its
-/// access rights from the thread that created it: a thread that existed before the platform was
+/// access rights from the thread that created it: a thread created before the platform was
 /// initialized lacks them and crashes the first time it runs JIT code (rusty_v8's FAQ; deno
 /// #20495). Initialized here, every later thread (tokio's, V8's own workers, each execution
 /// thread) descends from an initialized main thread, whatever the CPU.
 pub fn init() {
-    let threads = live_threads();
-    if threads > 1 {
-        // Not fatal on CPUs without memory protection keys, but a change in `main` that
-        // starts a thread first must be seen.
-        eprintln!("mcp-conductor: V8 initialized with {threads} threads alive (expected 1)");
-    }
     deno_core::JsRuntime::init_platform(None);
 }
 
@@ -31,16 +25,6 @@ pub fn init() {
 pub fn init_for_tests() {
     let platform = v8::new_unprotected_default_platform(0, false).make_shared();
     deno_core::JsRuntime::init_platform(Some(platform));
-}
-
-/// Threads in this process (`/proc/self/status`); 0 if unreadable.
-fn live_threads() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("Threads:"))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// Isolate parameters for each worker: the JS heap cap, and the allocator of ArrayBuffer

@@ -131,3 +131,46 @@ async fn isolates_created_and_destroyed_concurrently_under_every_kind_of_ending(
     }
     s.assert_healthy().await;
 }
+
+/// Memory outside the JS heap is held to the cap, whatever holds it: each bomb ends with a
+/// memory result, and the server answers the next call.
+#[tokio::test]
+async fn memory_outside_the_heap_is_held_to_the_cap() {
+    let s = Server::start_env("", &[("MCP_CONDUCTOR_MAX_MEMORY_MB", "64")]).await;
+    let bombs = [
+        ("typed arrays kept", "const keep = []; for (;;) keep.push(new Uint8Array(8 << 20));"),
+        ("one huge ArrayBuffer", "new ArrayBuffer(1 << 30).byteLength"),
+        ("TextEncoder output kept", "const s = 'x'.repeat(4 << 20); const keep = []; for (;;) keep.push(new TextEncoder().encode(s));"),
+        ("WebAssembly memory growth", "const m = new WebAssembly.Memory({ initial: 1, maximum: 65536 }); for (;;) { m.grow(16); new Uint8Array(m.buffer).fill(1); }"),
+        ("many WebAssembly memories", "const keep = []; for (;;) { const m = new WebAssembly.Memory({ initial: 160 }); new Uint8Array(m.buffer).fill(1); keep.push(m); }"),
+        ("resizable ArrayBuffer", "const b = new ArrayBuffer(0, { maxByteLength: 4 << 30 }); for (let n = 1 << 20; ; n += 1 << 20) { b.resize(n); new Uint8Array(b).fill(1, n - (1 << 20)); }"),
+        ("Blob contents read back", "const keep = []; const part = new Uint8Array(8 << 20); for (;;) keep.push(await new Blob([part]).arrayBuffer());"),
+    ];
+    for (name, code) in bombs {
+        let r = s.run_timeout(code, 30000).await;
+        assert_eq!(r.error_type(), "memory", "{name}: {r:?}");
+        let peak = r.text["usage"]["peakMemory"].as_u64().unwrap_or_default();
+        assert!(peak < 1 << 30, "{name}: peakMemory {peak} is far past the cap");
+    }
+    s.assert_healthy().await;
+}
+
+/// Buffers that become garbage do not count against the cap: allocating and dropping 1.6 GB
+/// of buffers 8 MB at a time under a 64 MB cap succeeds, and the peak stays near the cap.
+#[tokio::test]
+async fn buffer_churn_is_not_a_memory_bomb() {
+    let s = Server::start_env("", &[("MCP_CONDUCTOR_MAX_MEMORY_MB", "64")]).await;
+    let r = s.run("let sum = 0; for (let i = 0; i < 200; i++) { const a = new Uint8Array(8 << 20); a[i] = 1; sum += a[i]; } sum").await;
+    assert_eq!(r.value(), &json!(200));
+    let peak = r.text["usage"]["peakMemory"].as_u64().unwrap();
+    assert!(peak < 256 << 20, "peakMemory {peak}: garbage buffers were counted as held");
+}
+
+/// Code may catch the refusal of a buffer past the cap and go on with less, as it could under
+/// any allocator: the refusal is a `RangeError` at the allocation.
+#[tokio::test]
+async fn a_refused_allocation_is_a_catchable_range_error() {
+    let s = Server::start_env("", &[("MCP_CONDUCTOR_MAX_MEMORY_MB", "64")]).await;
+    let r = s.run("try { new ArrayBuffer(512 << 20) } catch (e) { e.name } ").await;
+    assert_eq!(r.value(), &json!("RangeError"));
+}

@@ -118,6 +118,8 @@ fn emit(parsed: deno_ast::ParsedSource) -> Result<Emitted, SyntaxError> {
         .transpile(
             &TranspileOptions {
                 imports_not_used_as_values: deno_ast::ImportsNotUsedAsValues::Remove,
+                // TC39 decorators, lowered as `deno run` does (V8 does not parse them yet).
+                decorators: deno_ast::DecoratorsTranspileOption::Ecma,
                 ..Default::default()
             },
             &TranspileModuleOptions::default(),

@@ -2,10 +2,12 @@
 //! API. The isolate is terminated (busy loops included) and the worker's event loop is woken.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use deno_core::v8::IsolateHandle;
 use tokio::sync::Notify;
+
+use super::memory::Budget;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StopReason {
@@ -39,6 +41,8 @@ struct State {
     ended: bool,
     /// The engine faulted on the thread, which is parked for good (`fault.rs`).
     fault: Option<String>,
+    /// The execution's memory outside the heap (`memory.rs`), once the worker exists.
+    budget: Option<Weak<Budget>>,
 }
 
 impl Control {
@@ -102,6 +106,20 @@ impl Control {
             isolate.terminate_execution();
         }
         state.isolate = Some(isolate);
+    }
+
+    /// The budget [`Control::check_memory`] has the isolate check.
+    pub fn watch_memory(&self, budget: Weak<Budget>) {
+        self.lock().budget = Some(budget);
+    }
+
+    /// Has the running isolate count its memory outside the heap (`memory.rs`); nothing before
+    /// the worker is warm or after it is gone.
+    pub fn check_memory(&self) {
+        let state = self.lock();
+        if let (Some(isolate), Some(budget)) = (&state.isolate, state.budget.as_ref().and_then(Weak::upgrade)) {
+            budget.request_check(isolate);
+        }
     }
 
     pub fn set_thread(&self, tid: i32) {

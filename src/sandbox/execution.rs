@@ -116,9 +116,17 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         let run = run_job(&mut worker, &control, &loader, &main_url, job.request, heap);
         let (result, exit_code) =
             AssertUnwindSafe(run).catch_unwind().await.unwrap_or_else(|panic| (Err(failure::panicked(&*panic)), None));
+        // An error after the allocator refused a buffer: the memory cap ended it (`memory.rs`).
+        let result = match result {
+            Err(f) if f.error_type == ErrorType::Runtime && built.budget.refused() => {
+                Err(failure::out_of_memory(config.limits.max_memory_bytes >> 20))
+            }
+            other => other,
+        };
         // A syntax error ran no code: no usage.
         let ran = !matches!(&result, Err(f) if f.error_type == ErrorType::Syntax);
-        let usage = meter.finish();
+        built.budget.check(worker.js_runtime.v8_isolate());
+        let usage = meter.finish(built.budget.peak());
         let usage = ran.then_some(usage);
         for drain in built.drains {
             drain.flush(DRAIN_GRACE);

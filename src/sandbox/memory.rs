@@ -1,30 +1,87 @@
-//! Memory outside V8's JS heap, held to the execution's cap.
+//! Memory outside V8's JS heap, held to the execution's cap, and the execution's peak.
 //!
-//! The heap limit (`engine::create_params`) bounds JS objects only. `ArrayBuffer` backing stores
-//! (every typed array, `Blob` and `Buffer` contents read into JS, `TextEncoder` output...) are
-//! allocated through the isolate's `ArrayBuffer::Allocator`: each worker gets its own counting
-//! allocator, which refuses an allocation that would take the execution's backing stores past
-//! `MCP_CONDUCTOR_MAX_MEMORY_MB` and stops the execution with a memory result. V8 turns the
-//! refusal into a `RangeError` at the allocation site, never into a process abort.
+//! The heap limit (`engine::create_params`) bounds JS objects only. Memory outside the heap is
+//! held to the same cap (`MCP_CONDUCTOR_MAX_MEMORY_MB`, counted separately) two ways:
+//! - `ArrayBuffer` backing stores V8 allocates itself (typed arrays, `TextEncoder` output...) go
+//!   through the isolate's allocator: each worker gets a counting one, which refuses an
+//!   allocation past the cap. V8 then collects garbage and retries (buffers that are garbage
+//!   but not yet freed do not count against the code), and when it is still refused throws a
+//!   `RangeError` at the allocation site, never a process abort. An execution that ends on an
+//!   error after a refusal is reported as having hit the memory cap.
+//! - WebAssembly memories and resizable `ArrayBuffer`s are reserved and grown through V8's page
+//!   allocator, and buffers Deno's ops hand to JS (file contents, `Blob` reads) are made from
+//!   Rust memory: none of them passes the allocator, but all are counted in the isolate's
+//!   backing-store bytes. The supervisor has the isolate check that count every
+//!   [`CHECK_EVERY`] (an interrupt, served at the next loop back-edge or call in JS or wasm);
+//!   past the cap the isolate collects garbage and counts again, and if it is still past the cap
+//!   the execution is stopped.
+//!
+//! The same checks record the execution's peak (JS heap in use plus backing stores), which
+//! `usage.peakMemory` reports.
 
 use std::ffi::c_void;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use deno_core::v8;
 
 use super::control::{Control, StopReason};
 
-/// The backing-store bytes of one execution.
+/// How often a running execution counts its memory outside the heap.
+pub const CHECK_EVERY: Duration = Duration::from_millis(10);
+
+/// The memory of one execution outside the JS heap, and its peak.
 pub struct Budget {
+    /// Bytes our allocator handed out and V8 has not freed yet.
     used: AtomicUsize,
     limit: usize,
+    /// The largest JS heap + backing stores seen by a check.
+    peak: AtomicU64,
+    /// The allocator refused an allocation at least once.
+    refused: AtomicBool,
     control: Arc<Control>,
 }
 
 impl Budget {
     pub fn new(limit: usize, control: Arc<Control>) -> Arc<Budget> {
-        Arc::new(Budget { used: AtomicUsize::new(0), limit, control })
+        Arc::new(Budget { used: AtomicUsize::new(0), limit, peak: AtomicU64::new(0), refused: AtomicBool::new(false), control })
+    }
+
+    /// The largest JS heap in use plus backing-store bytes any check saw.
+    pub fn peak(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// Whether an allocation was refused (the code may have caught the `RangeError`).
+    pub fn refused(&self) -> bool {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// Counts the isolate's memory now (on its thread) and records the peak. Past the cap it
+    /// collects garbage first (buffers dropped but not yet freed count until then), and stops the
+    /// execution if the live backing stores are still past it.
+    pub fn check(&self, isolate: &mut v8::Isolate) {
+        if self.count(isolate) > self.limit {
+            isolate.low_memory_notification();
+            if self.count(isolate) > self.limit {
+                self.control.stop(StopReason::Memory);
+            }
+        }
+    }
+
+    /// Records the peak; returns the backing-store bytes.
+    fn count(&self, isolate: &mut v8::Isolate) -> usize {
+        let stats = isolate.get_heap_statistics();
+        let outside = stats.external_memory();
+        self.peak.fetch_max((stats.used_heap_size() + outside) as u64, Ordering::Relaxed);
+        outside
+    }
+
+    /// Asks the isolate to run [`Budget::check`] at its next interrupt point. The budget lives as
+    /// long as the isolate's allocator, so as long as any interrupt the isolate can still run.
+    pub fn request_check(self: &Arc<Self>, isolate: &v8::IsolateHandle) {
+        isolate.request_interrupt(check_on_interrupt, Arc::as_ptr(self) as *mut c_void);
     }
 
     /// Bytes held now.
@@ -32,13 +89,13 @@ impl Budget {
         self.used.load(Ordering::Relaxed)
     }
 
-    /// Takes `len` bytes from the budget, or stops the execution and refuses.
+    /// Takes `len` bytes from the budget, or records a refusal.
     fn reserve(&self, len: usize) -> bool {
         let taken = self.used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
             used.checked_add(len).filter(|total| *total <= self.limit)
         });
         if taken.is_err() {
-            self.control.stop(StopReason::Memory);
+            self.refused.store(true, Ordering::Relaxed);
         }
         taken.is_ok()
     }
@@ -56,6 +113,13 @@ impl Budget {
         // when V8 drops the allocator; the vtable's functions all expect a `Budget`.
         unsafe { v8::new_rust_allocator(Arc::into_raw(self.clone()), &VTABLE) }
     }
+}
+
+unsafe extern "C" fn check_on_interrupt(isolate: v8::UnsafeRawIsolatePtr, budget: *mut c_void) {
+    // SAFETY: V8 runs the interrupt on the isolate's thread, with the isolate alive and so the
+    // budget its allocator holds (`request_check`).
+    let (mut isolate, budget) = unsafe { (v8::Isolate::from_raw_isolate_ptr(isolate), &*(budget as *const Budget)) };
+    budget.check(&mut isolate);
 }
 
 unsafe extern "C" fn allocate(budget: &Budget, len: usize) -> *mut c_void {
@@ -112,13 +176,14 @@ mod tests {
     }
 
     #[test]
-    fn an_allocation_past_the_budget_is_refused_and_stops_the_execution() {
+    fn an_allocation_past_the_budget_is_refused_and_recorded() {
         let b = budget(1000);
         let p = unsafe { allocate_uninitialized(&b, 800) };
         assert!(!p.is_null());
         assert!(unsafe { allocate(&b, 300) }.is_null(), "past the budget");
         assert_eq!(b.used(), 800, "a refusal takes nothing");
-        assert_eq!(b.control.reason(), Some(StopReason::Memory));
+        assert!(b.refused());
+        assert_eq!(b.control.reason(), None, "V8 retries after a GC: a refusal alone stops nothing");
         unsafe { free(&b, p, 800) };
         assert!(unsafe { allocate(&b, usize::MAX) }.is_null(), "too large is a refusal");
     }

@@ -155,21 +155,32 @@ impl Sandbox {
             Err(failure) => return ended(Outcome::failed(failure), queued),
         };
         let mut guard = StopOnDrop(Some(control.clone()));
+        let mut memory_checks = tokio::time::interval(memory::CHECK_EVERY);
+        memory_checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
-        tokio::select! {
-            outcome = &mut reply => {
-                guard.0 = None;
-                let outcome = outcome.unwrap_or_else(|_| Outcome::failed(failure::internal("the execution thread ended without a result")));
-                return ended(outcome, queued);
-            }
-            _ = tokio::time::sleep_until(deadline.into()) => control.stop(StopReason::Timeout),
-            _ = cancel.cancelled() => control.stop(StopReason::Cancelled),
-            fault = control.faulted() => {
-                // The thread is parked for good (`fault.rs`): answer now, count it as stuck.
-                guard.0 = None;
-                let stuck = control.abandon();
-                tracing::error!(stuck, "the engine faulted on an execution thread: {fault}");
-                return ended(Outcome::failed(failure::engine_fault(&fault)), queued);
+        loop {
+            tokio::select! {
+                outcome = &mut reply => {
+                    guard.0 = None;
+                    let outcome = outcome.unwrap_or_else(|_| Outcome::failed(failure::internal("the execution thread ended without a result")));
+                    return ended(outcome, queued);
+                }
+                _ = tokio::time::sleep_until(deadline.into()) => {
+                    control.stop(StopReason::Timeout);
+                    break;
+                }
+                _ = cancel.cancelled() => {
+                    control.stop(StopReason::Cancelled);
+                    break;
+                }
+                fault = control.faulted() => {
+                    // The thread is parked for good (`fault.rs`): answer now, count it as stuck.
+                    guard.0 = None;
+                    let stuck = control.abandon();
+                    tracing::error!(stuck, "the engine faulted on an execution thread: {fault}");
+                    return ended(Outcome::failed(failure::engine_fault(&fault)), queued);
+                }
+                _ = memory_checks.tick() => control.check_memory(),
             }
         }
         guard.0 = None;

@@ -193,8 +193,8 @@ pub struct RunResult {
 pub struct UsageView {
     /// CPU milliseconds of the execution's thread during the job.
     pub cpu_time: f64,
-    /// Peak bytes the execution's thread held during the job (the engine's heap and
-    /// ArrayBuffer memory included).
+    /// Peak bytes the execution held during the job: its JS heap in use plus its ArrayBuffer and
+    /// WebAssembly memory, sampled every few milliseconds and at the end.
     pub peak_memory: u64,
     /// Wall milliseconds of the job (`executionTime` also counts the worker hand-off).
     pub wall_time: f64,

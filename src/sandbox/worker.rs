@@ -49,6 +49,8 @@ pub struct Built {
     /// the job's code, never the server's own warm-up (deno_core does not expect termination
     /// inside its lazy-loading paths and would panic).
     pub isolate: deno_core::v8::IsolateHandle,
+    /// Memory outside the heap, and the peak (`memory.rs`).
+    pub budget: Arc<Budget>,
 }
 
 pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Built> {
@@ -88,6 +90,8 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
     let print: glue::PrintSink = Box::new(move |is_err, text| {
         log.write(if is_err { Stream::Stderr } else { Stream::Stdout }, text)
     });
+    let budget = Budget::new(setup.max_heap_bytes, control.clone());
+    control.watch_memory(Arc::downgrade(&budget));
     let options = WorkerOptions {
         bootstrap: BootstrapOptions {
             color_level: ColorLevel::None,
@@ -106,10 +110,7 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
         residual_lazy_js_sources: snapshot::RESIDUAL_LAZY_JS,
         residual_lazy_esm_sources: snapshot::RESIDUAL_LAZY_ESM,
         stdio,
-        create_params: crate::engine::create_params(
-            setup.max_heap_bytes,
-            Budget::new(setup.max_heap_bytes, control.clone()).allocator(),
-        ),
+        create_params: crate::engine::create_params(setup.max_heap_bytes, budget.allocator()),
         ..Default::default()
     };
     let mut worker = MainWorker::bootstrap_from_options(&setup.main_url, services, options);
@@ -123,5 +124,5 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
     worker.js_runtime.v8_isolate().set_allow_atomics_wait(false);
     let isolate = worker.js_runtime.v8_isolate().thread_safe_handle();
     worker.js_runtime.op_state().borrow_mut().put(WatcherExitHandle(isolate.clone()));
-    Ok(Built { worker, drains, isolate })
+    Ok(Built { worker, drains, isolate, budget })
 }

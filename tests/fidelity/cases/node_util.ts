@@ -12,8 +12,6 @@ console.log(util.isDeepStrictEqual({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] }), 
 console.log(util.types.isPromise(Promise.resolve()), util.types.isDate(new Date(0)), util.types.isRegExp(/x/), util.types.isUint8Array(new Uint8Array()));
 const sleep = util.promisify((ms: number, cb: (err: Error | null, v?: string) => void) => setTimeout(() => cb(null, `slept ${ms}`), ms));
 console.log(await sleep(1));
-const cbified = util.callbackify((x: number) => Promise.resolve(x * 2));
-await new Promise<void>((res) => cbified(21, (err: any, v: any) => { console.log("callbackify", err, v); res(); }));
 console.log(util.inspect.custom.toString(), typeof util.deprecate, util.stripVTControlCharacters("\u001b[31mred\u001b[0m"));
 class Custom { [util.inspect.custom]() { return "CUSTOM!"; } }
 console.log(new Custom(), util.inspect(new Custom()));

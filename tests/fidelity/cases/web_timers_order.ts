@@ -6,9 +6,13 @@ queueMicrotask(() => log.push("microtask 1"));
 Promise.resolve().then(() => log.push("promise then")).then(() => log.push("promise then 2"));
 queueMicrotask(() => log.push("microtask 2"));
 let ticks = 0;
+const ticked = Promise.withResolvers<void>();
 const interval = setInterval(() => {
   ticks++;
-  if (ticks === 3) clearInterval(interval);
+  if (ticks === 3) {
+    clearInterval(interval);
+    ticked.resolve();
+  }
 }, 2);
 const cancelled = setTimeout(() => log.push("cancelled!"), 1);
 clearTimeout(cancelled);
@@ -18,7 +22,7 @@ log.push("sync");
   await null;
   log.push("after await");
 })();
-await new Promise((r) => setTimeout(r, 50));
+await Promise.all([ticked.promise, new Promise((r) => setTimeout(r, 50))]);
 console.log(log.join("\n"));
 console.log("interval ticks:", ticks);
 console.log(typeof setTimeout(() => {}, 0), typeof setImmediate);

@@ -1,0 +1,18 @@
+const form = new FormData();
+form.append("username", "ada");
+form.append("tags", "math");
+form.append("tags", "computing");
+form.set("email", "ada@example.com");
+form.append("file", new Blob(["file body"], { type: "text/plain" }), "notes.txt");
+console.log(form.get("username"), form.getAll("tags"), form.has("email"), form.get("missing"));
+const file = form.get("file") as File;
+console.log(file.name, file.type, file.size, await file.text());
+form.delete("tags");
+console.log([...form.keys()]);
+console.log(form);
+const asParams = new URLSearchParams();
+for (const [k, v] of form) if (typeof v === "string") asParams.append(k, v);
+console.log(asParams.toString());
+const req = new Request("https://x.test/upload", { method: "POST", body: new URLSearchParams({ a: "1" }) });
+const parsed = await req.formData();
+console.log(parsed.get("a"), req.headers.get("content-type"));
