@@ -51,7 +51,7 @@ mod snapshot {
             v8_version: deno_core::v8::VERSION_STRING,
             target: std::env::var("TARGET").expect("TARGET"),
         };
-        let glue = glue::extension(glue::GlueState { print: Box::new(|_, _| {}), host: None }, true);
+        let glue = glue::extension(glue::GlueState { print: Box::new(|_, _| {}), host: None, memory_cap: 0 }, true);
         let output = deno_runtime::snapshot::create_runtime_snapshot(
             out_dir.join("MCP_CONDUCTOR_SNAPSHOT.bin"),
             options,

@@ -17,6 +17,7 @@ import {
   op_conductor_attach,
   op_conductor_progress,
   op_conductor_track_child,
+  op_conductor_memory_cap,
   op_load_ext_script,
   PipeWrap,
   TCPWrap,
@@ -41,6 +42,10 @@ const ArrayBufferIsView = ArrayBuffer.isView;
 const NumberIsFinite = Number.isFinite;
 const StringCtor = String;
 const ReflectApply = Reflect.apply;
+const ReflectConstruct = Reflect.construct;
+const ProxyCtor = Proxy;
+const NumberCtor = Number;
+const RangeErrorCtor = RangeError;
 const MapPrototypeForEach = Map.prototype.forEach;
 const SetCtor = Set;
 const SetPrototypeAdd = Set.prototype.add;
@@ -323,6 +328,7 @@ function guardDescriptorAdoption() {
 
 function harden() {
   upgradeFastOps();
+  guardBufferReservations(op_conductor_memory_cap());
   guardDescriptorAdoption();
   disableProcessWideApis();
   defineGlobal("mcpFactory", mcpFactory);
@@ -341,6 +347,68 @@ function harden() {
     enumerable: false,
     configurable: true,
   });
+}
+
+// Memory V8 reserves or allocates without asking the isolate's ArrayBuffer allocator, bounded
+// where it is requested (src/sandbox/memory.rs bounds the rest):
+// - a resizable ArrayBuffer reserves `maxByteLength` of address space up front: above the memory
+//   cap it is a RangeError (what reaches the cap when resized is counted by the memory check);
+// - a growable SharedArrayBuffer is counted by nothing: refused;
+// - `new ImageData(width, height)` allocates in Rust, where a refusal would end the process:
+//   pixels past the cap are a RangeError first.
+// Each argument is read and converted once and the primitive passed on, so a valueOf cannot
+// answer the check one thing and the constructor another.
+function guardBufferReservations(cap) {
+  for (const name of ["ArrayBuffer", "SharedArrayBuffer"]) {
+    const Native = globalThis[name];
+    const Guarded = new ProxyCtor(Native, {
+      construct(target, args, newTarget) {
+        const length = args[0];
+        const options = args[1];
+        let max;
+        if (options !== null && (typeof options === "object" || typeof options === "function")) {
+          max = options.maxByteLength;
+        }
+        if (max === undefined) {
+          return ReflectConstruct(target, [length], newTarget === Guarded ? target : newTarget);
+        }
+        if (name === "SharedArrayBuffer") {
+          throw new TypeErrorCtor("A growable SharedArrayBuffer is not available in the mcp-conductor sandbox");
+        }
+        max = NumberCtor(max);
+        if (!(max <= cap)) {
+          throw new RangeErrorCtor(
+            "maxByteLength " + max + " is above the execution's memory limit of " + cap + " bytes (MCP_CONDUCTOR_MAX_MEMORY_MB)",
+          );
+        }
+        return ReflectConstruct(target, [length, { maxByteLength: max }], newTarget === Guarded ? target : newTarget);
+      },
+    });
+    ObjectDefineProperty(Native.prototype, "constructor", { value: Guarded, writable: true, enumerable: false, configurable: true });
+    ObjectDefineProperty(globalThis, name, { value: Guarded, writable: true, enumerable: false, configurable: true });
+  }
+  const NativeImageData = globalThis.ImageData;
+  if (NativeImageData === undefined) return;
+  const GuardedImageData = new ProxyCtor(NativeImageData, {
+    construct(target, args, newTarget) {
+      let forward = args;
+      if (args.length >= 2 && (args[0] === null || (typeof args[0] !== "object" && typeof args[0] !== "function"))) {
+        const width = NumberCtor(args[0]);
+        const height = NumberCtor(args[1]);
+        // Up to 8 bytes a pixel (rgba-float16).
+        if (width * height * 8 > cap) {
+          throw new RangeErrorCtor(
+            "ImageData of " + width + "x" + height + " pixels is above the execution's memory limit of " + cap + " bytes",
+          );
+        }
+        forward = [width, height];
+        for (let i = 2; i < args.length; i++) forward[i] = args[i];
+      }
+      return ReflectConstruct(target, forward, newTarget === GuardedImageData ? target : newTarget);
+    },
+  });
+  ObjectDefineProperty(NativeImageData.prototype, "constructor", { value: GuardedImageData, writable: true, enumerable: false, configurable: true });
+  ObjectDefineProperty(globalThis, "ImageData", { value: GuardedImageData, writable: true, enumerable: false, configurable: true });
 }
 
 // deno_core re-attaches the fast-call versions of the snapshot's ops on the first lazy load of

@@ -6,8 +6,8 @@ use deno_core::v8;
 /// The engine this binary runs code on (logged at startup, shown by the bench).
 pub const NAME: &str = "v8";
 
-/// Initializes V8's process-wide platform. `main` calls it before anything starts a thread that
-/// could run V8 (only jemalloc's background thread, which never runs V8, exists by then).
+/// Initializes V8's process-wide platform. The server calls it before anything starts a thread
+/// that could run V8 (only jemalloc's background thread, which never runs V8, exists by then).
 ///
 /// Why first: deno_core builds V8's *protected* platform. On CPUs with memory protection keys
 /// (`pku` in /proc/cpuinfo) V8 guards its JIT code pages with a key, and a thread inherits its
@@ -15,9 +15,24 @@ pub const NAME: &str = "v8";
 /// initialized lacks them and crashes the first time it runs JIT code (rusty_v8's FAQ; deno
 /// #20495). Initialized here, every later thread (tokio's, V8's own workers, each execution
 /// thread) descends from an initialized main thread, whatever the CPU.
-pub fn init() {
+///
+/// Its flags bound what V8 reserves outside the ArrayBuffer allocator (`sandbox/memory.rs`
+/// bounds the rest), set before the platform because V8 freezes its flags when it starts:
+/// - one WebAssembly memory never exceeds the execution's memory cap: a module declaring a
+///   larger maximum still instantiates, and `grow` past the cap fails as it would past V8's own
+///   maximum;
+/// - V8's check that aborts the process on one external-memory change of 32 GiB or more is off:
+///   the execution's memory check stops such an execution instead.
+pub fn init(max_memory_bytes: usize) {
+    let wasm_pages = max_memory_bytes.div_ceil(WASM_PAGE).max(1);
+    v8::V8::set_flags_from_string(&format!(
+        "--wasm-max-mem-pages={wasm_pages} --external-memory-max-reasonable-size=0"
+    ));
     deno_core::JsRuntime::init_platform(None);
 }
+
+/// WebAssembly's page size.
+const WASM_PAGE: usize = 64 << 10;
 
 /// For unit tests, whose test threads are not the main thread: V8's unprotected platform has no
 /// per-thread key state.

@@ -72,8 +72,6 @@ fn main() -> ExitCode {
     // node:net/tty): none of the server's are.
     // SAFETY: no other thread exists yet.
     unsafe { std::env::remove_var("DENO_EXTRA_STDIO_FDS") };
-    // Next, still alone: V8's platform (it starts V8's worker threads; see `engine::init`).
-    engine::init();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Stdio) {
         Command::Stdio => serve(None),
@@ -153,6 +151,8 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
     init_logging(mcp_conductor::config::log_format_from_env()?);
 
     let mut config = Config::from_env()?;
+    // Before anything starts a thread (see `engine::init`), and once the memory cap is known.
+    engine::init(config.limits.max_memory_bytes);
     if let Some(flags) = &http {
         apply(&mut config, flags);
         mcp_conductor::http::check_exposure(&config.http)?;

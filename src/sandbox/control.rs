@@ -9,6 +9,15 @@ use tokio::sync::Notify;
 
 use super::memory::Budget;
 
+/// Why an execution thread will never answer (`fault.rs`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// A panic where Rust cannot unwind (an engine callback).
+    Panic(String),
+    /// V8's fatal out-of-memory handler ran.
+    OutOfMemory(String),
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StopReason {
     Timeout,
@@ -40,7 +49,7 @@ struct State {
     /// The thread has ended.
     ended: bool,
     /// The engine faulted on the thread, which is parked for good (`fault.rs`).
-    fault: Option<String>,
+    fault: Option<Fault>,
     /// The execution's memory outside the heap (`memory.rs`), once the worker exists.
     budget: Option<Weak<Budget>>,
 }
@@ -84,13 +93,13 @@ impl Control {
     }
 
     /// The engine faulted on the execution's thread: the thread will never answer.
-    pub fn fault(&self, message: String) {
-        self.lock().fault.get_or_insert(message);
+    pub fn fault(&self, fault: Fault) {
+        self.lock().fault.get_or_insert(fault);
         self.on_fault.notify_one();
     }
 
-    /// Resolves with the fault's description once the engine faulted (also if it did earlier).
-    pub async fn faulted(&self) -> String {
+    /// Resolves with the fault once the engine faulted (also if it did earlier).
+    pub async fn faulted(&self) -> Fault {
         loop {
             if let Some(fault) = self.lock().fault.clone() {
                 return fault;

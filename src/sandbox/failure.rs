@@ -6,7 +6,7 @@ use std::time::Duration;
 use deno_core::error::{CoreError, CoreErrorKind, JsError};
 use serde_json::Value;
 
-use super::control::StopReason;
+use super::control::{Fault, StopReason};
 use super::result::{ErrorType, Failure};
 
 /// How the job's module ended when it did not produce a value.
@@ -57,14 +57,23 @@ pub fn abandoned(timeout: Duration) -> Failure {
 }
 
 /// The engine faulted on the execution's thread (`fault.rs`); the server goes on.
-pub fn engine_fault(fault: &str) -> Failure {
-    Failure::new(
-        ErrorType::Runtime,
-        format!(
-            "The execution ended on an internal engine fault ({fault}); the server goes on. \
-             Please report this with the code that caused it."
+pub fn engine_fault(fault: &Fault, limit_mb: usize) -> Failure {
+    match fault {
+        Fault::Panic(what) => Failure::new(
+            ErrorType::Runtime,
+            format!(
+                "The execution ended on an internal engine fault ({what}); the server goes on. \
+                 Please report this with the code that caused it."
+            ),
         ),
-    )
+        Fault::OutOfMemory(what) => Failure::new(
+            ErrorType::Memory,
+            format!(
+                "Execution ran out of memory inside the engine ({what}) with the limit at {limit_mb} MB \
+                 (MCP_CONDUCTOR_MAX_MEMORY_MB); the server goes on"
+            ),
+        ),
+    }
 }
 
 pub fn cancelled() -> Failure {

@@ -10,13 +10,20 @@
 //! returning. The supervisor answers the call at once and counts the thread as abandoned
 //! (`MCP_CONDUCTOR_MAX_ABANDONED`); the isolate it holds is never touched again.
 //!
+//! V8's fatal out-of-memory handler is the same kind of exit: V8 aborts the process when it
+//! returns (a Rust caller of `v8::ArrayBuffer::new` refused memory, an allocation V8 cannot
+//! fail). [`on_v8_out_of_memory`], installed on every execution isolate, parks the thread the
+//! same way.
+//!
 //! Panics that can unwind are left alone: the execution thread catches them
 //! (`execution.rs`, `pool.rs`) and reports them as its result.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Once};
 
-use super::control::Control;
+use deno_core::v8;
+
+use super::control::{Control, Fault};
 
 /// The messages of Rust's non-unwinding panics (`core::panicking::panic_cannot_unwind` and
 /// `panic_in_cleanup`): after the hook returns, the process aborts.
@@ -45,13 +52,32 @@ fn install_hook() {
                 return;
             }
             let Some(control) = EXECUTION.with(|e| e.borrow().clone()) else { return };
-            control.fault(format!("{message} at {}", info.location().map_or_else(String::new, |l| l.to_string())));
-            // Never return: returning would abort the process.
-            loop {
-                std::thread::park();
-            }
+            let at = info.location().map_or_else(String::new, |l| l.to_string());
+            park_for_good(&control, Fault::Panic(format!("{message} at {at}")));
         }));
     });
+}
+
+/// V8's out-of-memory handler for execution isolates (`worker.rs`). On another thread (none of
+/// ours) it returns, and V8 aborts as it would without it.
+pub unsafe extern "C" fn on_v8_out_of_memory(location: *const char, details: &v8::OomDetails) {
+    let Some(control) = EXECUTION.with(|e| e.borrow().clone()) else { return };
+    let at = if location.is_null() {
+        String::from("?")
+    } else {
+        // SAFETY: V8 passes a NUL-terminated C string (typed `char` by the v8 crate).
+        unsafe { std::ffi::CStr::from_ptr(location.cast::<std::ffi::c_char>()) }.to_string_lossy().into_owned()
+    };
+    let what = if details.is_heap_oom { "heap" } else { "process memory" };
+    park_for_good(&control, Fault::OutOfMemory(format!("{what}, in {at}")));
+}
+
+/// Reports the fault and never returns: returning would abort the process.
+fn park_for_good(control: &Control, fault: Fault) -> ! {
+    control.fault(fault);
+    loop {
+        std::thread::park();
+    }
 }
 
 fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
@@ -88,7 +114,7 @@ mod tests {
         let fault = runtime
             .block_on(tokio::time::timeout(Duration::from_secs(10), control.faulted()))
             .expect("the fault is reported");
-        assert!(fault.contains("panic in a function that cannot unwind"), "{fault}");
+        assert!(matches!(&fault, Fault::Panic(m) if m.contains("panic in a function that cannot unwind")), "{fault:?}");
     }
 
     /// A thread that is not an execution thread keeps Rust's behaviour.

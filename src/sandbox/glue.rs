@@ -22,6 +22,8 @@ pub struct GlueState {
     pub print: PrintSink,
     /// `None`: no host (the snapshot build); requests answer with an error.
     pub host: Option<Arc<dyn Host>>,
+    /// The execution's memory cap in bytes (`MCP_CONDUCTOR_MAX_MEMORY_MB`).
+    pub memory_cap: usize,
 }
 
 /// JSON object of the globals `setup()` defines; put into the op state when the job arrives.
@@ -74,7 +76,7 @@ pub struct SpawnedChildren(pub Vec<u32>);
 
 deno_core::extension!(
     mcp_conductor,
-    ops = [op_conductor_globals, op_conductor_track_child, op_conductor_host, op_conductor_may_adopt_fd, op_conductor_progress, op_conductor_attach],
+    ops = [op_conductor_globals, op_conductor_track_child, op_conductor_host, op_conductor_may_adopt_fd, op_conductor_progress, op_conductor_attach, op_conductor_memory_cap],
     options = { state: GlueState },
     // Replaces deno_io's `op_print` (which writes to fd resources) so `console.*` lands in the
     // capture directly and in exact order. Runs after deno_io's middleware, so it wins. The
@@ -124,6 +126,12 @@ fn temporal_script() -> String {
 #[string]
 fn op_conductor_globals(state: &mut OpState) -> String {
     state.try_borrow::<JobGlobals>().map_or_else(|| "{}".to_string(), |g| g.0.clone())
+}
+
+/// The memory cap, for the glue's bounds on buffer reservations (`js/conductor.js`).
+#[op2(fast)]
+fn op_conductor_memory_cap(state: &mut OpState) -> f64 {
+    state.borrow::<GlueState>().memory_cap as f64
 }
 
 #[op2(fast)]

@@ -2,16 +2,20 @@
 //!
 //! The heap limit (`engine::create_params`) bounds JS objects only. Memory outside the heap is
 //! held to the same cap (`MCP_CONDUCTOR_MAX_MEMORY_MB`, counted separately) two ways:
-//! - `ArrayBuffer` backing stores V8 allocates itself (typed arrays, `TextEncoder` output...) go
-//!   through the isolate's allocator: each worker gets a counting one, which refuses an
-//!   allocation past the cap. V8 then collects garbage and retries (buffers that are garbage
-//!   but not yet freed do not count against the code), and when it is still refused throws a
-//!   `RangeError` at the allocation site, never a process abort. An execution that ends on an
-//!   error after a refusal is reported as having hit the memory cap.
+//! - `ArrayBuffer` backing stores V8 allocates itself (`new ArrayBuffer`, typed arrays,
+//!   `SharedArrayBuffer`s) go through the isolate's allocator: each worker gets a counting one,
+//!   which refuses an allocation of [`SOFT_BYTES`] or more past the cap. V8 then collects
+//!   garbage and retries (buffers that are garbage but not yet freed do not count against the
+//!   code), and when it is still refused throws a `RangeError` at the allocation site. An
+//!   execution that ends on an error while a refusal stands is reported as having hit the cap.
+//!   Smaller requests are never refused: Rust code in Deno's ops that makes buffers through
+//!   `v8::ArrayBuffer::new` (HTTP parsing, IPC) would abort the process on a refusal; the
+//!   periodic check below stops such an execution instead.
 //! - WebAssembly memories and resizable `ArrayBuffer`s are reserved and grown through V8's page
-//!   allocator, and buffers Deno's ops hand to JS (file contents, `Blob` reads) are made from
-//!   Rust memory: none of them passes the allocator, but all are counted in the isolate's
-//!   backing-store bytes. The supervisor has the isolate check that count every
+//!   allocator, and buffers Deno's ops hand to JS (`TextEncoder` output, file contents, `Blob`
+//!   reads) are made from Rust memory: none of them passes the allocator, but all are counted
+//!   in the heap's external memory (one WebAssembly memory is also bounded by a V8 flag, see
+//!   `engine::init`; resizable buffers' reservations by the glue, see `js/conductor.js`). The supervisor has the isolate check that count every
 //!   [`CHECK_EVERY`] (an interrupt, served at the next loop back-edge or call in JS or wasm);
 //!   past the cap the isolate collects garbage and counts again, and if it is still past the cap
 //!   the execution is stopped.
@@ -28,6 +32,9 @@ use deno_core::v8;
 
 use super::control::{Control, StopReason};
 
+/// Allocations below this are never refused (see the module comment).
+pub const SOFT_BYTES: usize = 1 << 20;
+
 /// How often a running execution counts its memory outside the heap.
 pub const CHECK_EVERY: Duration = Duration::from_millis(10);
 
@@ -38,7 +45,8 @@ pub struct Budget {
     limit: usize,
     /// The largest JS heap + backing stores seen by a check.
     peak: AtomicU64,
-    /// The allocator refused an allocation at least once.
+    /// The allocator's last decision was a refusal (a later success clears it: V8's retry after
+    /// a GC, or code that caught the `RangeError` and went on with less).
     refused: AtomicBool,
     control: Arc<Control>,
 }
@@ -53,7 +61,7 @@ impl Budget {
         self.peak.load(Ordering::Relaxed)
     }
 
-    /// Whether an allocation was refused (the code may have caught the `RangeError`).
+    /// Whether a refusal stands.
     pub fn refused(&self) -> bool {
         self.refused.load(Ordering::Relaxed)
     }
@@ -70,11 +78,16 @@ impl Budget {
         }
     }
 
-    /// Records the peak; returns the backing-store bytes.
+    /// Records the peak; returns the bytes held outside the heap.
     fn count(&self, isolate: &mut v8::Isolate) -> usize {
-        let stats = isolate.get_heap_statistics();
-        let outside = stats.external_memory();
-        self.peak.fetch_max((stats.used_heap_size() + outside) as u64, Ordering::Relaxed);
+        // The heap's external memory: ArrayBuffers (resizable and op-made ones too), WebAssembly
+        // memories, external strings. (HeapStatistics' `external_memory` leaves WebAssembly out;
+        // a zero adjustment only reads the total.) SharedArrayBuffers are counted only by our
+        // allocator.
+        let external = isolate.adjust_amount_of_external_allocated_memory(0).max(0) as usize;
+        let outside = external.max(self.used());
+        let heap = isolate.get_heap_statistics().used_heap_size();
+        self.peak.fetch_max((heap + outside) as u64, Ordering::Relaxed);
         outside
     }
 
@@ -89,14 +102,12 @@ impl Budget {
         self.used.load(Ordering::Relaxed)
     }
 
-    /// Takes `len` bytes from the budget, or records a refusal.
+    /// Takes `len` bytes from the budget (small requests always), or records a refusal.
     fn reserve(&self, len: usize) -> bool {
         let taken = self.used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-            used.checked_add(len).filter(|total| *total <= self.limit)
+            used.checked_add(len).filter(|total| *total <= self.limit || len < SOFT_BYTES)
         });
-        if taken.is_err() {
-            self.refused.store(true, Ordering::Relaxed);
-        }
+        self.refused.store(taken.is_err(), Ordering::Relaxed);
         taken.is_ok()
     }
 
@@ -177,14 +188,26 @@ mod tests {
 
     #[test]
     fn an_allocation_past_the_budget_is_refused_and_recorded() {
-        let b = budget(1000);
-        let p = unsafe { allocate_uninitialized(&b, 800) };
+        let b = budget(4 * SOFT_BYTES);
+        let p = unsafe { allocate_uninitialized(&b, 3 * SOFT_BYTES) };
         assert!(!p.is_null());
-        assert!(unsafe { allocate(&b, 300) }.is_null(), "past the budget");
-        assert_eq!(b.used(), 800, "a refusal takes nothing");
+        assert!(unsafe { allocate(&b, 2 * SOFT_BYTES) }.is_null(), "past the budget");
+        assert_eq!(b.used(), 3 * SOFT_BYTES, "a refusal takes nothing");
         assert!(b.refused());
         assert_eq!(b.control.reason(), None, "V8 retries after a GC: a refusal alone stops nothing");
-        unsafe { free(&b, p, 800) };
+        unsafe { free(&b, p, 3 * SOFT_BYTES) };
         assert!(unsafe { allocate(&b, usize::MAX) }.is_null(), "too large is a refusal");
+        let q = unsafe { allocate(&b, SOFT_BYTES) };
+        assert!(!b.refused(), "a later success clears the refusal");
+        unsafe { free(&b, q, SOFT_BYTES) };
+    }
+
+    #[test]
+    fn small_requests_are_never_refused() {
+        let b = budget(1000);
+        let p = unsafe { allocate(&b, 4096) };
+        assert!(!p.is_null(), "Rust callers of ArrayBuffer::new abort on a refusal");
+        assert!(!b.refused());
+        unsafe { free(&b, p, 4096) };
     }
 }

@@ -177,8 +177,9 @@ impl Sandbox {
                     // The thread is parked for good (`fault.rs`): answer now, count it as stuck.
                     guard.0 = None;
                     let stuck = control.abandon();
-                    tracing::error!(stuck, "the engine faulted on an execution thread: {fault}");
-                    return ended(Outcome::failed(failure::engine_fault(&fault)), queued);
+                    tracing::error!(stuck, "the engine faulted on an execution thread: {fault:?}");
+                    let limit_mb = self.config.limits.max_memory_bytes >> 20;
+                    return ended(Outcome::failed(failure::engine_fault(&fault, limit_mb)), queued);
                 }
                 _ = memory_checks.tick() => control.check_memory(),
             }

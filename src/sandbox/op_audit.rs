@@ -1377,6 +1377,7 @@ pub const EXTENSIONS: &[ExtensionAudit] = &[
             "op_conductor_may_adopt_fd",
             "op_conductor_progress",
             "op_conductor_attach",
+            "op_conductor_memory_cap",
         ],
         objects: &[],
     },
@@ -2274,7 +2275,7 @@ mod tests {
     fn every_registered_op_is_classified() {
         crate::engine::init_for_tests();
         let mut extensions = deno_runtime::snapshot_info::get_extensions_in_snapshot();
-        let glue = crate::sandbox::glue::GlueState { print: Box::new(|_, _| {}), host: None };
+        let glue = crate::sandbox::glue::GlueState { print: Box::new(|_, _| {}), host: None, memory_cap: 0 };
         extensions.push(crate::sandbox::glue::extension(glue, false));
         let mut registered: Vec<(&str, &str)> = Vec::new();
         for ext in &extensions {

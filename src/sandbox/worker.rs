@@ -102,7 +102,7 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
             ..Default::default()
         },
         // The glue's JS is in the snapshot already.
-        extensions: vec![glue::extension(GlueState { print, host: setup.host }, false)],
+        extensions: vec![glue::extension(GlueState { print, host: setup.host, memory_cap: setup.max_heap_bytes }, false)],
         startup_snapshot: Some(snapshot::SNAPSHOT),
         // The snapshot holds the same extensions, so their op functions already exist: binding
         // them again would only cost startup time.
@@ -120,6 +120,8 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
         on_limit.stop(StopReason::Memory);
         crate::engine::heap_limit_after_stop(current)
     });
+    // V8's fatal out-of-memory exit parks this thread instead of aborting the process.
+    worker.js_runtime.v8_isolate().set_oom_error_handler(super::fault::on_v8_out_of_memory);
     // `Atomics.wait` would block the thread where no termination can reach it: it throws instead.
     worker.js_runtime.v8_isolate().set_allow_atomics_wait(false);
     let isolate = worker.js_runtime.v8_isolate().thread_safe_handle();
