@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use deno_ast::swc::ast::{
-    BlockStmtOrExpr, Decl, DefaultDecl, Expr, ExprStmt, Module, ModuleDecl, ModuleItem, Program,
+    BlockStmtOrExpr, ClassDecl, ClassExpr, Decl, DefaultDecl, Expr, ExprStmt, FnDecl, FnExpr, Module, ModuleDecl, ModuleItem, Program,
     ReturnStmt, Stmt,
 };
 use deno_ast::swc::common::{DUMMY_SP, Span};
@@ -175,9 +175,17 @@ fn wrap_statements(module: Module, mut wrapper: ModuleItem) -> Module {
                 // `export const x = 1` runs as `const x = 1`: nothing imports this module.
                 ModuleDecl::ExportDecl(export) => body.push(Stmt::Decl(export.decl)),
                 ModuleDecl::ExportDefaultExpr(export) => body.push(expr_stmt(export.span, export.expr)),
+                // A named default function or class is a declaration (its name is in scope, the
+                // function hoisted), as in the module; an anonymous one is a value.
                 ModuleDecl::ExportDefaultDecl(export) => match export.decl {
+                    DefaultDecl::Class(ClassExpr { ident: Some(ident), class }) => {
+                        body.push(Stmt::Decl(Decl::Class(ClassDecl { ident, declare: false, class })))
+                    }
                     DefaultDecl::Class(class) => {
                         body.push(expr_stmt(export.span, Box::new(Expr::Class(class))))
+                    }
+                    DefaultDecl::Fn(FnExpr { ident: Some(ident), function }) => {
+                        body.push(Stmt::Decl(Decl::Fn(FnDecl { ident, declare: false, function })))
                     }
                     DefaultDecl::Fn(func) => body.push(expr_stmt(export.span, Box::new(Expr::Fn(func)))),
                     DefaultDecl::TsInterfaceDecl(_) => {}
@@ -319,6 +327,13 @@ mod tests {
     fn exports_run_as_plain_code() {
         assert_eq!(body("export const x = 1\nexport default x + 1"), "const x = 1; return x + 1;");
         assert_eq!(body("const y = 2\nexport { y }"), "const y = 2;");
+    }
+
+    #[test]
+    fn a_named_default_function_or_class_is_declared() {
+        assert_eq!(body("export default function main() { return 1 }\nmain()"), "function main() { return 1; } return main();");
+        assert_eq!(body("export default class A {}\nnew A()"), "class A { } return new A();");
+        assert_eq!(body("export default function () { return 1 }"), "return function() { return 1; };");
     }
 
     #[test]

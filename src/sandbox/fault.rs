@@ -60,13 +60,13 @@ fn install_hook() {
 
 /// V8's out-of-memory handler for execution isolates (`worker.rs`). On another thread (none of
 /// ours) it returns, and V8 aborts as it would without it.
-pub unsafe extern "C" fn on_v8_out_of_memory(location: *const char, details: &v8::OomDetails) {
+pub unsafe extern "C" fn on_v8_out_of_memory(location: *const std::ffi::c_char, details: &v8::OomDetails) {
     let Some(control) = EXECUTION.with(|e| e.borrow().clone()) else { return };
     let at = if location.is_null() {
         String::from("?")
     } else {
-        // SAFETY: V8 passes a NUL-terminated C string (typed `char` by the v8 crate).
-        unsafe { std::ffi::CStr::from_ptr(location.cast::<std::ffi::c_char>()) }.to_string_lossy().into_owned()
+        // SAFETY: V8 passes a NUL-terminated C string.
+        unsafe { std::ffi::CStr::from_ptr(location) }.to_string_lossy().into_owned()
     };
     let what = if details.is_heap_oom { "heap" } else { "process memory" };
     park_for_good(&control, Fault::OutOfMemory(format!("{what}, in {at}")));

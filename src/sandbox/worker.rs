@@ -81,7 +81,9 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
         permissions: setup.permissions,
         root_cert_store_provider: setup.root_certs,
         fetch_dns_resolver: Default::default(),
-        shared_array_buffer_store: None,
+        // Without a store, deno_core does not detach transferred ArrayBuffers (postMessage,
+        // structuredClone's transfer list), as `deno run` does.
+        shared_array_buffer_store: Some(Default::default()),
         compiled_wasm_module_store: None,
         v8_code_cache: None,
         bundle_provider: None,
@@ -99,6 +101,8 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
             // require() looks in a local node_modules (the packages directory's), never in
             // Deno's global npm cache.
             has_node_modules_dir: true,
+            // `navigator.language`: ICU's default locale (from LANG), as `deno run` passes it.
+            locale: deno_core::v8::icu::get_language_tag(),
             ..Default::default()
         },
         // The glue's JS is in the snapshot already.

@@ -1,5 +1,6 @@
 // stdout and stderr are compared separately
 console.log("to stdout");
+console.log("(raw writes are last: tests/fidelity/cases/console_raw_write_order.ts interleaves them)");
 console.error("to stderr");
 console.warn("warning to stderr", { code: 42 });
 console.info("info to stdout");
@@ -8,4 +9,3 @@ console.assert(1 === 2, "assertion message goes to stderr");
 console.assert(false);
 await Deno.stdout.write(new TextEncoder().encode("raw stdout write\n"));
 await Deno.stderr.write(new TextEncoder().encode("raw stderr write without newline"));
-console.log("done");

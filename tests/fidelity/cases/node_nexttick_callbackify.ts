@@ -8,4 +8,4 @@ queueMicrotask(() => console.log("microtask"));
 Promise.resolve().then(() => console.log("promise"));
 process.nextTick(() => console.log("tick 2"));
 console.log("sync end");
-setTimeout(() => console.log("timer"), 5);
+setTimeout(() => console.log("timer"), 50);

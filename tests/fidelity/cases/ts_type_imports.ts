@@ -9,5 +9,4 @@ console.log(cfg);
 const b: BufferType = Buffer.from("typed");
 console.log(b.toString("hex"));
 export const exported = 1;
-export default function main() { return "default export"; }
-console.log(main(), exported);
+console.log(exported);
