@@ -22,11 +22,16 @@ pub const NAME: &str = "v8";
 ///   larger maximum still instantiates, and `grow` past the cap fails as it would past V8's own
 ///   maximum;
 /// - V8's check that aborts the process on one external-memory change of 32 GiB or more is off:
-///   the execution's memory check stops such an execution instead.
+///   the execution's memory check stops such an execution instead;
+/// - Turboshaft's loop unrolling is off: in V8 15.0 it can drop a loop's interrupt check, and
+///   such a loop can never be terminated (measured: `while (true) { x = new Array(100).fill(1) }`
+///   ran on past its timeout and was abandoned, and so did array-growth memory bombs; with the
+///   flag every termination test passes). Unrolling is a small optimization.
 pub fn init(max_memory_bytes: usize) {
     let wasm_pages = max_memory_bytes.div_ceil(WASM_PAGE).max(1);
     v8::V8::set_flags_from_string(&format!(
-        "--wasm-max-mem-pages={wasm_pages} --external-memory-max-reasonable-size=0"
+        "--wasm-max-mem-pages={wasm_pages} --external-memory-max-reasonable-size=0 \
+         --no-turboshaft-loop-unrolling"
     ));
     deno_core::JsRuntime::init_platform(None);
 }

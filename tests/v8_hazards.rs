@@ -30,6 +30,8 @@ async fn termination_reaches_every_kind_of_long_running_code() {
     let s = Server::start("").await;
     let cases = [
         ("busy loop", "let i = 0; while (true) { i++ }".to_string()),
+        // Turboshaft's loop unrolling dropped this loop's interrupt check (engine::init).
+        ("allocating loop", "let x; while (true) { x = new Array(1000).fill(1) }".to_string()),
         ("WebAssembly loop", format!("const {{ instance }} = await WebAssembly.instantiate({WASM_SPIN}); instance.exports.spin();")),
         ("regex backtracking", "/^(a+)+$/.test('a'.repeat(64) + '!')".to_string()),
         ("sort with a comparator", "const a = Array.from({ length: 3e6 }, (_, i) => (i * 7919) % 3e6); for (;;) a.sort((x, y) => y - x);".to_string()),
@@ -46,23 +48,27 @@ async fn termination_reaches_every_kind_of_long_running_code() {
 
 /// Deep recursion, in JS and through the engine's own recursive builtins, is a catchable
 /// `RangeError` (V8's stack limit sits well inside the execution thread's native stack), never
-/// a segfault of the server.
+/// a segfault of the server. Builtins V8 implements without recursion (`JSON.stringify`,
+/// `structuredClone` of deep arrays) may simply succeed; what matters is that none crashes.
 #[tokio::test]
 async fn deep_recursion_is_a_range_error_in_every_form() {
     let s = Server::start("").await;
+    // (code, whether V8 must throw)
     let forms = [
-        "function f(n) { return f(n + 1) + 1 } f(0)",
-        "const o = {}; o.toString = function () { return String(this) }; String(o)",
-        "let a = []; for (let i = 0; i < 1e6; i++) a = [a]; JSON.stringify(a)",
-        "let a = []; for (let i = 0; i < 1e6; i++) a = [a]; structuredClone(a)",
-        "let p = {}; for (let i = 0; i < 1e5; i++) p = new Proxy(p, {}); p.x",
-        "new Function('return ' + '('.repeat(1e6) + '1' + ')'.repeat(1e6))()",
+        ("function f(n) { return f(n + 1) + 1 } f(0)", true),
+        ("const o = {}; o.toString = function () { return String(this) }; String(o)", true),
+        ("let a = []; for (let i = 0; i < 1e6; i++) a = [a]; JSON.stringify(a)", false),
+        ("let a = []; for (let i = 0; i < 1e6; i++) a = [a]; structuredClone(a)", false),
+        ("let a = []; for (let i = 0; i < 1e5; i++) a = [a]; console.log(a)", false),
+        ("let p = {}; for (let i = 0; i < 1e5; i++) p = new Proxy(p, {}); p.x", true),
+        ("new Function('return ' + '('.repeat(1e6) + '1' + ')'.repeat(1e6))()", true),
     ];
-    for code in forms {
-        let wrapped = format!("try {{ {code} }} catch (e) {{ e.name + ': ' + e.message }}");
+    for (code, must_throw) in forms {
+        let wrapped = format!("let outcome = 'no error'; try {{ (() => {{ {code} }})() }} catch (e) {{ outcome = e.name + ': ' + e.message }} outcome");
         let r = s.run(&wrapped).await;
         let text = r.value().as_str().unwrap_or_default().to_string();
-        assert!(text.starts_with("RangeError") || text.starts_with("SyntaxError"), "{code}: {r:?}");
+        let threw = text.starts_with("RangeError") || text.starts_with("SyntaxError");
+        assert!(threw || (!must_throw && text == "no error"), "{code}: {r:?}");
     }
     // A recursion 5,000 deep is ordinary code and works, as under `deno run`.
     let r = s.run("function depth(n) { return n === 0 ? 0 : 1 + depth(n - 1) } depth(5000)").await;
@@ -143,15 +149,31 @@ async fn memory_outside_the_heap_is_held_to_the_cap() {
         ("TextEncoder output kept", "const s = 'x'.repeat(4 << 20); const keep = []; for (;;) keep.push(new TextEncoder().encode(s));"),
         ("WebAssembly memory growth", "const m = new WebAssembly.Memory({ initial: 1, maximum: 65536 }); for (;;) { m.grow(16); new Uint8Array(m.buffer).fill(1); }"),
         ("many WebAssembly memories", "const keep = []; for (;;) { const m = new WebAssembly.Memory({ initial: 160 }); new Uint8Array(m.buffer).fill(1); keep.push(m); }"),
-        ("resizable ArrayBuffer", "const b = new ArrayBuffer(0, { maxByteLength: 4 << 30 }); for (let n = 1 << 20; ; n += 1 << 20) { b.resize(n); new Uint8Array(b).fill(1, n - (1 << 20)); }"),
+        ("resizable ArrayBuffers kept", "const keep = []; for (;;) { const b = new ArrayBuffer(0, { maxByteLength: 32 << 20 }); b.resize(32 << 20); new Uint8Array(b).fill(1); keep.push(b); }"),
         ("Blob contents read back", "const keep = []; const part = new Uint8Array(8 << 20); for (;;) keep.push(await new Blob([part]).arrayBuffer());"),
     ];
     for (name, code) in bombs {
         let r = s.run_timeout(code, 30000).await;
-        assert_eq!(r.error_type(), "memory", "{name}: {r:?}");
+        if name == "WebAssembly memory growth" {
+            // One memory cannot grow past the cap (engine::init): V8's own RangeError, as at
+            // its maximum.
+            assert!(r.error().contains("Unable to grow instance memory"), "{name}: {r:?}");
+        } else {
+            assert_eq!(r.error_type(), "memory", "{name}: {r:?}");
+        }
         let peak = r.text["usage"]["peakMemory"].as_u64().unwrap_or_default();
         assert!(peak < 1 << 30, "{name}: peakMemory {peak} is far past the cap");
     }
+    // Address space reserved up front (`maxByteLength`) is bounded where it is asked for.
+    let r = s.run("new ArrayBuffer(0, { maxByteLength: 2 ** 40 })").await;
+    assert!(r.error().contains("MCP_CONDUCTOR_MAX_MEMORY_MB"), "{r:?}");
+    let r = s.run("new SharedArrayBuffer(0, { maxByteLength: 1024 })").await;
+    assert!(r.error().contains("growable SharedArrayBuffer"), "{r:?}");
+    let r = s.run("new ImageData(100000, 100000)").await;
+    assert!(r.error().contains("memory limit"), "{r:?}");
+    // The guarded constructors are still the constructors.
+    let r = s.run("const b = new ArrayBuffer(8, { maxByteLength: 16 }); b.resize(16); [b instanceof ArrayBuffer, b.constructor === ArrayBuffer, b.byteLength, new ImageData(2, 2).data.length]").await;
+    assert_eq!(r.value(), &json!([true, true, 16, 16]));
     s.assert_healthy().await;
 }
 
@@ -166,11 +188,15 @@ async fn buffer_churn_is_not_a_memory_bomb() {
     assert!(peak < 256 << 20, "peakMemory {peak}: garbage buffers were counted as held");
 }
 
-/// Code may catch the refusal of a buffer past the cap and go on with less, as it could under
-/// any allocator: the refusal is a `RangeError` at the allocation.
+/// One buffer larger than the cap ends the execution with the memory result, even when the code
+/// catches the allocation's `RangeError`; small buffers past the cap are never refused (Rust
+/// callers would abort) and the memory check stops the execution instead.
 #[tokio::test]
-async fn a_refused_allocation_is_a_catchable_range_error() {
+async fn a_buffer_past_the_cap_ends_the_execution() {
     let s = Server::start_env("", &[("MCP_CONDUCTOR_MAX_MEMORY_MB", "64")]).await;
-    let r = s.run("try { new ArrayBuffer(512 << 20) } catch (e) { e.name } ").await;
-    assert_eq!(r.value(), &json!("RangeError"));
+    let r = s.run("try { new ArrayBuffer(512 << 20) } catch (e) { e.name }").await;
+    assert_eq!(r.error_type(), "memory", "{r:?}");
+    let r = s.run("const keep = []; for (;;) keep.push(new Uint8Array(512 << 10));").await;
+    assert_eq!(r.error_type(), "memory", "{r:?}");
+    s.assert_healthy().await;
 }

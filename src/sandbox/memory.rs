@@ -6,19 +6,19 @@
 //!   `SharedArrayBuffer`s) go through the isolate's allocator: each worker gets a counting one,
 //!   which refuses an allocation of [`SOFT_BYTES`] or more past the cap. V8 then collects
 //!   garbage and retries (buffers that are garbage but not yet freed do not count against the
-//!   code), and when it is still refused throws a `RangeError` at the allocation site. An
-//!   execution that ends on an error while a refusal stands is reported as having hit the cap.
-//!   Smaller requests are never refused: Rust code in Deno's ops that makes buffers through
-//!   `v8::ArrayBuffer::new` (HTTP parsing, IPC) would abort the process on a refusal; the
-//!   periodic check below stops such an execution instead.
+//!   code), and when it is still refused throws a `RangeError` at the allocation site; the
+//!   execution ends with the memory result (measured: also when the code catches the error, a
+//!   512 MiB buffer under a 64 MiB cap). Smaller requests are never refused: Rust code in Deno's
+//!   ops that makes buffers through `v8::ArrayBuffer::new` (HTTP parsing, IPC) would abort the
+//!   process on a refusal; the periodic check below stops such an execution instead.
 //! - WebAssembly memories and resizable `ArrayBuffer`s are reserved and grown through V8's page
 //!   allocator, and buffers Deno's ops hand to JS (`TextEncoder` output, file contents, `Blob`
 //!   reads) are made from Rust memory: none of them passes the allocator, but all are counted
-//!   in the heap's external memory (one WebAssembly memory is also bounded by a V8 flag, see
-//!   `engine::init`; resizable buffers' reservations by the glue, see `js/conductor.js`). The supervisor has the isolate check that count every
-//!   [`CHECK_EVERY`] (an interrupt, served at the next loop back-edge or call in JS or wasm);
-//!   past the cap the isolate collects garbage and counts again, and if it is still past the cap
-//!   the execution is stopped.
+//!   in the heap's external memory. (One WebAssembly memory is also bounded by a V8 flag, see
+//!   `engine::init`; resizable buffers' reservations by the glue, see `js/conductor.js`.) The
+//!   supervisor has the isolate check that count every [`CHECK_EVERY`] (an interrupt, served at
+//!   the next loop back-edge or call in JS or wasm); past the cap the isolate collects garbage
+//!   and counts again, and if it is still past the cap the execution is stopped.
 //!
 //! The same checks record the execution's peak (JS heap in use plus backing stores), which
 //! `usage.peakMemory` reports.

@@ -120,7 +120,8 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
     let mut worker = MainWorker::bootstrap_from_options(&setup.main_url, services, options);
 
     let on_limit = control.clone();
-    worker.js_runtime.add_near_heap_limit_callback(move |current, _initial| {
+    worker.js_runtime.add_near_heap_limit_callback(move |current, initial| {
+        tracing::debug!(current, initial, "execution at its heap limit: stopping it");
         on_limit.stop(StopReason::Memory);
         crate::engine::heap_limit_after_stop(current)
     });
