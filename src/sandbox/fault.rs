@@ -118,7 +118,7 @@ mod tests {
         control.fault(Fault::OutOfMemory("heap".into()));
         control.fault(Fault::Panic("later".into()));
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let fault = runtime.block_on(tokio::time::timeout(Duration::from_secs(5), control.faulted())).unwrap();
+        let fault = runtime.block_on(async { tokio::time::timeout(Duration::from_secs(5), control.faulted()).await }).unwrap();
         assert_eq!(fault, Fault::OutOfMemory("heap".into()), "the first fault wins");
     }
 }
