@@ -360,55 +360,57 @@ function harden() {
 // answer the check one thing and the constructor another.
 function guardBufferReservations(cap) {
   for (const name of ["ArrayBuffer", "SharedArrayBuffer"]) {
-    const Native = globalThis[name];
-    const Guarded = new ProxyCtor(Native, {
-      construct(target, args, newTarget) {
-        const length = args[0];
-        const options = args[1];
-        let max;
-        if (options !== null && (typeof options === "object" || typeof options === "function")) {
-          max = options.maxByteLength;
-        }
-        if (max === undefined) {
-          return ReflectConstruct(target, [length], newTarget === Guarded ? target : newTarget);
-        }
-        if (name === "SharedArrayBuffer") {
-          throw new TypeErrorCtor("A growable SharedArrayBuffer is not available in the mcp-conductor sandbox");
-        }
-        max = NumberCtor(max);
-        if (!(max <= cap)) {
-          throw new RangeErrorCtor(
-            "maxByteLength " + max + " is above the execution's memory limit of " + cap + " bytes (MCP_CONDUCTOR_MAX_MEMORY_MB)",
-          );
-        }
-        return ReflectConstruct(target, [length, { maxByteLength: max }], newTarget === Guarded ? target : newTarget);
-      },
-    });
-    ObjectDefineProperty(Native.prototype, "constructor", { value: Guarded, writable: true, enumerable: false, configurable: true });
-    ObjectDefineProperty(globalThis, name, { value: Guarded, writable: true, enumerable: false, configurable: true });
-  }
-  const NativeImageData = globalThis.ImageData;
-  if (NativeImageData === undefined) return;
-  const GuardedImageData = new ProxyCtor(NativeImageData, {
-    construct(target, args, newTarget) {
-      let forward = args;
-      if (args.length >= 2 && (args[0] === null || (typeof args[0] !== "object" && typeof args[0] !== "function"))) {
-        const width = NumberCtor(args[0]);
-        const height = NumberCtor(args[1]);
-        // Up to 8 bytes a pixel (rgba-float16).
-        if (width * height * 8 > cap) {
-          throw new RangeErrorCtor(
-            "ImageData of " + width + "x" + height + " pixels is above the execution's memory limit of " + cap + " bytes",
-          );
-        }
-        forward = [width, height];
-        for (let i = 2; i < args.length; i++) forward[i] = args[i];
+    guardConstructor(name, (args) => {
+      const length = args[0];
+      const options = args[1];
+      let max;
+      if (options !== null && (typeof options === "object" || typeof options === "function")) {
+        max = options.maxByteLength;
       }
-      return ReflectConstruct(target, forward, newTarget === GuardedImageData ? target : newTarget);
+      if (max === undefined) return [length];
+      if (name === "SharedArrayBuffer") {
+        throw new TypeErrorCtor("A growable SharedArrayBuffer is not available in the mcp-conductor sandbox");
+      }
+      max = NumberCtor(max);
+      if (!(max <= cap)) {
+        throw new RangeErrorCtor(
+          "maxByteLength " + max + " is above the execution's memory limit of " + cap + " bytes (MCP_CONDUCTOR_MAX_MEMORY_MB)",
+        );
+      }
+      return [length, { maxByteLength: max }];
+    });
+  }
+  if (globalThis.ImageData === undefined) return;
+  guardConstructor("ImageData", (args) => {
+    if (args.length < 2 || (args[0] !== null && (typeof args[0] === "object" || typeof args[0] === "function"))) {
+      return args;
+    }
+    const width = NumberCtor(args[0]);
+    const height = NumberCtor(args[1]);
+    // Up to 8 bytes a pixel (rgba-float16).
+    if (width * height * 8 > cap) {
+      throw new RangeErrorCtor(
+        "ImageData of " + width + "x" + height + " pixels is above the execution's memory limit of " + cap + " bytes",
+      );
+    }
+    const forward = [width, height];
+    for (let i = 2; i < args.length; i++) forward[i] = args[i];
+    return forward;
+  });
+}
+
+// Replaces the global constructor `name` by one that checks its arguments first: `check(args)`
+// throws or returns the arguments to construct with. Instances, `instanceof`, subclasses and
+// `prototype.constructor` stay the native constructor's.
+function guardConstructor(name, check) {
+  const Native = globalThis[name];
+  const Guarded = new ProxyCtor(Native, {
+    construct(target, args, newTarget) {
+      return ReflectConstruct(target, check(args), newTarget === Guarded ? target : newTarget);
     },
   });
-  ObjectDefineProperty(NativeImageData.prototype, "constructor", { value: GuardedImageData, writable: true, enumerable: false, configurable: true });
-  ObjectDefineProperty(globalThis, "ImageData", { value: GuardedImageData, writable: true, enumerable: false, configurable: true });
+  ObjectDefineProperty(Native.prototype, "constructor", { value: Guarded, writable: true, enumerable: false, configurable: true });
+  ObjectDefineProperty(globalThis, name, { value: Guarded, writable: true, enumerable: false, configurable: true });
 }
 
 // deno_core re-attaches the fast-call versions of the snapshot's ops on the first lazy load of

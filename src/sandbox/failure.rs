@@ -103,12 +103,13 @@ pub fn internal(message: impl std::fmt::Display) -> Failure {
 }
 
 pub fn panicked(panic: &(dyn std::any::Any + Send)) -> Failure {
-    let text = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown panic");
+    let text = panic_text(panic).unwrap_or("unknown panic");
     internal(format!("panic in execution: {text}"))
+}
+
+/// A panic's message, when its payload is text.
+pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> Option<&str> {
+    panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied())
 }
 
 /// The result of a stop by `reason` (the first one recorded wins).

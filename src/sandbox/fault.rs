@@ -7,9 +7,10 @@
 //! because the isolate is being terminated, an op that assumes state we did not provide) would
 //! end every client's work. The panic hook runs before that abort: on an execution thread it
 //! reports the fault to the execution's [`Control`] and parks the thread for good instead of
-//! returning. (A parked hook keeps std's hook lock for reading: nothing may call
-//! `std::panic::set_hook`/`take_hook` after startup, or it waits forever.) The supervisor answers the call at once and counts the thread as abandoned
-//! (`MCP_CONDUCTOR_MAX_ABANDONED`); the isolate it holds is never touched again.
+//! returning. The supervisor answers the call at once and counts the thread as abandoned
+//! (`MCP_CONDUCTOR_MAX_ABANDONED`); the isolate it holds is never touched again. (A parked hook
+//! keeps std's hook lock for reading: nothing may call `std::panic::set_hook`/`take_hook` after
+//! startup, or it waits forever.)
 //!
 //! V8's fatal out-of-memory handler is the same kind of exit: V8 aborts the process when it
 //! returns (a Rust caller of `v8::ArrayBuffer::new` refused memory, an allocation V8 cannot
@@ -48,8 +49,8 @@ fn install_hook() {
         std::panic::set_hook(Box::new(move |info| {
             // The usual report first (to stderr, the log stream).
             previous(info);
-            let message = payload_text(info.payload());
-            if !is_non_unwinding(&message) {
+            let message = super::failure::panic_text(info.payload()).unwrap_or_default();
+            if !is_non_unwinding(message) {
                 return;
             }
             let Some(control) = EXECUTION.with(|e| e.borrow().clone()) else { return };
@@ -83,14 +84,6 @@ fn park_for_good(control: &Control, fault: Fault) -> ! {
 
 fn is_non_unwinding(message: &str) -> bool {
     NON_UNWINDING.iter().any(|m| message.starts_with(m))
-}
-
-fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

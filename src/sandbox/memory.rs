@@ -134,23 +134,21 @@ unsafe extern "C" fn check_on_interrupt(isolate: v8::UnsafeRawIsolatePtr, budget
 }
 
 unsafe extern "C" fn allocate(budget: &Budget, len: usize) -> *mut c_void {
-    if !budget.reserve(len) {
-        return std::ptr::null_mut();
-    }
     // SAFETY: plain C allocation; V8 frees it through `free` below with the same length.
-    let data = unsafe { libc::calloc(len.max(1), 1) };
-    if data.is_null() {
-        budget.release(len);
-    }
-    data
+    reserved(budget, len, |size| unsafe { libc::calloc(size, 1) })
 }
 
 unsafe extern "C" fn allocate_uninitialized(budget: &Budget, len: usize) -> *mut c_void {
+    // SAFETY: as above.
+    reserved(budget, len, |size| unsafe { libc::malloc(size) })
+}
+
+/// `alloc`'s memory for `len` bytes taken from the budget (given back if `alloc` fails), or null.
+fn reserved(budget: &Budget, len: usize, alloc: impl FnOnce(usize) -> *mut c_void) -> *mut c_void {
     if !budget.reserve(len) {
         return std::ptr::null_mut();
     }
-    // SAFETY: as above.
-    let data = unsafe { libc::malloc(len.max(1)) };
+    let data = alloc(len.max(1));
     if data.is_null() {
         budget.release(len);
     }
