@@ -43,7 +43,8 @@ pub const ENV_VARS: &[EnvVar] = &[
         name: "MCP_CONDUCTOR_ROOT",
         aliases: &["MCP_CONDUCTOR_BASE_DIR"],
         default: "the workspace's parent if the workspace dir is named `workspace`, else the workspace",
-        help: "The server's own directory: the ROOT_DIR global; playbooks are in <ROOT>/playbooks and \
+        help: "The server's own directory: the ROOT_DIR global; playbooks are in <ROOT>/playbooks (never \
+            writable by code; it must not be or contain the workspace), large results in <ROOT>/results, and \
             <ROOT>/mcp.json is one place the upstream config is looked for. Must be absolute. \
             MCP_CONDUCTOR_BASE_DIR is the original product's name for it.",
     },
@@ -84,8 +85,30 @@ pub const ENV_VARS: &[EnvVar] = &[
         name: "MCP_CONDUCTOR_MAX_RETURN_BYTES",
         aliases: &["MCP_CONDUCTOR_MAX_RETURN_SIZE"],
         default: "`1048576`",
-        help: "Largest return value (as JSON) sent inline; a larger one is written to a file in the \
-            workspace. MCP_CONDUCTOR_MAX_RETURN_SIZE is the original product's name for it.",
+        help: "Largest return value (as JSON) sent inline; a larger one is written to a file in \
+            MCP_CONDUCTOR_RESULTS_DIR and the result names it. MCP_CONDUCTOR_MAX_RETURN_SIZE is the original \
+            product's name for it.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_RESULTS_DIR",
+        aliases: &[],
+        default: "`<ROOT>/results`, or `~/.mcp-conductor/results` when that would be inside the workspace",
+        help: "Where return values above MCP_CONDUCTOR_MAX_RETURN_BYTES are written, one subdirectory per \
+            client (`stdio`, or one per HTTP session). Server-owned: code can never read or write it, whatever \
+            MCP_CONDUCTOR_RUN_ARGS grants. Must be absolute and outside the workspace.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_RESULTS_TTL",
+        aliases: &[],
+        default: "`3600000` (1 hour)",
+        help: "Time (ms) a large result is kept; then it is deleted.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_RESULTS_MAX_BYTES",
+        aliases: &[],
+        default: "`1073741824`",
+        help: "Total size of the large results kept (all clients); to make room for a new one the oldest are \
+            deleted first, and a value larger than this fails with errorType \"limit\".",
     },
     EnvVar {
         name: "MCP_CONDUCTOR_MAX_CONTENT_BYTES",
@@ -348,10 +371,76 @@ pub struct Config {
     pub tls_ca_stores: Vec<CaStore>,
     pub tls_ca_file: Option<PathBuf>,
     pub packages: PackageSettings,
+    pub results: ResultsSettings,
     /// `MCP_CONDUCTOR_ROOT` (or its alias) was set: the root is not derived from the workspace.
     root_from_env: bool,
     /// `$HOME`, for the default upstream-config files.
     home: Option<PathBuf>,
+}
+
+/// Return values too large to send inline (`MCP_CONDUCTOR_RESULTS_*`, `sandbox/results.rs`).
+#[derive(Debug, Clone)]
+pub struct ResultsSettings {
+    pub dir: PathBuf,
+    /// `MCP_CONDUCTOR_RESULTS_DIR` was set (else the directory follows the root).
+    dir_from_env: bool,
+    pub ttl: Duration,
+    pub max_bytes: u64,
+}
+
+impl ResultsSettings {
+    fn from_env<G: Fn(&str) -> Option<String>>(
+        env: &Env<G>,
+        root: &Path,
+        workspace: &Path,
+        home: Option<&Path>,
+    ) -> Result<ResultsSettings, ConfigError> {
+        let dir_var = env.var("MCP_CONDUCTOR_RESULTS_DIR").map(|(name, d)| (name, PathBuf::from(d)));
+        if let Some((name, dir)) = &dir_var
+            && !dir.is_absolute()
+        {
+            return Err(ConfigError(format!("{name} must be an absolute path, got '{}'", dir.display())));
+        }
+        Ok(ResultsSettings {
+            dir_from_env: dir_var.is_some(),
+            dir: dir_var.map(|(_, d)| d).unwrap_or_else(|| default_results_dir(root, workspace, home)),
+            ttl: timeout_var(env, "MCP_CONDUCTOR_RESULTS_TTL", 3_600_000)?,
+            max_bytes: count_var(env, "MCP_CONDUCTOR_RESULTS_MAX_BYTES", 1 << 30, 1..=1 << 50)? as u64,
+        })
+    }
+}
+
+/// `<ROOT>/results`, unless that is inside the workspace (ROOT is the workspace when the
+/// workspace's directory is not named `workspace`): then `~/.mcp-conductor/results`. Results
+/// stay out of the workspace, which code may be allowed to read or list.
+fn default_results_dir(root: &Path, workspace: &Path, home: Option<&Path>) -> PathBuf {
+    let in_root = root.join("results");
+    match home {
+        Some(home) if in_root.starts_with(workspace) => home.join(".mcp-conductor").join("results"),
+        // Inside the workspace without a HOME: `prepare_workspace` refuses it, naming the variable.
+        _ => in_root,
+    }
+}
+
+/// `path` with symlinks resolved as far as it exists, and `.`/`..` removed from the rest, for
+/// comparing directories that may not exist yet.
+fn real_path(path: &Path) -> PathBuf {
+    use std::path::Component;
+    if let Ok(real) = path.canonicalize() {
+        return real;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => real_path(parent).join(name),
+        // Ends in `..` or `.`: resolve lexically on top of the real parent.
+        (Some(parent), None) => {
+            let mut base = real_path(parent);
+            if path.components().next_back() == Some(Component::ParentDir) {
+                base.pop();
+            }
+            base
+        }
+        _ => path.to_path_buf(),
+    }
 }
 
 /// npm packages: where they are, what to install at startup, the import map.
@@ -440,6 +529,9 @@ fn parse_log_format(raw: Option<&str>) -> Result<LogFormat, ConfigError> {
 pub struct HttpSettings {
     pub host: String,
     pub port: u16,
+    /// The address the server is bound to, once it listens (`mcp-conductor http`; set before the
+    /// sandbox is built, which denies code every form of it).
+    pub listening: Option<std::net::SocketAddr>,
     /// The bearer token, from the file or the variable.
     pub token: Option<String>,
     /// Where the token came from (a file is put on the server-owned deny list).
@@ -461,6 +553,7 @@ impl std::fmt::Debug for HttpSettings {
         f.debug_struct("HttpSettings")
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("listening", &self.listening)
             .field("token", &self.token.as_ref().map(|_| "<set>"))
             .field("token_file", &self.token_file)
             .field("stateless", &self.stateless)
@@ -598,6 +691,7 @@ impl HttpSettings {
         Ok(HttpSettings {
             host: env.var("MCP_CONDUCTOR_HTTP_HOST").map(|(_, h)| h.trim().to_string()).unwrap_or_else(|| "127.0.0.1".into()),
             port,
+            listening: None,
             token,
             token_file,
             allow_unauthenticated: bool_var(env, "MCP_CONDUCTOR_HTTP_ALLOW_UNAUTHENTICATED")?,
@@ -766,8 +860,10 @@ impl Config {
         };
         let tls_ca_file = env.var("MCP_CONDUCTOR_TLS_CA_FILE").map(|(_, p)| PathBuf::from(p));
         let packages = PackageSettings::from_env(&env, &root)?;
+        let results = ResultsSettings::from_env(&env, &root, &workspace, home.as_deref())?;
         Ok(Config {
             packages,
+            results,
             proxy,
             http,
             log_format,
@@ -807,6 +903,69 @@ impl Config {
         if let ConfigSource::Files(_) = self.proxy.source {
             self.proxy.source = ConfigSource::new(None, self.home.as_deref(), &self.root, &self.workspace);
         }
+        self.check_server_dirs()?;
+        // The results directory exists (0700) before the sandbox's deny lists take its real path.
+        let results = self.results.dir.clone();
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&results).map_err(|e| {
+                ConfigError(format!("MCP_CONDUCTOR_RESULTS_DIR: cannot create '{}': {e}", results.display()))
+            })?;
+        }
+        self.results.dir = results.canonicalize().map_err(|e| {
+            ConfigError(format!("MCP_CONDUCTOR_RESULTS_DIR: cannot resolve '{}': {e}", results.display()))
+        })?;
+        Ok(())
+    }
+
+    /// The playbooks directory must not be (or contain) the workspace: code allowed to write the
+    /// workspace would write playbooks, which run in other clients' executions. The results
+    /// directory must not overlap the workspace (other clients' results would be readable), nor
+    /// the playbooks or packages directory. Called with the workspace resolved; recomputes the
+    /// default results directory from the resolved paths.
+    fn check_server_dirs(&mut self) -> Result<(), ConfigError> {
+        fn overlap(a: &Path, b: &Path) -> bool {
+            a.starts_with(b) || b.starts_with(a)
+        }
+        let workspace = self.workspace.clone();
+        let playbooks = real_path(&self.playbooks_dir);
+        if workspace.starts_with(&playbooks) {
+            return Err(ConfigError(format!(
+                "the playbooks directory {} (<MCP_CONDUCTOR_ROOT>/playbooks) is the workspace or contains it \
+                 (MCP_CONDUCTOR_WORKSPACE: {}): code allowed to write the workspace could rewrite playbooks that \
+                 other clients run. Set MCP_CONDUCTOR_ROOT or MCP_CONDUCTOR_WORKSPACE so that the workspace is \
+                 outside {}",
+                playbooks.display(),
+                workspace.display(),
+                playbooks.display()
+            )));
+        }
+        if !self.results.dir_from_env {
+            let home = self.home.as_deref().map(real_path);
+            self.results.dir = default_results_dir(&real_path(&self.root), &workspace, home.as_deref());
+        }
+        let results = real_path(&self.results.dir);
+        let named = if self.results.dir_from_env {
+            "MCP_CONDUCTOR_RESULTS_DIR"
+        } else {
+            "the results directory (MCP_CONDUCTOR_RESULTS_DIR's default)"
+        };
+        let packages = real_path(&self.packages.dir);
+        for (other, what) in [
+            (&workspace, "the workspace (MCP_CONDUCTOR_WORKSPACE)"),
+            (&playbooks, "the playbooks directory (<MCP_CONDUCTOR_ROOT>/playbooks)"),
+            (&packages, "the packages directory (MCP_CONDUCTOR_PACKAGES_DIR)"),
+        ] {
+            if overlap(&results, other) {
+                return Err(ConfigError(format!(
+                    "{named}, {}, overlaps {what}, {}: large results are kept out of code's reach and apart from \
+                     the server's other files. Set MCP_CONDUCTOR_RESULTS_DIR to a directory outside both",
+                    results.display(),
+                    other.display()
+                )));
+            }
+        }
+        self.results.dir = results;
         Ok(())
     }
 }
@@ -884,6 +1043,9 @@ mod tests {
         assert_eq!(c.limits.max_abandoned, 16);
         assert_eq!(c.packages.dir, PathBuf::from("/home/u/.mcp-conductor/packages"));
         assert!(c.packages.install.is_empty());
+        assert_eq!(c.results.dir, PathBuf::from("/home/u/.mcp-conductor/results"));
+        assert_eq!(c.results.ttl, Duration::from_millis(3_600_000));
+        assert_eq!(c.results.max_bytes, 1 << 30);
         assert_eq!(
             c.proxy.source.path(),
             Some(PathBuf::from("/home/u/.mcp-conductor/mcp-config.json")),
@@ -992,6 +1154,59 @@ mod tests {
         assert!(e.0.contains("MCP_CONDUCTOR_PACKAGES") && e.0.contains("no subpath"), "{e}");
         let e = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_PACKAGES_DIR", "rel")]).unwrap_err();
         assert!(e.0.contains("MCP_CONDUCTOR_PACKAGES_DIR must be an absolute path"), "{e}");
+    }
+
+    #[test]
+    fn results_settings() {
+        // ROOT is the workspace (its directory is not named `workspace`): never inside it.
+        let c = config(&[("HOME", "/h"), ("MCP_CONDUCTOR_WORKSPACE", "/srv/ws")]).unwrap();
+        assert_eq!(c.results.dir, PathBuf::from("/h/.mcp-conductor/results"));
+        let c = config(&[("MCP_CONDUCTOR_ROOT", "/r")]).unwrap();
+        assert_eq!(c.results.dir, PathBuf::from("/r/results"));
+        let c = config(&[
+            ("HOME", "/h"),
+            ("MCP_CONDUCTOR_RESULTS_DIR", "/var/r"),
+            ("MCP_CONDUCTOR_RESULTS_TTL", "500"),
+            ("MCP_CONDUCTOR_RESULTS_MAX_BYTES", "4096"),
+        ])
+        .unwrap();
+        assert_eq!(c.results.dir, PathBuf::from("/var/r"));
+        assert_eq!((c.results.ttl, c.results.max_bytes), (Duration::from_millis(500), 4096));
+        for (name, value) in
+            [("MCP_CONDUCTOR_RESULTS_DIR", "rel"), ("MCP_CONDUCTOR_RESULTS_TTL", "0"), ("MCP_CONDUCTOR_RESULTS_MAX_BYTES", "0")]
+        {
+            let e = config(&[("HOME", "/h"), (name, value)]).unwrap_err();
+            assert!(e.0.contains(name), "{e}");
+        }
+    }
+
+    #[test]
+    fn server_dirs_stay_apart_from_the_workspace() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path().canonicalize().unwrap();
+        let s = |p: &str| t.join(p).display().to_string();
+        // The workspace inside the playbooks directory.
+        let (root, ws) = (s("r"), s("r/playbooks/ws"));
+        let mut c = config(&[("MCP_CONDUCTOR_ROOT", root.as_str()), ("MCP_CONDUCTOR_WORKSPACE", ws.as_str())]).unwrap();
+        let e = c.prepare_workspace().unwrap_err();
+        assert!(e.0.contains("MCP_CONDUCTOR_ROOT") && e.0.contains("MCP_CONDUCTOR_WORKSPACE"), "{e}");
+        // The playbooks directory is the workspace ( `..` forms resolve first).
+        let (root, ws) = (s("q"), s("q/x/../playbooks"));
+        let mut c = config(&[("MCP_CONDUCTOR_ROOT", root.as_str()), ("MCP_CONDUCTOR_WORKSPACE", ws.as_str())]).unwrap();
+        assert!(c.prepare_workspace().unwrap_err().0.contains("playbooks directory"));
+        // Results inside the workspace, or containing it.
+        let (home, ws) = (s("h"), s("ws"));
+        for dir in [s("ws/results"), s(""), ws.clone()] {
+            let vars = [("HOME", home.as_str()), ("MCP_CONDUCTOR_WORKSPACE", ws.as_str()), ("MCP_CONDUCTOR_RESULTS_DIR", dir.as_str())];
+            let e = config(&vars).unwrap().prepare_workspace().unwrap_err();
+            assert!(e.0.contains("MCP_CONDUCTOR_RESULTS_DIR") && e.0.contains("workspace"), "{dir}: {e}");
+        }
+        // The default, with a workspace that is its own ROOT: outside it, created 0700.
+        let mut c = config(&[("HOME", home.as_str()), ("MCP_CONDUCTOR_WORKSPACE", ws.as_str())]).unwrap();
+        c.prepare_workspace().unwrap();
+        assert_eq!(c.results.dir, t.join("h/.mcp-conductor/results"));
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&c.results.dir).unwrap().permissions().mode() & 0o777, 0o700);
     }
 
     #[test]

@@ -34,7 +34,7 @@ use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::proxy::ConfigSource;
-use crate::sandbox::{Host, contract, PermissionSet, Sandbox, SandboxConfig, ServerOwned};
+use crate::sandbox::{Host, contract, PermissionSet, ResultStore, Sandbox, SandboxConfig, ServerOwned};
 
 /// Builds the sandbox from a prepared configuration (the workspace must exist and be the cwd,
 /// since relative permission paths resolve against it). `host` answers `mcpFactory`.
@@ -48,6 +48,8 @@ pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<San
     base_globals.insert(contract::ROOT_DIR.into(), path(&config.root));
     base_globals.insert(contract::PLAYBOOKS_DIR.into(), path(&config.playbooks_dir));
     base_globals.insert(contract::PERMISSIONS.into(), config.run_args.flags().into());
+    let results = Arc::new(ResultStore::new(config.results.dir.clone(), config.results.ttl, config.results.max_bytes));
+    results.start_sweeper();
     let sandbox_config = SandboxConfig {
         workspace: config.workspace.clone(),
         permissions,
@@ -58,18 +60,29 @@ pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<San
         playbooks: playbooks::Store::new(config.playbooks_dir.clone()),
         packages,
         root_certs: Some(root_certs),
+        results,
     };
     Ok(Sandbox::new(sandbox_config, config.pool_size))
 }
 
 /// What code may never read or write, whatever `MCP_CONDUCTOR_RUN_ARGS` grants (README
 /// "Security model"): the upstream MCP config (the server runs its `command`s; its `env` and
-/// `headers` hold secrets) and the other config names next to it, the HTTP token file, and the
-/// server's own `/proc` entries (`environ`, `mem`...); and the packages directory and import
-/// map (never writable; the directory readable only below `node_modules`).
+/// `headers` hold secrets) and the other config names next to it, the HTTP token file, the
+/// large results of every client (`MCP_CONDUCTOR_RESULTS_DIR`), and the server's own `/proc`
+/// entries (`environ`, `mem`...); the packages directory, the import map and the playbooks
+/// directory (never writable: a playbook runs in other clients' executions; the packages
+/// directory readable only below `node_modules`); and, over HTTP, the addresses the server
+/// listens on (never reachable: code would call `/mcp` as a client of its own server).
 pub fn server_owned(config: &Config, packages: &packages::Packages) -> ServerOwned {
     let mut owned = ServerOwned::default();
     owned.add_packages(&packages.dir, &packages.node_modules);
+    owned.add_write_only(config.playbooks_dir.clone());
+    owned.add(config.results.dir.clone());
+    if let Some(listening) = config.http.listening {
+        for address in crate::http::own_addresses(listening, &config.http.host) {
+            owned.deny_net(address);
+        }
+    }
     if let Some(import_map) = packages.explicit_import_map() {
         owned.add_write_only(import_map);
     }

@@ -182,6 +182,16 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
         Err(e) => tracing::warn!("cannot install default playbooks into {}: {e}", config.playbooks_dir.display()),
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // HTTP: listen before the sandbox is built, whose permissions deny code every form of the
+    // address (the port `--port 0` picks included), whatever allow-net says.
+    let listener = match &http {
+        Some(_) => {
+            let listener = runtime.block_on(mcp_conductor::http::bind(&config.http))?;
+            config.http.listening = Some(listener.local_addr()?);
+            Some(listener)
+        }
+        None => None,
+    };
     let proxy = Arc::new(ProxyManager::new(config.proxy.clone()));
     let host = Arc::new(ProxyHost::new(proxy.clone(), runtime.handle().clone()));
     let sandbox = build_sandbox(&config, Some(host))?;
@@ -204,11 +214,11 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
         "mcp-conductor {} ready",
         env!("CARGO_PKG_VERSION")
     );
-    let served = match http {
+    let served = match listener {
         None => runtime.block_on(serve_stdio(server, transport)),
-        Some(_) => {
+        Some(listener) => {
             drop(transport);
-            runtime.block_on(mcp_conductor::http::serve(config.http, server, sandbox, metrics, config.log_format))
+            runtime.block_on(mcp_conductor::http::serve(listener, config.http, server, sandbox, metrics, config.log_format))
         }
     };
     // Dropping the runtime's tasks closes upstream connections (their processes are killed);

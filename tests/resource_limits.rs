@@ -53,12 +53,15 @@ async fn output_flood_is_truncated_and_keeps_the_start() {
 }
 
 #[tokio::test]
-async fn large_return_value_goes_to_a_workspace_file() {
+async fn large_return_value_goes_to_a_server_owned_file() {
     let s = Server::start_env("", &[("MCP_CONDUCTOR_MAX_RETURN_BYTES", "100")]).await;
     let r = s.run("Array.from({ length: 50 }, (_, i) => ({ i }))").await;
     let file = &r.text["returnValueFile"];
     let path = std::path::PathBuf::from(file["path"].as_str().unwrap());
-    assert!(path.starts_with(s.ws()), "{path:?} is in the workspace");
+    // HOME = dir, workspace = dir/workspace, so ROOT = dir: <ROOT>/results/<client>/.
+    let results = s.ws().parent().unwrap().join("results");
+    assert!(path.starts_with(results.join("stdio")), "{path:?} is in <ROOT>/results/stdio");
+    assert!(!path.starts_with(s.ws()), "{path:?} is outside the workspace");
     let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(written[49], json!({ "i": 49 }));
     assert_eq!(file["bytes"], json!(written.to_string().len()));

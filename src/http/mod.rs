@@ -5,7 +5,7 @@
 
 mod routes;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -44,17 +44,10 @@ pub struct State {
     pub draining: AtomicBool,
 }
 
-/// Serves until SIGTERM/SIGINT, then drains: `/ready` turns 503, `shutdown_delay` passes, new
-/// connections are refused, running executions get `shutdown_timeout` to finish, the rest are
-/// cancelled. A second signal exits at once.
-pub async fn serve(
-    settings: HttpSettings,
-    server: Conductor,
-    sandbox: Sandbox,
-    metrics: Arc<Metrics>,
-    log_format: LogFormat,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let addr: SocketAddr = match settings.host.parse::<std::net::IpAddr>() {
+/// Binds the listening socket: before the sandbox is built, whose permissions deny code the
+/// address it gets (`own_addresses`; the port `--port 0` picks included).
+pub async fn bind(settings: &HttpSettings) -> Result<tokio::net::TcpListener, Box<dyn std::error::Error>> {
+    let addr: SocketAddr = match settings.host.parse::<IpAddr>() {
         Ok(ip) => SocketAddr::new(ip, settings.port),
         Err(_) => tokio::net::lookup_host((settings.host.as_str(), settings.port))
             .await?
@@ -64,6 +57,100 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr} (MCP_CONDUCTOR_HTTP_HOST / MCP_CONDUCTOR_HTTP_PORT): {e}"))?;
+    Ok(listener)
+}
+
+/// Every form of the address the server listens on, as `host:port` entries for Deno's deny-net
+/// list (`ServerOwned::deny_net`), so code never reaches `/mcp`, `/metrics`... of its own server
+/// whatever `allow-net` says: the loopback names and addresses (`localhost`, `127.0.0.0/8`,
+/// `[::1]`), the unspecified addresses (`0.0.0.0` and `[::]` connect to the local host), the bound
+/// address, the configured host, and when the server listens on all interfaces, the address of
+/// every interface (read once, at startup). Deno re-checks the address a name resolves to against
+/// IP entries at connect time, so a DNS alias of any of these is refused too.
+pub fn own_addresses(listening: SocketAddr, host: &str) -> Vec<String> {
+    let port = listening.port();
+    let form = |ip: IpAddr| match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => format!("[{v6}]"),
+        },
+    };
+    let mut hosts: Vec<String> = vec![
+        "localhost".into(),
+        "127.0.0.0/8".into(),
+        form(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+        form(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        form(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+        form(listening.ip()),
+    ];
+    if listening.ip().is_unspecified() {
+        hosts.extend(interface_addresses().into_iter().map(form));
+    }
+    let configured = host.trim().trim_start_matches('[').trim_end_matches(']');
+    match configured.parse::<IpAddr>() {
+        Ok(ip) => hosts.push(form(ip)),
+        Err(_) if !configured.is_empty() => hosts.push(configured.trim_end_matches('.').to_ascii_lowercase()),
+        Err(_) => {}
+    }
+    let mut entries: Vec<String> = Vec::new();
+    for host in hosts {
+        let entry = format!("{host}:{port}");
+        if !entries.contains(&entry) {
+            entries.push(entry);
+        }
+    }
+    entries
+}
+
+/// The IPv4 and IPv6 addresses of the machine's network interfaces (`getifaddrs`).
+fn interface_addresses() -> Vec<IpAddr> {
+    let mut found = Vec::new();
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list` with a linked list we free with freeifaddrs below.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        tracing::warn!("cannot list the network interfaces: {}", std::io::Error::last_os_error());
+        return found;
+    }
+    let mut cursor = list;
+    while !cursor.is_null() {
+        // SAFETY: a node of the list getifaddrs returned, valid until freeifaddrs.
+        let entry = unsafe { &*cursor };
+        let addr = entry.ifa_addr;
+        if !addr.is_null() {
+            // SAFETY: `addr` points to a sockaddr whose family says which struct it is.
+            match i32::from(unsafe { (*addr).sa_family }) {
+                libc::AF_INET => {
+                    // SAFETY: an AF_INET address is a sockaddr_in.
+                    let v4 = unsafe { &*(addr as *const libc::sockaddr_in) };
+                    found.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr))));
+                }
+                libc::AF_INET6 => {
+                    // SAFETY: an AF_INET6 address is a sockaddr_in6.
+                    let v6 = unsafe { &*(addr as *const libc::sockaddr_in6) };
+                    found.push(IpAddr::V6(Ipv6Addr::from(v6.sin6_addr.s6_addr)));
+                }
+                _ => {}
+            }
+        }
+        cursor = entry.ifa_next;
+    }
+    // SAFETY: the list getifaddrs returned, freed once.
+    unsafe { libc::freeifaddrs(list) };
+    found
+}
+
+/// Serves on `listener` (from [`bind`]) until SIGTERM/SIGINT, then drains: `/ready` turns 503,
+/// `shutdown_delay` passes, new connections are refused, running executions get
+/// `shutdown_timeout` to finish, the rest are cancelled. A second signal exits at once.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    settings: HttpSettings,
+    server: Conductor,
+    sandbox: Sandbox,
+    metrics: Arc<Metrics>,
+    log_format: LogFormat,
+) -> Result<(), Box<dyn std::error::Error>> {
     let local = listener.local_addr()?;
 
     let stop_sessions = CancellationToken::new();
@@ -80,7 +167,9 @@ pub async fn serve(
         Some(hosts) => config.with_allowed_hosts(hosts.clone()),
         None => config.disable_allowed_hosts(),
     };
-    let mcp = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
+    // One server value per session (or per stateless request): a client of its own, with its
+    // own directory for large results.
+    let mcp = StreamableHttpService::new(move || Ok(server.for_new_client()), sessions.clone(), config);
     let state = Arc::new(State { settings, sandbox, metrics, sessions, draining: AtomicBool::new(false) });
 
     // The line tests and operators read (stderr; stdout stays silent in every mode), shown
@@ -191,5 +280,32 @@ pub async fn healthcheck(settings: &HttpSettings) -> bool {
     match client {
         Ok(client) => client.get(&url).send().await.is_ok_and(|r| r.status().is_success()),
         Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_addresses_cover_every_form_and_parse() {
+        let loopback: SocketAddr = "127.0.0.1:3001".parse().unwrap();
+        let entries = own_addresses(loopback, "127.0.0.1");
+        for expected in ["localhost:3001", "127.0.0.0/8:3001", "[::1]:3001", "0.0.0.0:3001", "[::]:3001", "127.0.0.1:3001"] {
+            assert!(entries.iter().any(|e| e == expected), "{expected} missing from {entries:?}");
+        }
+        assert!(entries.iter().all(|e| e.ends_with(":3001")), "{entries:?}");
+        for e in &entries {
+            deno_permissions::NetDescriptor::parse_for_list(e).unwrap_or_else(|err| panic!("{e}: {err}"));
+        }
+        // All interfaces: every interface address (loopback at least), a named host as given.
+        let any: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let entries = own_addresses(any, "MyHost.example.");
+        assert!(entries.iter().any(|e| e == "myhost.example:8080"), "{entries:?}");
+        for e in &entries {
+            deno_permissions::NetDescriptor::parse_for_list(e).unwrap_or_else(|err| panic!("{e}: {err}"));
+        }
+        let v6: SocketAddr = "[::1]:9".parse().unwrap();
+        assert!(own_addresses(v6, "::1").iter().any(|e| e == "[::1]:9"));
     }
 }

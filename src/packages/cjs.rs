@@ -62,19 +62,26 @@ impl Analyzer {
             return Ok(Found::Esm(want_esm_exports.then(empty)));
         }
         let text = source.strip_prefix('\u{FEFF}').unwrap_or(source);
-        let parsed = deno_ast::parse_program(deno_ast::ParseParams {
-            specifier: specifier.clone(),
-            text: text.into(),
-            media_type,
-            capture_tokens: true,
-            scope_analysis: false,
-            maybe_syntax: None,
-        })
-        .map_err(JsErrorBox::from_err)?;
+        // Packages are the admin's, but their text is still parsed by swc: bounded like the rest.
+        crate::sandbox::check_nesting(text, specifier, media_type).map_err(|e| JsErrorBox::generic(e.0))?;
+        let (is_script, cjs_exports, esm_exports) = crate::sandbox::nesting::on_parser_stack(|| {
+            let parsed = deno_ast::parse_program(deno_ast::ParseParams {
+                specifier: specifier.clone(),
+                text: text.into(),
+                media_type,
+                capture_tokens: true,
+                scope_analysis: false,
+                maybe_syntax: None,
+            })
+            .map_err(JsErrorBox::from_err)?;
+            let cjs_exports = maybe_cjs.then(|| parsed.analyze_cjs());
+            let esm_exports = want_esm_exports.then(|| parsed.analyze_es_runtime_exports());
+            Ok::<_, JsErrorBox>((parsed.compute_is_script(), cjs_exports, esm_exports))
+        })?;
         let is_cjs = maybe_cjs
             && self
                 .cjs
-                .is_cjs_with_known_is_script(specifier, media_type, parsed.compute_is_script())
+                .is_cjs_with_known_is_script(specifier, media_type, is_script)
                 .map_err(JsErrorBox::from_err)?;
         if maybe_cjs {
             self.cjs.set_is_known_script(specifier, is_cjs);
@@ -84,10 +91,9 @@ impl Analyzer {
             reexports: a.reexports,
             member_reexports: vec![],
         };
-        Ok(if is_cjs {
-            Found::Cjs(exports(parsed.analyze_cjs()))
-        } else {
-            Found::Esm(want_esm_exports.then(|| exports(parsed.analyze_es_runtime_exports())))
+        Ok(match (is_cjs, cjs_exports) {
+            (true, Some(cjs)) => Found::Cjs(exports(cjs)),
+            _ => Found::Esm(esm_exports.map(exports)),
         })
     }
 }

@@ -9,6 +9,8 @@
 
 use std::sync::Arc;
 
+use super::nesting;
+
 use deno_ast::swc::ast::{
     BlockStmtOrExpr, ClassDecl, ClassExpr, Decl, DefaultDecl, Expr, ExprStmt, FnDecl, FnExpr, Module, ModuleDecl, ModuleItem, Program,
     ReturnStmt, Stmt,
@@ -36,15 +38,23 @@ pub struct SyntaxError(pub String);
 
 /// Parses and rewrites an execution's code (see the module docs) and transpiles it to JS.
 pub fn prepare_execution(code: &str, specifier: &ModuleSpecifier) -> Result<Emitted, SyntaxError> {
-    let wrapper = wrapper_item();
     let text = normalize_source(code.into());
-    let parsed = deno_ast::parse_module_with_post_process(
-        params(specifier, text.clone(), MediaType::TypeScript),
-        move |module, _| wrap_statements(module, wrapper),
-    )
-    .map_err(|e| SyntaxError(describe(&e, &text)))?;
-    reject_recovered_errors(&parsed, &text, true)?;
-    emit(parsed)
+    check_nesting(&text, specifier, MediaType::TypeScript)?;
+    nesting::on_parser_stack(|| {
+        let wrapper = wrapper_item();
+        let parsed = deno_ast::parse_module_with_post_process(
+            params(specifier, text.clone(), MediaType::TypeScript),
+            move |module, _| wrap_statements(module, wrapper),
+        )
+        .map_err(|e| SyntaxError(describe(&e, &text)))?;
+        reject_recovered_errors(&parsed, &text, true)?;
+        emit(parsed)
+    })
+}
+
+/// Text nested deeper than swc can parse on its stack is a syntax error (see `nesting.rs`).
+pub fn check_nesting(text: &str, specifier: &ModuleSpecifier, media_type: MediaType) -> Result<(), SyntaxError> {
+    nesting::check(text, media_type).map_err(|deep| SyntaxError(locate(&deep.message(), deep.offset, specifier, text)))
 }
 
 /// CR and CRLF become LF before parsing, and leading byte-order marks are dropped. JavaScript
@@ -63,8 +73,14 @@ fn normalize_source(text: Arc<str>) -> Arc<str> {
 /// here because deno_ast's own formatter panics on some inputs (found by fuzzing). `text` is
 /// the normalized source that was parsed.
 fn describe(diagnostic: &deno_ast::ParseDiagnostic, text: &str) -> String {
+    let offset = diagnostic.range().start.as_byte_index(deno_ast::StartSourcePos::START_SOURCE_POS);
+    locate(&diagnostic.kind().msg(), offset, diagnostic.specifier(), text)
+}
+
+/// "message at file:line:col", the source line and a caret under byte `offset` of `text`.
+fn locate(message: &str, offset: usize, specifier: &ModuleSpecifier, text: &str) -> String {
     let is_break = |c: char| matches!(c, '\n' | '\u{2028}' | '\u{2029}');
-    let mut offset = diagnostic.range().start.as_byte_index(deno_ast::StartSourcePos::START_SOURCE_POS).min(text.len());
+    let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;
     }
@@ -75,7 +91,7 @@ fn describe(diagnostic: &deno_ast::ParseDiagnostic, text: &str) -> String {
     let line_end = text[offset..].find(is_break).map_or(text.len(), |i| offset + i);
     let source_line: String = text[line_start..line_end].chars().take(160).collect();
     let caret = format!("{}^", " ".repeat((column - 1).min(160)));
-    format!("{} at {}:{line}:{column}\n\n  {source_line}\n  {caret}", diagnostic.kind().msg(), diagnostic.specifier())
+    format!("{message} at {specifier}:{line}:{column}\n\n  {source_line}\n  {caret}")
 }
 
 /// swc recovers from some syntax errors and leaves `<invalid>` nodes in the tree (found by
@@ -96,10 +112,13 @@ pub fn transpile_module(
     media_type: MediaType,
 ) -> Result<Emitted, SyntaxError> {
     let text = normalize_source(text);
-    let parsed = deno_ast::parse_module(params(specifier, text.clone(), media_type))
-        .map_err(|e| SyntaxError(describe(&e, &text)))?;
-    reject_recovered_errors(&parsed, &text, false)?;
-    emit(parsed)
+    check_nesting(&text, specifier, media_type)?;
+    nesting::on_parser_stack(|| {
+        let parsed = deno_ast::parse_module(params(specifier, text.clone(), media_type))
+            .map_err(|e| SyntaxError(describe(&e, &text)))?;
+        reject_recovered_errors(&parsed, &text, false)?;
+        emit(parsed)
+    })
 }
 
 fn params(specifier: &ModuleSpecifier, text: Arc<str>, media_type: MediaType) -> ParseParams {

@@ -30,11 +30,21 @@ impl ConfinedFs {
     }
 
     fn confine(&self, path: &Path, kind: OpenAccessKind) -> FsResult<()> {
+        self.confine_resolved(path, kind).map(drop)
+    }
+
+    fn confine_resolved(&self, path: &Path, kind: OpenAccessKind) -> FsResult<PathBuf> {
         confine(&self.permissions, &self.packages, path, kind, "a symlink's target").map_err(|e| match e {
             Denied::Io(e) => FsError::Io(e),
             Denied::Permission(e) => FsError::PermissionCheck(e),
-        })?;
-        Ok(())
+        })
+    }
+
+    /// [`ConfinedFs::confine`] for operations on a whole tree (rename, remove, chmod, chown):
+    /// never on a directory that holds a server-owned path.
+    fn confine_tree(&self, path: &Path, kind: OpenAccessKind) -> FsResult<()> {
+        let resolved = self.confine_resolved(path, kind)?;
+        self.packages.check_not_above(&resolved).map_err(FsError::Io)
     }
 }
 
@@ -83,15 +93,44 @@ pub fn confine(
 /// `<packages>/node_modules` (package code and the data files packages read; the grant is added
 /// to `allow-read`, see `ServerOwned::add_packages`), nothing else in it (`.npmrc` holds registry
 /// tokens), whatever `allow-read` says; writing anywhere in it is denied by `deny-write`.
+/// Also carries every server-owned path ([`PackagesRule::check_not_above`]): the deny lists cover
+/// a path and what is below it, not the directories above it, and moving one of those (renaming
+/// the workspace when the playbooks directory is inside it) would carry the path out of their
+/// reach.
 #[derive(Debug, Clone, Default)]
 pub struct PackagesRule {
     /// Canonical `<packages>` and `<packages>/node_modules` (as configured when they do not exist).
     dirs: Option<(PathBuf, PathBuf)>,
+    /// Server-owned paths (denied to read or write), by their given and their real names.
+    protected: Vec<PathBuf>,
 }
 
 impl PackagesRule {
     pub fn new(dir: &Path, node_modules: &Path) -> PackagesRule {
-        PackagesRule { dirs: Some((resolve(dir, true), resolve(node_modules, true))) }
+        PackagesRule { dirs: Some((resolve(dir, true), resolve(node_modules, true))), protected: Vec::new() }
+    }
+
+    /// The rule with the server-owned paths no directory above may be moved or removed.
+    pub fn with_protected(mut self, paths: Vec<PathBuf>) -> PackagesRule {
+        self.protected = paths;
+        self
+    }
+
+    /// Refuses an operation that acts on a whole directory tree (rename, remove, chmod, chown)
+    /// when `resolved` is a server-owned path or a directory above one.
+    pub fn check_not_above(&self, resolved: &Path) -> std::io::Result<()> {
+        match self.protected.iter().find(|p| p.starts_with(resolved)) {
+            None => Ok(()),
+            Some(owned) => Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "Requires write access to {}: it holds {}, which belongs to the server (never writable by \
+                     code), so it cannot be renamed, removed or have its mode or owner changed",
+                    resolved.display(),
+                    owned.display()
+                ),
+            )),
+        }
     }
 
     pub fn node_modules(&self) -> Option<&Path> {
@@ -228,44 +267,44 @@ impl FileSystem for ConfinedFs {
     }
 
     fn chmod_sync(&self, path: &CheckedPath, mode: u32) -> FsResult<()> {
-        self.confine(path, Write)?;
+        self.confine_tree(path, Write)?;
         self.inner.chmod_sync(path, mode)
     }
     async fn chmod_async(&self, path: CheckedPathBuf, mode: u32) -> FsResult<()> {
-        self.confine(&path, Write)?;
+        self.confine_tree(&path, Write)?;
         self.inner.chmod_async(path, mode).await
     }
     fn chown_sync(&self, path: &CheckedPath, uid: Option<u32>, gid: Option<u32>) -> FsResult<()> {
-        self.confine(path, Write)?;
+        self.confine_tree(path, Write)?;
         self.inner.chown_sync(path, uid, gid)
     }
     async fn chown_async(&self, path: CheckedPathBuf, uid: Option<u32>, gid: Option<u32>) -> FsResult<()> {
-        self.confine(&path, Write)?;
+        self.confine_tree(&path, Write)?;
         self.inner.chown_async(path, uid, gid).await
     }
     fn lchmod_sync(&self, path: &CheckedPath, mode: u32) -> FsResult<()> {
-        self.confine(path, WriteNoFollow)?;
+        self.confine_tree(path, WriteNoFollow)?;
         self.inner.lchmod_sync(path, mode)
     }
     async fn lchmod_async(&self, path: CheckedPathBuf, mode: u32) -> FsResult<()> {
-        self.confine(&path, WriteNoFollow)?;
+        self.confine_tree(&path, WriteNoFollow)?;
         self.inner.lchmod_async(path, mode).await
     }
     fn lchown_sync(&self, path: &CheckedPath, uid: Option<u32>, gid: Option<u32>) -> FsResult<()> {
-        self.confine(path, WriteNoFollow)?;
+        self.confine_tree(path, WriteNoFollow)?;
         self.inner.lchown_sync(path, uid, gid)
     }
     async fn lchown_async(&self, path: CheckedPathBuf, uid: Option<u32>, gid: Option<u32>) -> FsResult<()> {
-        self.confine(&path, WriteNoFollow)?;
+        self.confine_tree(&path, WriteNoFollow)?;
         self.inner.lchown_async(path, uid, gid).await
     }
 
     fn remove_sync(&self, path: &CheckedPath, recursive: bool) -> FsResult<()> {
-        self.confine(path, WriteNoFollow)?;
+        self.confine_tree(path, WriteNoFollow)?;
         self.inner.remove_sync(path, recursive)
     }
     async fn remove_async(&self, path: CheckedPathBuf, recursive: bool) -> FsResult<()> {
-        self.confine(&path, WriteNoFollow)?;
+        self.confine_tree(&path, WriteNoFollow)?;
         self.inner.remove_async(path, recursive).await
     }
 
@@ -334,22 +373,22 @@ impl FileSystem for ConfinedFs {
     }
 
     fn rename_sync(&self, oldpath: &CheckedPath, newpath: &CheckedPath) -> FsResult<()> {
-        self.confine(oldpath, ReadWriteNoFollow)?;
-        self.confine(newpath, WriteNoFollow)?;
+        self.confine_tree(oldpath, ReadWriteNoFollow)?;
+        self.confine_tree(newpath, WriteNoFollow)?;
         self.inner.rename_sync(oldpath, newpath)
     }
     async fn rename_async(&self, oldpath: CheckedPathBuf, newpath: CheckedPathBuf) -> FsResult<()> {
-        self.confine(&oldpath, ReadWriteNoFollow)?;
-        self.confine(&newpath, WriteNoFollow)?;
+        self.confine_tree(&oldpath, ReadWriteNoFollow)?;
+        self.confine_tree(&newpath, WriteNoFollow)?;
         self.inner.rename_async(oldpath, newpath).await
     }
 
     fn rmdir_sync(&self, path: &CheckedPath) -> FsResult<()> {
-        self.confine(path, WriteNoFollow)?;
+        self.confine_tree(path, WriteNoFollow)?;
         self.inner.rmdir_sync(path)
     }
     async fn rmdir_async(&self, path: CheckedPathBuf) -> FsResult<()> {
-        self.confine(&path, WriteNoFollow)?;
+        self.confine_tree(&path, WriteNoFollow)?;
         self.inner.rmdir_async(path).await
     }
 

@@ -23,6 +23,7 @@ use super::job::{ExecRequest, Job, SandboxConfig};
 use super::loader::SandboxLoader;
 use super::output::OutputLog;
 use super::result::{ErrorType, Failure, Outcome};
+use super::results::{ClientId, human_duration};
 use super::usage::{Meter, thread_cpu_ms};
 use super::worker::{self, WorkerSetup};
 
@@ -113,6 +114,7 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         worker.js_runtime.op_state().borrow_mut().put(Attachments { max_bytes, ..Default::default() });
         let heap = config.limits.max_memory_bytes;
         let meter = Meter::start();
+        let client = job.request.client.clone();
         let run = run_job(&mut worker, &control, &loader, &main_url, job.request, heap);
         let (result, exit_code) =
             AssertUnwindSafe(run).catch_unwind().await.unwrap_or_else(|panic| (Err(failure::panicked(&*panic)), None));
@@ -137,7 +139,7 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
             Some(message) => (Err(Failure::new(ErrorType::Limit, message)), Vec::new()),
             None => (result, attached.items),
         };
-        let (result, return_file) = spill_large_value(result, &config);
+        let (result, return_file) = spill_large_value(result, &config, &client);
         // Reply first: tearing the isolate down takes milliseconds nobody should wait for.
         let outcome = Outcome { exit_code, return_file, attachments, usage, ..Outcome::new(log.finish(), result) };
         let _ = job.reply.send(outcome);
@@ -160,40 +162,34 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
     });
 }
 
-/// A return value above `MCP_CONDUCTOR_MAX_RETURN_BYTES` is written to
-/// `<workspace>/mcp-conductor-results/` and replaced by a note naming the file.
+/// A return value above `MCP_CONDUCTOR_MAX_RETURN_BYTES` is kept in the server's results
+/// directory (`results.rs`: one subdirectory per client, out of code's reach, deleted after
+/// `MCP_CONDUCTOR_RESULTS_TTL`, within `MCP_CONDUCTOR_RESULTS_MAX_BYTES`) and replaced by a note
+/// naming the file.
 fn spill_large_value(
     result: Result<Value, Failure>,
     config: &SandboxConfig,
+    client: &ClientId,
 ) -> (Result<Value, Failure>, Option<(String, usize)>) {
     let Ok(value) = result else { return (result, None) };
     let text = value.to_string();
     if text.len() <= config.limits.max_return_bytes {
         return (Ok(value), None);
     }
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    let dir = config.workspace.join("mcp-conductor-results");
-    let path = dir.join(format!("result-{stamp}-{}.json", crate::unique::unique_suffix()));
-    let written = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &text));
-    match written {
-        Ok(()) => {
+    match config.results.spill(client, &text) {
+        Ok(path) => {
             let shown = path.display().to_string();
             let note = format!(
-                "[return value of {} bytes written to {shown}: larger than MCP_CONDUCTOR_MAX_RETURN_BYTES ({})]",
+                "[return value of {} bytes written to {shown}: larger than MCP_CONDUCTOR_MAX_RETURN_BYTES ({}). The file \
+                 is on the server, outside the sandbox (code cannot read it), and is deleted after {} \
+                 (MCP_CONDUCTOR_RESULTS_TTL)]",
                 text.len(),
-                config.limits.max_return_bytes
+                config.limits.max_return_bytes,
+                human_duration(config.results.ttl())
             );
             (Ok(Value::String(note)), Some((shown, text.len())))
         }
-        Err(e) => (
-            Err(Failure::new(
-                ErrorType::Runtime,
-                format!("The return value ({} bytes) is too large to send and could not be written to {}: {e}", text.len(), path.display()),
-            )),
-            None,
-        ),
+        Err(failure) => (Err(failure), None),
     }
 }
 

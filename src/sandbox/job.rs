@@ -13,6 +13,7 @@ use super::host::Host;
 use super::output::LineSink;
 use super::result::Outcome;
 use super::permissions::PermissionSet;
+use super::results::{ClientId, ResultStore};
 use crate::config::Limits;
 
 /// Everything an execution needs that is fixed for the server's lifetime.
@@ -32,6 +33,8 @@ pub struct SandboxConfig {
     pub packages: Arc<crate::packages::Packages>,
     /// The certificate authorities code's TLS connections trust (`root_certs.rs`).
     pub root_certs: Option<Arc<dyn deno_runtime::deno_tls::RootCertStoreProvider>>,
+    /// Where return values above `MCP_CONDUCTOR_MAX_RETURN_BYTES` go (`results.rs`).
+    pub results: Arc<ResultStore>,
 }
 
 pub struct ExecRequest {
@@ -43,6 +46,8 @@ pub struct ExecRequest {
     pub progress: Option<ProgressSink>,
     /// Receives each printed line live (when the client asked for logging notifications).
     pub lines: Option<LineSink>,
+    /// The client the call came from: a large return value goes to its results directory.
+    pub client: ClientId,
 }
 
 /// A request on its way to a worker thread. The thread never looks at the clock: the

@@ -134,13 +134,8 @@ impl ModuleLoader for SandboxLoader {
                 let maps = self.source_maps.clone();
                 let sources = self.sources.clone();
                 ModuleLoadResponse::Async(Box::pin(async move {
-                    let (found, text, media_type) = fetch(&specifier).await?;
-                    if found != specifier {
-                        // A redirect must land on an allowed host too.
-                        permissions
-                            .check_specifier(&found, CheckSpecifierKind::Dynamic)
-                            .map_err(JsErrorBox::from_err)?;
-                    }
+                    // Every redirect is checked on its way (`fetch`).
+                    let (found, text, media_type) = fetch(&specifier, &permissions).await?;
                     let (module_type, code, map) = to_module(&found, text.clone(), media_type, json)?;
                     register(&maps, &sources, &found, text, map);
                     Ok(ModuleSource::new_with_redirect(
@@ -394,29 +389,60 @@ fn to_module(
     }
 }
 
-/// Downloads a remote module; returns the final URL after redirects.
-async fn fetch(specifier: &ModuleSpecifier) -> Result<(ModuleSpecifier, Arc<str>, MediaType), JsErrorBox> {
+/// Redirects a remote import may follow.
+const MAX_REDIRECTS: usize = 10;
+
+/// Downloads a remote module; returns the final URL after redirects. Every hop is checked
+/// against the execution's import permissions before it is requested (a redirect must land on
+/// an allowed host too), and so is every address a host name resolves to (the server's own
+/// listening addresses are on the deny list: `ServerOwned::deny_net`); the connection then goes
+/// to exactly those addresses, so a DNS answer that changes between the check and the connection
+/// (rebinding) cannot lead anywhere else.
+async fn fetch(
+    specifier: &ModuleSpecifier,
+    permissions: &PermissionsContainer,
+) -> Result<(ModuleSpecifier, Arc<str>, MediaType), JsErrorBox> {
     let fail = |e: &dyn std::fmt::Display| JsErrorBox::type_error(format!("Import of '{specifier}' failed: {e}"));
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("mcp-conductor/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| fail(&e))?;
-    let response = client
-        .get(specifier.as_str())
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| fail(&e))?;
-    let found = response.url().clone();
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let text = response.text().await.map_err(|e| fail(&e))?;
-    let media_type = match content_type {
-        Some(ct) => MediaType::from_content_type(&found, &ct),
-        None => MediaType::from_specifier(&found),
-    };
-    Ok((found, text.into(), media_type))
+    let mut url = specifier.clone();
+    for _ in 0..=MAX_REDIRECTS {
+        if url != *specifier {
+            permissions.check_specifier(&url, CheckSpecifierKind::Dynamic).map_err(JsErrorBox::from_err)?;
+        }
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("mcp-conductor/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none());
+        if let (Some(deno_core::url::Host::Domain(host)), Some(port)) = (url.host(), url.port_or_known_default()) {
+            let addrs: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host, port)).await.map_err(|e| fail(&e))?.collect();
+            let mut checker = permissions.clone();
+            for addr in &addrs {
+                checker.check_import_resolved(&addr.ip(), port, "import()").map_err(JsErrorBox::from_err)?;
+            }
+            builder = builder.resolve_to_addrs(host, &addrs);
+        }
+        let client = builder.build().map_err(|e| fail(&e))?;
+        let response = client.get(url.as_str()).send().await.map_err(|e| fail(&e))?;
+        if response.status().is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| fail(&format!("{} redirects without a Location", response.status())))?;
+            url = url.join(location).map_err(|e| fail(&e))?;
+            continue;
+        }
+        let response = response.error_for_status().map_err(|e| fail(&e))?;
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let text = response.text().await.map_err(|e| fail(&e))?;
+        let media_type = match content_type {
+            Some(ct) => MediaType::from_content_type(&url, &ct),
+            None => MediaType::from_specifier(&url),
+        };
+        return Ok((url, text.into(), media_type));
+    }
+    Err(fail(&format!("more than {MAX_REDIRECTS} redirects")))
 }

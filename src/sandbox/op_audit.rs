@@ -60,6 +60,10 @@ pub enum OpClass {
     /// Can panic in our configuration (missing op-state entries with `node_services: None`, no
     /// web-worker handle, or bad input); a panic in an op aborts the process.
     MayPanic,
+    /// Native work whose cost the code chooses: CPU time past the execution's deadline (a native
+    /// op cannot be interrupted), tokio's blocking pool (shared by every execution and the
+    /// server) after the execution ended, memory outside the execution's cap.
+    Unbounded,
 }
 
 /// Who can reach an op.
@@ -1423,7 +1427,9 @@ pub const EXCEPTIONS: &[OpException] = &[
         why: "unreachable!() when there is no stack frame; only called from internal JS",
     },
     // ---- deno_web ----
-    // `static LOCK_STATE` (deno_web locks.rs:54). Guard: prefix `name` with a per-worker namespace.
+    // `static LOCK_STATE` (deno_web locks.rs:54). All seven lock ops are guarded together: they
+    // share the manager's private resource types, and the guards keep one manager per execution
+    // in its op state (op_guards.rs).
     OpException {
         extension: "deno_web",
         op: "op_lock_manager_request",
@@ -1432,7 +1438,46 @@ pub const EXCEPTIONS: &[OpException] = &[
         source: "deno_web-0.291.0/locks.rs:262",
         why: "navigator.locks: LOCK_STATE is a process-global static, so lock names are shared (and stealable) across executions",
     },
-    // Guard: filter by this worker's client id (or return the namespaced view).
+    OpException {
+        extension: "deno_web",
+        op: "op_lock_manager_await_lock",
+        class: OpClass::ProcessWide,
+        reach: Reach::Internal,
+        source: "deno_web-0.291.0/locks.rs:340",
+        why: "waits for a grant from the process-global LOCK_STATE (a lock another execution holds)",
+    },
+    OpException {
+        extension: "deno_web",
+        op: "op_lock_manager_await_steal",
+        class: OpClass::ProcessWide,
+        reach: Reach::Internal,
+        source: "deno_web-0.291.0/locks.rs:377",
+        why: "reports a steal by any execution (process-global LOCK_STATE)",
+    },
+    OpException {
+        extension: "deno_web",
+        op: "op_lock_manager_is_stolen",
+        class: OpClass::ProcessWide,
+        reach: Reach::Internal,
+        source: "deno_web-0.291.0/locks.rs:403",
+        why: "reads the process-global LOCK_STATE",
+    },
+    OpException {
+        extension: "deno_web",
+        op: "op_lock_manager_cancel",
+        class: OpClass::ProcessWide,
+        reach: Reach::Internal,
+        source: "deno_web-0.291.0/locks.rs:421",
+        why: "edits the process-global LOCK_STATE's queues",
+    },
+    OpException {
+        extension: "deno_web",
+        op: "op_lock_manager_release",
+        class: OpClass::ProcessWide,
+        reach: Reach::Internal,
+        source: "deno_web-0.291.0/locks.rs:432",
+        why: "releases into the process-global LOCK_STATE (grants other executions' queued requests)",
+    },
     OpException {
         extension: "deno_web",
         op: "op_lock_manager_query",
@@ -1496,6 +1541,23 @@ pub const EXCEPTIONS: &[OpException] = &[
         source: "deno_os-0.77.0/lib.rs:458",
         why: "std::process::exit() unless a deno_os::WatcherExitHandle is in the op state (worker.rs puts one)",
     },
+    // Process-wide figures: a side channel on other executions. Guarded with the execution's own.
+    OpException {
+        extension: "deno_os",
+        op: "op_runtime_memory_usage",
+        class: OpClass::ProcessWide,
+        reach: Reach::Public,
+        source: "deno_os-0.77.0/lib.rs:773",
+        why: "Deno.memoryUsage()/process.memoryUsage(): rss is the server process's resident set (/proc/self/statm), moving with every execution",
+    },
+    OpException {
+        extension: "deno_os",
+        op: "op_runtime_cpu_usage",
+        class: OpClass::ProcessWide,
+        reach: Reach::Public,
+        source: "deno_os-0.77.0/lib.rs:663",
+        why: "Deno.cpuUsage()/process.cpuUsage(): getrusage(RUSAGE_SELF), the CPU time of every execution and the server",
+    },
     // deno_signals::register(signo, true, ..): first call starts the signal_hook thread for
     // SIGHUP/SIGTERM/SIGINT; add_signal(signo) stays installed after unbind, later deliveries with
     // no listener run emulate_default_handler (e.g. SIGPIPE then kills the server).
@@ -1550,7 +1612,189 @@ pub const EXCEPTIONS: &[OpException] = &[
         source: "deno_process-0.75.0/lib.rs:2382",
         why: "Deno.kill: own pid skips the permission check; pid 0/-1/negative hit our process group / every process; a thread id of ours signals the server",
     },
+    // ---- deno_node_crypto ----
+    // Guarded (op_guards.rs): cost bounded, async jobs one at a time per execution and stopped
+    // when it ends.
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_pbkdf2",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/lib.rs:899",
+        why: "crypto.pbkdf2Sync: up to 2^31-1 iterations on the execution's thread, past its deadline (minutes)",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_pbkdf2_async",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/lib.rs:926",
+        why: "crypto.pbkdf2: the same work on tokio's blocking pool, any number at once, running on after the execution ended",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_scrypt_sync",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/lib.rs:1109",
+        why: "crypto.scryptSync: 128*N*r bytes outside the memory cap (maxmem is the caller's) and matching CPU, past the deadline",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_scrypt_async",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/lib.rs:1142",
+        why: "crypto.scrypt: the same on tokio's blocking pool, any number at once, after the execution ended",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_fill_random_async",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/lib.rs:947",
+        why: "crypto.randomFill: a second buffer of the target's size outside the memory cap per call, any number at once",
+    },
+    // Known gaps: the same kind of cost, not guarded. A guard cannot call the original (op2
+    // keeps its body private) and these cannot be recomputed from public items: the prime search
+    // is `pub(crate)` (primes.rs) and the key-pair result type (`KeyObjectHandlePair`) is private.
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_gen_prime",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/lib.rs:1685",
+        why: "crypto.generatePrimeSync(size): size up to 2^31-1 bits, on the execution's thread",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_gen_prime_async",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/lib.rs:1695",
+        why: "crypto.generatePrime(size): on tokio's blocking pool, after the execution ended",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_check_prime",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/lib.rs:196",
+        why: "crypto.checkPrimeSync: `checks` Miller-Rabin rounds, chosen by the code",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_check_prime_bytes",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/lib.rs:204",
+        why: "crypto.checkPrimeSync: a candidate of any size and `checks` rounds",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_check_prime_async",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/lib.rs:213",
+        why: "crypto.checkPrime: on tokio's blocking pool",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_check_prime_bytes_async",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/lib.rs:223",
+        why: "crypto.checkPrime: a candidate of any size, on tokio's blocking pool",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_generate_rsa_key",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/keys.rs:2988",
+        why: "generateKeyPairSync('rsa', { modulusLength }): pure-Rust key generation, minutes at 16384 bits",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_generate_rsa_key_async",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/keys.rs:2997",
+        why: "generateKeyPair('rsa'): the same on tokio's blocking pool",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_generate_rsa_pss_key",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/keys.rs:3070",
+        why: "generateKeyPairSync('rsa-pss'): as RSA (and unwrap()s the key generation)",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_generate_rsa_pss_key_async",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/keys.rs:3088",
+        why: "generateKeyPair('rsa-pss'): on tokio's blocking pool",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_generate_dsa_key",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/keys.rs:3228",
+        why: "generateKeyPairSync('dsa', { modulusLength, divisorLength }): parameter generation of any size",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_generate_dsa_key_async",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/keys.rs:3237",
+        why: "generateKeyPair('dsa'): on tokio's blocking pool",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_generate_dh_key",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/keys.rs:3518",
+        why: "generateKeyPairSync('dh', { primeLength }): prime generation of any size",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_generate_dh_key_async",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/keys.rs:3528",
+        why: "generateKeyPair('dh'): on tokio's blocking pool",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_dh_keys_generate_and_export",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/keys.rs:3539",
+        why: "crypto.createDiffieHellman(primeLength): prime generation of any size",
+    },
+    OpException {
+        extension: "deno_node_crypto",
+        op: "op_node_dh_compute_secret",
+        class: OpClass::Unbounded,
+        reach: Reach::Public,
+        source: "deno_node_crypto-0.30.0/lib.rs:1026",
+        why: "DiffieHellman.computeSecret: modpow with a prime of any size (createDiffieHellman(prime))",
+    },
     // ---- deno_node ----
+    OpException {
+        extension: "deno_node",
+        op: "op_node_process_resource_usage",
+        class: OpClass::ProcessWide,
+        reach: Reach::Public,
+        source: "deno_node-0.198.0/ops/process.rs:465",
+        why: "process.resourceUsage(): getrusage(RUSAGE_SELF) of the server process (CPU, maxRSS, faults, context switches of every execution)",
+    },
     OpException {
         extension: "deno_node",
         op: "op_node_process_set_title",
@@ -2051,6 +2295,13 @@ pub const EXCEPTIONS: &[OpException] = &[
 /// cppgc classes that are not per-execution. Op middleware cannot replace their methods.
 pub const OBJECT_EXCEPTIONS: &[ObjectException] = &[
     ObjectException {
+        extension: "deno_crypto",
+        class_name: "SubtleCrypto",
+        class: OpClass::Unbounded,
+        source: "deno_crypto-0.274.0/subtle_crypto.rs:224,253 (derive_bits, derive_key); subtle_derive_bits.rs:119 (PBKDF2 iterations)",
+        why: "KNOWN GAP: crypto.subtle.deriveBits/deriveKey run PBKDF2 with any u32 iteration count and Argon2 with the code's memory/passes, and generateKey RSA with any modulusLength, on tokio's blocking pool after the execution ended; cppgc methods do not pass through op middleware, so op_guards.rs cannot bound them",
+    },
+    ObjectException {
         extension: "deno_node",
         class_name: "TTY",
         class: OpClass::ProcessWide,
@@ -2098,11 +2349,22 @@ pub const MITIGATED: &[(&str, &str)] = &[
     ("op_abort_wasm_streaming", "aborts only this execution's WebAssembly.compileStreaming"),
     ("op_proto_set_attempted", "records a flag for this isolate's Object.prototype.__proto__ use"),
     ("op_proto_get_attempted", "reads that flag"),
-    (
-        "op_lock_manager_request",
-        "KNOWN GAP: navigator.locks share one registry across executions; a held lock makes others' requests wait (until their timeout)",
-    ),
-    ("op_lock_manager_query", "KNOWN GAP: lists lock names held by other executions"),
+    ("op_node_gen_prime", "KNOWN GAP: generatePrimeSync(size) is not bounded (see the exception)"),
+    ("op_node_gen_prime_async", "KNOWN GAP: generatePrime(size) is not bounded"),
+    ("op_node_check_prime", "KNOWN GAP: checkPrimeSync's rounds are not bounded"),
+    ("op_node_check_prime_bytes", "KNOWN GAP: checkPrimeSync's candidate size and rounds are not bounded"),
+    ("op_node_check_prime_async", "KNOWN GAP: checkPrime's rounds are not bounded"),
+    ("op_node_check_prime_bytes_async", "KNOWN GAP: checkPrime's candidate size and rounds are not bounded"),
+    ("op_node_generate_rsa_key", "KNOWN GAP: RSA modulusLength is not bounded"),
+    ("op_node_generate_rsa_key_async", "KNOWN GAP: RSA modulusLength is not bounded"),
+    ("op_node_generate_rsa_pss_key", "KNOWN GAP: RSA-PSS modulusLength is not bounded"),
+    ("op_node_generate_rsa_pss_key_async", "KNOWN GAP: RSA-PSS modulusLength is not bounded"),
+    ("op_node_generate_dsa_key", "KNOWN GAP: DSA modulusLength/divisorLength are not bounded"),
+    ("op_node_generate_dsa_key_async", "KNOWN GAP: DSA modulusLength/divisorLength are not bounded"),
+    ("op_node_generate_dh_key", "KNOWN GAP: DH primeLength is not bounded"),
+    ("op_node_generate_dh_key_async", "KNOWN GAP: DH primeLength is not bounded"),
+    ("op_node_dh_keys_generate_and_export", "KNOWN GAP: createDiffieHellman(primeLength) is not bounded"),
+    ("op_node_dh_compute_secret", "KNOWN GAP: computeSecret's prime size is not bounded"),
     ("op_node_call_is_from_dependency", "node services are present in every worker (node_services.rs)"),
     ("op_node_in_npm_package", "node services are present in every worker"),
     ("op_require_node_module_paths", "the require loader answers with <packages>/node_modules only (node_services.rs)"),

@@ -30,7 +30,8 @@ impl PermissionSet {
         let permissions = Permissions::from_options(parser.as_ref(), &options).map_err(|e| {
             RunArgsError { item: args.flags().join(","), reason: e.to_string() }
         })?;
-        Ok(Self { parser, permissions, packages: server_owned.packages_rule().clone() })
+        let packages = server_owned.packages_rule().clone().with_protected(server_owned.protected());
+        Ok(Self { parser, permissions, packages })
     }
 
     pub fn packages_rule(&self) -> &confined_fs::PackagesRule {
@@ -43,10 +44,13 @@ impl PermissionSet {
 }
 
 /// Files the server itself reads or writes (the upstream MCP config, whose `command`s it runs
-/// and whose `env`/`headers` hold secrets; later token files, the packages directory...).
-/// They go on the deny-read and deny-write lists, by the given path and by the path it really
-/// leads to, so no grant (`allow-read`, `allow-write`, all files) reaches them. One mechanism for
-/// every such path: add it here.
+/// and whose `env`/`headers` hold secrets; token files, the packages directory, the playbooks
+/// directory, the large results...). They go on the deny-read and deny-write lists, by the given
+/// path and by the path it really leads to, so no grant (`allow-read`, `allow-write`, all files)
+/// reaches them; and no directory above one of them may be renamed, removed or re-moded by code
+/// (`confined_fs::PackagesRule::check_not_above`), which would carry it out of the lists' reach.
+/// The addresses the HTTP server listens on go on the deny-net (and deny-import) list the same
+/// way. One mechanism for every such path and address: add it here.
 #[derive(Debug, Clone, Default)]
 pub struct ServerOwned {
     /// Denied to read and to write.
@@ -56,6 +60,9 @@ pub struct ServerOwned {
     /// Readable by every execution, whatever `allow-read` says (`<packages>/node_modules`).
     readable: Vec<PathBuf>,
     packages: confined_fs::PackagesRule,
+    /// `host:port` net descriptors code may never connect to nor import from (the server's own
+    /// listening addresses in every form).
+    net_denied: Vec<String>,
 }
 
 /// `path` and the path it really leads to (absolute ones), added to `list` once.
@@ -108,6 +115,38 @@ impl ServerOwned {
         &self.hidden
     }
 
+    /// Denies code connections to (and imports from) `host:port`, whatever `allow-net` and
+    /// `allow-import` say. `host` may be a name, an IP address (IPv6 in brackets) or an IPv4
+    /// subnet (`127.0.0.0/8`). Deno checks IP entries again against the address a name resolves
+    /// to when it connects (fetch, WebSocket, `Deno.connect`, `node:net`...), so a DNS alias of a
+    /// denied address is refused too. An entry Deno cannot parse is dropped with a warning.
+    pub fn deny_net(&mut self, host_port: impl Into<String>) {
+        let entry = host_port.into();
+        if deno_permissions::NetDescriptor::parse_for_list(&entry).is_err() {
+            tracing::warn!("not a net address Deno can deny, skipped: {entry}");
+            return;
+        }
+        if !self.net_denied.contains(&entry) {
+            self.net_denied.push(entry);
+        }
+    }
+
+    /// Addresses denied to code ([`ServerOwned::deny_net`]).
+    pub fn net_denied(&self) -> &[String] {
+        &self.net_denied
+    }
+
+    /// Every path denied to read or write: no directory above them may be moved or removed.
+    fn protected(&self) -> Vec<PathBuf> {
+        let mut all = self.hidden.clone();
+        for p in &self.write_denied {
+            if !all.contains(p) {
+                all.push(p.clone());
+            }
+        }
+        all
+    }
+
     fn deny_in(&self, mut options: PermissionsOptions) -> PermissionsOptions {
         let shown = |paths: &[PathBuf]| paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
         let hidden = shown(&self.hidden);
@@ -119,6 +158,13 @@ impl ServerOwned {
                 continue;
             }
             extend_unique(list.get_or_insert_with(Vec::new), paths);
+        }
+        // The server's own addresses: not to connect to, not to import from.
+        for list in [&mut options.deny_net, &mut options.deny_import] {
+            if self.net_denied.is_empty() || list.as_ref().is_some_and(Vec::is_empty) {
+                continue;
+            }
+            extend_unique(list.get_or_insert_with(Vec::new), &self.net_denied);
         }
         let readable = shown(&self.readable);
         if !readable.is_empty() && !options.allow_read.as_ref().is_some_and(Vec::is_empty) {

@@ -14,8 +14,9 @@ use super::control::Control;
 use super::failure;
 use super::job::Job;
 
-/// Engine code plus deep user recursion needs more than Rust's 2 MiB default.
-const WORKER_STACK: usize = 16 << 20;
+/// Engine code, deep user recursion and swc's parse of the deepest code `nesting.rs` lets
+/// through need more than Rust's 2 MiB default (address space: only touched pages cost memory).
+const WORKER_STACK: usize = super::nesting::PARSER_STACK;
 
 /// What an execution thread runs: bootstrap, then wait for its one job (`execution.rs`).
 pub type ThreadBody = Arc<dyn Fn(Arc<Control>, oneshot::Receiver<Job>) + Send + Sync>;
@@ -35,6 +36,7 @@ impl Warm {
             .name("deno-execution".into())
             .stack_size(WORKER_STACK)
             .spawn(move || {
+                super::nesting::mark_parser_stack();
                 // A panic the engine cannot unwind parks this thread instead of aborting.
                 super::fault::enter(thread_control.clone());
                 // A panic outside the job (bootstrap) drops the job's reply: the caller reports it.
@@ -131,7 +133,7 @@ mod tests {
     fn job(code: &str) -> (Job, oneshot::Receiver<Outcome>) {
         let (reply, receiver) = oneshot::channel();
         let request =
-            ExecRequest { code: code.into(), timeout: Duration::from_secs(5), globals: Map::new(), progress: None, lines: None };
+            ExecRequest { code: code.into(), timeout: Duration::from_secs(5), globals: Map::new(), progress: None, lines: None, client: Default::default() };
         (Job { request, reply }, receiver)
     }
 

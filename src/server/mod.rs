@@ -23,7 +23,7 @@ pub use run_code::{RunDenoCodeParams, validate_global_name};
 use crate::metrics::Metrics;
 use crate::playbooks::Store;
 use crate::proxy::ProxyManager;
-use crate::sandbox::Sandbox;
+use crate::sandbox::{ClientId, Sandbox};
 
 #[derive(Clone)]
 pub struct Conductor {
@@ -37,6 +37,9 @@ pub struct Conductor {
     tool_router: ToolRouter<Self>,
     /// `logging/setLevel` of this session.
     log_level: logging::SessionLevel,
+    /// Whose large results these calls write (`sandbox/results.rs`): `stdio`, or one per HTTP
+    /// session ([`Conductor::for_new_client`]).
+    client: ClientId,
 }
 
 impl Conductor {
@@ -72,7 +75,14 @@ impl Conductor {
             metrics,
             tool_router,
             log_level: Default::default(),
+            client: ClientId::stdio(),
         }
+    }
+
+    /// The same server for a new client (an HTTP session, or a stateless HTTP request): its
+    /// large results go to a directory of their own.
+    pub fn for_new_client(&self) -> Conductor {
+        Conductor { client: ClientId::fresh(), ..self.clone() }
     }
 }
 

@@ -35,7 +35,7 @@ Imports: `node:` built-ins, and npm packages the administrator installed (`npm:n
 image, audio and embedded-file content to this tool's result. Permissions are set \
 by the administrator and cannot be changed by code. Result: {status, output, returnValue | error, \
 errorType (syntax|runtime|timeout|permission|exit|memory|limit), executionTime}; `truncated` when \
-output exceeded the cap, `returnValueFile` when a large result was written to the workspace.";
+output exceeded the cap, `returnValueFile` when a large result was written to a file on the server (out of code's reach).";
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RunDenoCodeParams {
@@ -83,7 +83,8 @@ impl Conductor {
         let log_level = self.log_level.for_request(&meta);
         let log_forwarder = log_level.map(|_| super::logging::Forwarder::start(peer));
         let lines = log_forwarder.as_ref().zip(log_level).map(|(f, level)| f.sink(level));
-        let request = ExecRequest { code: params.deno_code, timeout, globals, progress, lines };
+        let client = self.client.clone();
+        let request = ExecRequest { code: params.deno_code, timeout, globals, progress, lines, client };
         let outcome = self.sandbox.execute(request, cancel).await;
         if let Some(forwarder) = forwarder {
             forwarder.finish().await;
