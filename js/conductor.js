@@ -19,6 +19,10 @@ import {
   op_conductor_track_child,
   op_conductor_memory_cap,
   op_load_ext_script,
+  op_is_array_buffer,
+  op_is_date,
+  op_is_map,
+  op_is_set,
   PipeWrap,
   TCPWrap,
 } from "ext:core/ops";
@@ -67,9 +71,6 @@ const TypedArrayToStringTag = getter(TypedArrayPrototype, Symbol.toStringTag);
 const DataViewBuffer = getter(DataView.prototype, "buffer");
 const DataViewByteOffset = getter(DataView.prototype, "byteOffset");
 const DataViewByteLength = getter(DataView.prototype, "byteLength");
-const MapPrototypeGetSize = getter(Map.prototype, "size");
-const SetPrototypeGetSize = getter(Set.prototype, "size");
-const ArrayBufferPrototypeGetByteLength = getter(ArrayBuffer.prototype, "byteLength");
 const TypeErrorCtor = TypeError;
 
 // The bytes a typed array or DataView looks at (captured getters: code cannot fake them).
@@ -110,16 +111,6 @@ const OPAQUE_TAGS = ObjectFreeze(["Promise", "WeakMap", "WeakSet", "WeakRef"]);
 
 function isInstance(value, tag) {
   return ReflectApply(ObjectPrototypeToString, value, []) === "[object " + tag + "]";
-}
-
-// Brand checks through captured getters: unlike toString tags, user code cannot fake or hide them.
-function hasBrand(value, brandGetter) {
-  try {
-    ReflectApply(brandGetter, value, []);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function functionLabel(fn) {
@@ -195,7 +186,7 @@ function objectToJson(value, seen, depth) {
     }
     return out + "]";
   }
-  if (hasBrand(value, DatePrototypeGetTime)) {
+  if (op_is_date(value)) {
     const time = ReflectApply(DatePrototypeGetTime, value, []);
     return NumberIsFinite(time) ? quote(ReflectApply(DatePrototypeToISOString, value, [])) : "null";
   }
@@ -208,7 +199,7 @@ function objectToJson(value, seen, depth) {
     if (value.stack !== undefined) out += ',"stack":' + quote(value.stack);
     return out + entriesJson(value, recurse, true) + "}";
   }
-  if (hasBrand(value, MapPrototypeGetSize)) {
+  if (op_is_map(value)) {
     let allStrings = true;
     ReflectApply(MapPrototypeForEach, value, [(_v, k) => {
       if (typeof k !== "string") allStrings = false;
@@ -220,7 +211,7 @@ function objectToJson(value, seen, depth) {
     }]);
     return allStrings ? "{" + out + "}" : "[" + out + "]";
   }
-  if (hasBrand(value, SetPrototypeGetSize)) {
+  if (op_is_set(value)) {
     let out = "";
     ReflectApply(SetPrototypeForEach, value, [(v) => {
       if (out !== "") out += ",";
@@ -231,7 +222,7 @@ function objectToJson(value, seen, depth) {
   if (ArrayBufferIsView(value)) {
     return bytesJson(viewBytes(value));
   }
-  if (hasBrand(value, ArrayBufferPrototypeGetByteLength)) {
+  if (op_is_array_buffer(value)) {
     return bytesJson(new Uint8ArrayCtor(value));
   }
   for (let i = 0; i < OPAQUE_TAGS.length; i++) {
@@ -627,7 +618,7 @@ function bytesOf(api, data, atob) {
     return Uint8ArrayFrom(text);
   }
   if (ArrayBufferIsView(data)) return viewBytes(data);
-  if (hasBrand(data, ArrayBufferPrototypeGetByteLength)) return new Uint8ArrayCtor(data);
+  if (op_is_array_buffer(data)) return new Uint8ArrayCtor(data);
   throw new TypeErrorCtor(api.concat(": data must be a Uint8Array, an ArrayBuffer or a base64 string"));
 }
 

@@ -131,6 +131,13 @@ pub const ENV_VARS: &[EnvVar] = &[
             when reached, new executions fail with an error naming this variable.",
     },
     EnvVar {
+        name: "MCP_CONDUCTOR_MAX_ABANDONED_PER_CLIENT",
+        aliases: &[],
+        default: "`4` (at most `MCP_CONDUCTOR_MAX_ABANDONED`)",
+        help: "The same, for one client (an HTTP session, or the stdio client): a client that reached it is \
+            refused while others keep running (1 to `MCP_CONDUCTOR_MAX_ABANDONED`).",
+    },
+    EnvVar {
         name: "MCP_CONDUCTOR_POOL_SIZE",
         aliases: &[],
         default: "number of CPUs",
@@ -719,6 +726,8 @@ pub struct Limits {
     /// Execution threads stuck in a blocking call that may be abandoned at once
     /// (`MCP_CONDUCTOR_MAX_ABANDONED`).
     pub max_abandoned: usize,
+    /// The same for one client (`MCP_CONDUCTOR_MAX_ABANDONED_PER_CLIENT`).
+    pub max_abandoned_per_client: usize,
 }
 
 #[derive(Debug)]
@@ -829,14 +838,23 @@ impl Config {
         let run_args = RunArgs::parse(&env.var("MCP_CONDUCTOR_RUN_ARGS").map(|(_, v)| v).unwrap_or_default())?;
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let pool_size = count_var(&env, "MCP_CONDUCTOR_POOL_SIZE", cpus, 0..=64)?;
+        let max_abandoned = count_var(&env, "MCP_CONDUCTOR_MAX_ABANDONED", 16, 1..=1024)?;
         let limits = Limits {
             max_memory_bytes: count_var(&env, "MCP_CONDUCTOR_MAX_MEMORY_MB", 256, 16..=65536)? << 20,
             max_output_bytes: count_var(&env, "MCP_CONDUCTOR_MAX_OUTPUT_BYTES", 1 << 20, 1..=1 << 30)?,
             max_return_bytes: count_var(&env, "MCP_CONDUCTOR_MAX_RETURN_BYTES", 1 << 20, 1..=1 << 30)?,
             max_content_bytes: count_var(&env, "MCP_CONDUCTOR_MAX_CONTENT_BYTES", 16 << 20, 0..=1 << 30)?,
             max_concurrency: count_var(&env, "MCP_CONDUCTOR_MAX_CONCURRENCY", 2 * cpus, 1..=1024)?,
-            max_abandoned: count_var(&env, "MCP_CONDUCTOR_MAX_ABANDONED", 16, 1..=1024)?,
+            max_abandoned,
+            // Unset, it follows a lowered process-wide limit.
+            max_abandoned_per_client: count_var(&env, "MCP_CONDUCTOR_MAX_ABANDONED_PER_CLIENT", 4.min(max_abandoned), 1..=1024)?,
         };
+        if limits.max_abandoned_per_client > limits.max_abandoned {
+            return Err(ConfigError(format!(
+                "MCP_CONDUCTOR_MAX_ABANDONED_PER_CLIENT ({}) must not exceed MCP_CONDUCTOR_MAX_ABANDONED ({})",
+                limits.max_abandoned_per_client, limits.max_abandoned
+            )));
+        }
         let config_var = env.var("MCP_CONDUCTOR_MCP_CONFIG").map(|(name, path)| (name, PathBuf::from(path)));
         let proxy = ProxySettings {
             source: ConfigSource::new(config_var, home.as_deref(), &root, &workspace),

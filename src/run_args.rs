@@ -122,6 +122,22 @@ fn reads_as_flag(item: &str) -> bool {
         || ["allow-all", "no-prompt", "cached-only", "no-remote"].contains(&name)
 }
 
+/// Why a list value is refused though it is not itself a flag: a flag after a space
+/// (`--allow-read=/tmp --allow-net` is one value otherwise, "/tmp --allow-net") or a leading
+/// dash (`-A`: Deno's short flags are not list values).
+fn suspicious_value(value: &str) -> Option<String> {
+    if value.starts_with('-') {
+        return Some(format!("the value '{value}' starts with '-'; short flags like -A are not accepted, write the long form"));
+    }
+    let mut words = value.split_whitespace().skip(1);
+    words.find(|w| w.starts_with('-') || reads_as_flag(w)).map(|word| {
+        format!(
+            "the value '{value}' holds '{word}' after a space; separate flags with ',' \
+             (MCP_CONDUCTOR_RUN_ARGS is a comma-separated list, e.g. --allow-read=/tmp,--allow-net)"
+        )
+    })
+}
+
 /// The flag a continuation item would be appended to.
 struct OpenList {
     allow: bool,
@@ -161,7 +177,10 @@ impl RunArgs {
                             v.trim()
                         )));
                     }
-                    Some(v) => Grant::Only(vec![v.trim().to_string()]),
+                    Some(v) => match suspicious_value(v.trim()) {
+                        Some(reason) => return Err(err(reason)),
+                        None => Grant::Only(vec![v.trim().to_string()]),
+                    },
                 };
                 open = value.map(|_| OpenList { allow, kind });
                 let map = if allow { &mut args.allow } else { &mut args.deny };
@@ -202,6 +221,9 @@ impl RunArgs {
                     "not a known flag, and it does not follow a flag with a '=' list; known flags: {KNOWN_FLAGS}"
                 )));
             };
+            if let Some(reason) = suspicious_value(item) {
+                return Err(err(reason));
+            }
             let map = if list.allow { &mut args.allow } else { &mut args.deny };
             map.get_mut(&list.kind)
                 .expect("open list always has an entry")
@@ -299,6 +321,15 @@ mod tests {
             assert!(e.reason.contains("reads as a flag"), "{input}: {e}");
         }
         assert!(RunArgs::parse("allow-read=-x,/y").is_ok(), "a single dash is a value");
+    }
+
+    #[test]
+    fn flags_after_a_space_and_leading_dashes_are_errors() {
+        for input in ["--allow-read=/tmp --allow-net", "--allow-read=/a,/b allow-write", "--allow-net=a.com -A", "--allow-read=/a,-A", "--allow-read=-x"] {
+            let e = RunArgs::parse(input).unwrap_err();
+            assert!(e.to_string().contains("'-") || e.to_string().contains("after a space"), "{input}: {e}");
+        }
+        assert_eq!(RunArgs::parse("--allow-read=/home/me/My Files").unwrap().allow[&Kind::Read], only(&["/home/me/My Files"]));
     }
 
     #[test]

@@ -335,3 +335,78 @@ async fn abandoned_threads_are_capped() {
     }
     assert!(healthy, "stuck threads were released but executions are still refused");
 }
+
+/// Source nested past what the parser's stack holds (every route swc parses: the code itself, a
+/// TypeScript `data:` import built at run time, a playbook) is a syntax error, never a process
+/// abort (`src/sandbox/nesting.rs`).
+#[tokio::test]
+async fn deep_nesting_is_a_syntax_error_on_every_route() {
+    let s = Server::start("").await;
+    let n = 12_000;
+    let shapes = [
+        format!("{}{}", "[".repeat(n), "]".repeat(n)),
+        format!("{}1{}", "(".repeat(n), ")".repeat(n)),
+        format!("let a: {}B{}; 1", "A<".repeat(n), ">".repeat(n)),
+        format!("let a: {}B{}; 1", "A<B, ".repeat(n), ">".repeat(n)),
+        format!("1{}", "+1".repeat(n)),
+        format!("1{}", "\n+ 1".repeat(n)),
+        format!("{}1", "-".repeat(n)),
+        format!("{}1", "a => ".repeat(n)),
+        format!("x ? {}1{}", "x ? ".repeat(n), " : 1".repeat(n + 1)),
+        format!("{}{}", "`${".repeat(n), "}`".repeat(n)),
+        format!("a{}", ".b".repeat(n)),
+        format!("f{}", "()".repeat(n)),
+        format!("{}{}", "function f() {".repeat(n), "}".repeat(n)),
+        format!("{}1", "if (a) ".repeat(n)),
+    ];
+    for code in &shapes {
+        let r = s.run(code).await;
+        assert_eq!(r.error_type(), "syntax", "{}…: {r:?}", &code[..30]);
+        assert!(r.error().contains("Nesting too deep"), "{r:?}");
+    }
+    // Built at run time and imported: the module loader's transpile is bounded the same way.
+    let import = format!(
+        "const src = 'export default ' + '['.repeat({n}) + ']'.repeat({n}); \
+         await import('data:application/typescript,' + encodeURIComponent(src))"
+    );
+    let r = s.run(&import).await;
+    assert!(r.error().contains("Nesting too deep"), "{r:?}");
+    // A playbook's code is checked by the same parser, on a thread with the same stack.
+    let r = s
+        .call(
+            "create_playbook",
+            json!({"folder_name": "deep", "name": "Deep", "description": "d", "content": "c", "code": shapes[0]}),
+        )
+        .await
+        .expect("create_playbook answers");
+    assert_eq!(r.is_error, Some(true), "{r:?}");
+    assert!(format!("{r:?}").contains("Nesting too deep"), "{r:?}");
+    // Everyday depth still runs.
+    let ok = format!("{}1{}", "[".repeat(500), "]".repeat(500));
+    assert_eq!(s.run(&format!("JSON.stringify({ok}).length")).await.text["returnValue"], json!(1001));
+    s.assert_healthy().await;
+}
+
+/// Thrown values the error path must survive: huge messages (capped, not a 200 MB response),
+/// exotic objects whose every access throws.
+#[tokio::test]
+async fn exotic_and_huge_throws_end_the_execution_only() {
+    let s = Server::start("").await;
+    let r = s.run("throw new Error('m'.repeat(1e8))").await;
+    assert_eq!(r.error_type(), "runtime", "{r:?}");
+    assert!(r.error().len() < 70_000 && r.error().contains("error text truncated"), "{}", r.error().len());
+    for code in [
+        "const { proxy, revoke } = Proxy.revocable({}, {}); revoke(); throw proxy",
+        "throw new Proxy({}, { get() { throw new Error('trap') }, getPrototypeOf() { throw 1 }, ownKeys() { throw 2 } })",
+        "throw { get message() { throw 1 }, get stack() { throw 2 }, toString() { throw 3 } }",
+        "const e = new Error('x'); Object.defineProperty(e, 'stack', { get() { throw e } }); throw e",
+        "throw Symbol('s')",
+        "Promise.reject(new Proxy(function () {}, { get() { throw 1 } })); await new Promise(r => setTimeout(r, 10))",
+        "throw 'z'.repeat(5e7)",
+    ] {
+        let r = s.run(code).await;
+        assert_eq!(r.status(), "error", "{code}: {r:?}");
+        assert!(r.error().len() < 70_000, "{code}: {} bytes", r.error().len());
+    }
+    s.assert_healthy().await;
+}

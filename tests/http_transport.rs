@@ -580,3 +580,47 @@ async fn stateless_replicas_share_one_root() {
         .unwrap();
     assert!(imported.contains(r#"\"returnValue\":42"#), "{imported}");
 }
+
+/// One client's stuck threads refuse that client only (`MCP_CONDUCTOR_MAX_ABANDONED_PER_CLIENT`):
+/// another session keeps running, and `/ready` stays ready while reporting them.
+#[tokio::test]
+async fn stuck_threads_refuse_only_their_client() {
+    let server = HttpServer::start(
+        &[],
+        &[
+            ("MCP_CONDUCTOR_RUN_ARGS", "--allow-read,--allow-write"),
+            ("MCP_CONDUCTOR_MAX_ABANDONED", "8"),
+            ("MCP_CONDUCTOR_MAX_ABANDONED_PER_CLIENT", "2"),
+        ],
+    );
+    // A blocking read of a FIFO nobody writes: termination cannot reach it.
+    let fifo = server.dir.path().join("workspace").join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let block = format!("Deno.readTextFileSync({:?})", fifo.display().to_string());
+    let (a, b) = (server.client(None).await, server.client(None).await);
+    for _ in 0..2 {
+        let args = json!({ "deno_code": block, "timeout": 200 });
+        let Value::Object(args) = args else { unreachable!() };
+        let r = a.call_tool(CallToolRequestParams::new("run_deno_code").with_arguments(args)).await.unwrap();
+        assert_eq!(r.structured_content.unwrap()["errorType"], json!("timeout"));
+    }
+    let refused = run(&a, "1 + 1").await;
+    assert!(refused["error"].as_str().unwrap().contains("MCP_CONDUCTOR_MAX_ABANDONED_PER_CLIENT"), "{refused}");
+    assert_eq!(run(&b, "1 + 1").await["returnValue"], json!(2), "another client is not refused");
+    let ready = http().get(format!("{}/ready", server.base)).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!((body["abandoned"].clone(), body["clientsWithAbandoned"].clone()), (json!(2), json!(1)), "{body}");
+    // Releasing the threads (a writer opens and closes the FIFO) lets the client in again.
+    use std::os::unix::fs::OpenOptionsExt;
+    drop(std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(&fifo).expect("open the FIFO"));
+    let mut back = false;
+    for _ in 0..50 {
+        if run(&a, "1 + 1").await["returnValue"] == json!(2) {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "released threads still refuse the client");
+}

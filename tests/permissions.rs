@@ -68,6 +68,22 @@ fn unknown_flag_is_a_startup_error_naming_it() {
     assert!(stdout.is_empty(), "nothing but JSON-RPC on stdout: {stdout}");
 }
 
+/// Flags separated by a space instead of a comma would otherwise be one strange path
+/// (`"/tmp --allow-net"`); short and dashed items are refused the same way.
+#[test]
+fn flags_after_a_space_or_dashed_values_are_startup_errors() {
+    for (run_args, named) in [
+        ("--allow-read=/tmp --allow-net", "/tmp --allow-net"),
+        ("--allow-read=/tmp,-A", "-A"),
+        ("--allow-write=/a allow-env", "/a allow-env"),
+    ] {
+        let (code, stdout, stderr) = startup_failure(run_args);
+        assert_ne!(code, 0, "{run_args}");
+        assert!(stderr.contains(named) && stderr.contains("MCP_CONDUCTOR_RUN_ARGS"), "{run_args}: {stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+    }
+}
+
 #[test]
 fn invalid_value_is_a_startup_error_naming_it() {
     let (code, _, stderr) = startup_failure("allow-net=exa mple.com");

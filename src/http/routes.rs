@@ -78,10 +78,21 @@ fn ready(state: &State) -> Reply {
     if state.sandbox.saturated_by_stuck_threads() {
         return json(
             StatusCode::SERVICE_UNAVAILABLE,
-            r#"{"status":"unavailable","reason":"abandoned execution threads reached MCP_CONDUCTOR_MAX_ABANDONED"}"#,
+            &format!(
+                r#"{{"status":"unavailable","reason":"abandoned execution threads reached MCP_CONDUCTOR_MAX_ABANDONED","abandoned":{}}}"#,
+                state.sandbox.stuck_threads()
+            ),
         );
     }
-    json(StatusCode::OK, &format!(r#"{{"status":"ready","inFlight":{running}}}"#))
+    // Clients refused for their own stuck threads do not make the pod unready (others are served).
+    let abandoned = state.sandbox.stuck_threads();
+    let (clients, most) = state.sandbox.clients_with_stuck_threads();
+    json(
+        StatusCode::OK,
+        &format!(
+            r#"{{"status":"ready","inFlight":{running},"abandoned":{abandoned},"clientsWithAbandoned":{clients},"mostAbandonedByOneClient":{most}}}"#
+        ),
+    )
 }
 
 /// The request's `Origin` when it is one of `MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS` (rmcp refuses

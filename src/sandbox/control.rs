@@ -52,6 +52,8 @@ struct State {
     fault: Option<Fault>,
     /// The execution's memory outside the heap (`memory.rs`), once the worker exists.
     budget: Option<Weak<Budget>>,
+    /// The count of abandoned threads of the client this execution runs for.
+    client_stuck: Option<Arc<AtomicUsize>>,
 }
 
 impl Control {
@@ -68,7 +70,15 @@ impl Control {
             return 0;
         }
         state.abandoned = true;
+        if let Some(client) = &state.client_stuck {
+            client.fetch_add(1, Ordering::SeqCst);
+        }
         self.stuck.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// If this execution's thread is abandoned, it also counts in `client_stuck` until it ends.
+    pub fn count_for_client(&self, client_stuck: Arc<AtomicUsize>) {
+        self.lock().client_stuck = Some(client_stuck);
     }
 
     /// Called by the thread as its very last step.
@@ -76,6 +86,9 @@ impl Control {
         let mut state = self.lock();
         state.ended = true;
         if state.abandoned {
+            if let Some(client) = &state.client_stuck {
+                client.fetch_sub(1, Ordering::SeqCst);
+            }
             let left = self.stuck.fetch_sub(1, Ordering::SeqCst) - 1;
             tracing::info!(still_stuck = left, "an abandoned execution thread finally ended");
         }

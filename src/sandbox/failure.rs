@@ -7,7 +7,7 @@ use deno_core::error::{CoreError, CoreErrorKind, JsError};
 use serde_json::Value;
 
 use super::control::{Fault, StopReason};
-use super::result::{ErrorType, Failure};
+use super::result::{ErrorType, Failure, cap_error_text};
 
 /// How the job's module ended when it did not produce a value.
 pub enum Ended {
@@ -87,6 +87,18 @@ pub fn refused_for_stuck_threads(stuck: usize, max_stuck: usize) -> Failure {
             "The server refuses new executions: {stuck} earlier executions are stuck in blocking \
              calls and could not be stopped (limit MCP_CONDUCTOR_MAX_ABANDONED = {max_stuck}). They \
              are released when their blocking call returns; raise the limit or restart the server."
+        ),
+    )
+}
+
+pub fn refused_for_stuck_threads_of_client(stuck: usize, max_stuck: usize) -> Failure {
+    Failure::new(
+        ErrorType::Runtime,
+        format!(
+            "This client's new executions are refused: {stuck} of its earlier executions are stuck in \
+             blocking calls and could not be stopped (limit MCP_CONDUCTOR_MAX_ABANDONED_PER_CLIENT = \
+             {max_stuck}). They are released when their blocking call returns; other clients are not \
+             affected."
         ),
     )
 }
@@ -192,6 +204,14 @@ pub fn core_failure(error: CoreError, loading: bool) -> Failure {
 fn format_js_error(error: &JsError) -> String {
     let mut error = error.clone();
     trim_glue_frames(&mut error);
+    // Formatting copies the text several times: cut a huge thrown message first.
+    cap_error_text(&mut error.exception_message);
+    if let Some(message) = error.message.as_mut() {
+        cap_error_text(message);
+    }
+    if let Some(stack) = error.stack.as_mut() {
+        cap_error_text(stack);
+    }
     deno_runtime::fmt_errors::format_js_error(&error, None)
 }
 

@@ -20,6 +20,11 @@
 //!   the next loop back-edge or call in JS or wasm); past the cap the isolate collects garbage
 //!   and counts again, and if it is still past the cap the execution is stopped.
 //!
+//! - `Blob` parts are copies held in Rust, in the worker's own Blob store ([`BudgetedBlobs`]):
+//!   each new part's bytes count until its last reference drops (a slice or a clone still
+//!   holding a part keeps it counted; a slice's own length counts too, which can only over-count),
+//!   and a part that takes the execution past the cap stops it at once.
+//!
 //! The same checks record the execution's peak (JS heap in use plus backing stores), which
 //! `usage.peakMemory` reports.
 
@@ -28,7 +33,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use deno_core::url::Url;
 use deno_core::v8;
+use deno_runtime::deno_web::{Blob, BlobPart, BlobStore, BlobStoreTrait};
+use uuid::Uuid;
 
 use super::control::{Control, StopReason};
 
@@ -48,12 +59,21 @@ pub struct Budget {
     /// The allocator's last decision was a refusal (a later success clears it: V8's retry after
     /// a GC, or code that caught the `RangeError` and went on with less).
     refused: AtomicBool,
+    /// Bytes held by the worker's Blob parts ([`BudgetedBlobs`]).
+    blobs: AtomicUsize,
     control: Arc<Control>,
 }
 
 impl Budget {
     pub fn new(limit: usize, control: Arc<Control>) -> Arc<Budget> {
-        Arc::new(Budget { used: AtomicUsize::new(0), limit, peak: AtomicU64::new(0), refused: AtomicBool::new(false), control })
+        Arc::new(Budget {
+            used: AtomicUsize::new(0),
+            limit,
+            peak: AtomicU64::new(0),
+            refused: AtomicBool::new(false),
+            blobs: AtomicUsize::new(0),
+            control,
+        })
     }
 
     /// The largest JS heap in use plus backing-store bytes any check saw.
@@ -85,7 +105,7 @@ impl Budget {
         // a zero adjustment only reads the total.) SharedArrayBuffers are counted only by our
         // allocator.
         let external = isolate.adjust_amount_of_external_allocated_memory(0).max(0) as usize;
-        let outside = external.max(self.used());
+        let outside = external.max(self.used()) + self.blobs.load(Ordering::Relaxed);
         let heap = isolate.get_heap_statistics().used_heap_size();
         self.peak.fetch_max((heap + outside) as u64, Ordering::Relaxed);
         outside
@@ -123,6 +143,107 @@ impl Budget {
         // SAFETY: the handle is a leaked `Arc<Budget>` that `drop_budget` takes back exactly once,
         // when V8 drops the allocator; the vtable's functions all expect a `Budget`.
         unsafe { v8::new_rust_allocator(Arc::into_raw(self.clone()), &VTABLE) }
+    }
+}
+
+/// The worker's Blob store: deno_web's own, with every part it takes counted in the budget while
+/// it lives (see the module docs).
+#[derive(Debug)]
+pub struct BudgetedBlobs {
+    inner: BlobStore,
+    budget: Arc<Budget>,
+    /// Addresses of the live parts this store wrapped: a clone inserts the same part again.
+    counted: Arc<Mutex<HashSet<usize>>>,
+}
+
+impl BudgetedBlobs {
+    pub fn new(budget: Arc<Budget>) -> BudgetedBlobs {
+        BudgetedBlobs { inner: BlobStore::default(), budget, counted: Arc::default() }
+    }
+}
+
+impl std::fmt::Debug for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Budget").field("limit", &self.limit).finish_non_exhaustive()
+    }
+}
+
+type Part = Arc<dyn BlobPart + Send + Sync>;
+
+/// A Blob part whose bytes count in the budget until it drops.
+#[derive(Debug)]
+struct Counted {
+    inner: Part,
+    budget: Arc<Budget>,
+    counted: Arc<Mutex<HashSet<usize>>>,
+}
+
+impl Counted {
+    fn address(&self) -> usize {
+        self as *const Counted as usize
+    }
+}
+
+#[async_trait::async_trait]
+impl BlobPart for Counted {
+    async fn read<'a>(&'a self) -> &'a [u8] {
+        self.inner.read().await
+    }
+
+    fn size(&self) -> usize {
+        self.inner.size()
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.budget.blobs.fetch_sub(self.inner.size(), Ordering::Relaxed);
+        self.counted.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.address());
+    }
+}
+
+impl BlobStoreTrait for BudgetedBlobs {
+    fn insert_part(&self, part: Part) -> Uuid {
+        let address = Arc::as_ptr(&part) as *const () as usize;
+        let mut counted = self.counted.lock().unwrap_or_else(|e| e.into_inner());
+        if counted.contains(&address) {
+            drop(counted);
+            return self.inner.insert_part(part);
+        }
+        let size = part.size();
+        let held = self.budget.blobs.fetch_add(size, Ordering::Relaxed) + size;
+        let wrapped = Arc::new(Counted { inner: part, budget: self.budget.clone(), counted: self.counted.clone() });
+        counted.insert(wrapped.address());
+        drop(counted);
+        if held > self.budget.limit {
+            self.budget.refused.store(true, Ordering::Relaxed);
+            self.budget.control.stop(StopReason::Memory);
+        }
+        self.inner.insert_part(wrapped)
+    }
+
+    fn get_part(&self, id: &Uuid) -> Option<Part> {
+        self.inner.get_part(id)
+    }
+
+    fn remove_part(&self, id: &Uuid) -> Option<Part> {
+        self.inner.remove_part(id)
+    }
+
+    fn get_object_url(&self, url: Url) -> Option<Arc<Blob>> {
+        self.inner.get_object_url(url)
+    }
+
+    fn insert_object_url(&self, blob: Blob, maybe_location: Option<Url>) -> Url {
+        self.inner.insert_object_url(blob, maybe_location)
+    }
+
+    fn remove_object_url(&self, url: &Url) {
+        self.inner.remove_object_url(url)
+    }
+
+    fn clear(&self) {
+        self.inner.clear()
     }
 }
 

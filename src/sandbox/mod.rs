@@ -70,6 +70,8 @@ pub struct Sandbox {
     slots: Arc<Semaphore>,
     /// Calls in flight (see [`Sandbox::hold`]).
     in_flight: Arc<AtomicUsize>,
+    /// Abandoned threads still running, per client (`MCP_CONDUCTOR_MAX_ABANDONED_PER_CLIENT`).
+    stuck_by_client: Arc<std::sync::Mutex<std::collections::HashMap<ClientId, Arc<AtomicUsize>>>>,
 }
 
 /// Counts one call in flight while it lives (see [`Sandbox::in_flight`]).
@@ -101,7 +103,13 @@ impl Sandbox {
         let thread_config = config.clone();
         let body: pool::ThreadBody =
             Arc::new(move |control, jobs| execution::thread_main(thread_config.clone(), control, jobs));
-        Self { config, pool: Arc::new(Pool::new(body, pool_size)), slots, in_flight: Arc::default() }
+        Self {
+            config,
+            pool: Arc::new(Pool::new(body, pool_size)),
+            slots,
+            in_flight: Arc::default(),
+            stuck_by_client: Arc::default(),
+        }
     }
 
     /// Counts one call as in flight while the guard lives (the HTTP drain waits for them): taken
@@ -124,6 +132,21 @@ impl Sandbox {
 
     pub fn pool_size(&self) -> usize {
         self.pool.size()
+    }
+
+    /// The count of `client`'s abandoned threads still running (clients with none are dropped
+    /// from the table as it is looked up).
+    fn client_stuck(&self, client: &ClientId) -> Arc<AtomicUsize> {
+        let mut table = self.stuck_by_client.lock().unwrap_or_else(|e| e.into_inner());
+        table.retain(|id, count| id == client || count.load(Ordering::SeqCst) > 0 || Arc::strong_count(count) > 1);
+        table.entry(client.clone()).or_default().clone()
+    }
+
+    /// Clients with abandoned threads still running, and the most any one of them has.
+    pub fn clients_with_stuck_threads(&self) -> (usize, usize) {
+        let table = self.stuck_by_client.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = table.values().map(|c| c.load(Ordering::SeqCst)).filter(|&c| c > 0);
+        counts.fold((0, 0), |(clients, most), c| (clients + 1, most.max(c)))
     }
 
     /// Whether `MCP_CONDUCTOR_MAX_ABANDONED` stuck threads refuse new executions now.
@@ -153,10 +176,17 @@ impl Sandbox {
             let refusal = failure::refused_for_stuck_threads(self.stuck_threads(), self.config.limits.max_abandoned);
             return ended(Outcome::failed(refusal), queued);
         }
+        let client_stuck = self.client_stuck(&request.client);
+        let stuck_for_client = client_stuck.load(Ordering::SeqCst);
+        if stuck_for_client >= self.config.limits.max_abandoned_per_client {
+            let refusal = failure::refused_for_stuck_threads_of_client(stuck_for_client, self.config.limits.max_abandoned_per_client);
+            return ended(Outcome::failed(refusal), queued);
+        }
         let (control, mut reply) = match self.start(request) {
             Ok(started) => started,
             Err(failure) => return ended(Outcome::failed(failure), queued),
         };
+        control.count_for_client(client_stuck);
         let mut guard = StopOnDrop(Some(control.clone()));
         let mut memory_checks = tokio::time::interval(memory::CHECK_EVERY);
         memory_checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -34,10 +34,30 @@ pub struct Failure {
     pub message: String,
 }
 
+/// The longest error text a result carries (message and stack): a thrown 100 MB message must
+/// not become a 100 MB response. Longer text keeps its start and says how much was cut.
+pub const MAX_ERROR_BYTES: usize = 64 << 10;
+
 impl Failure {
     pub fn new(error_type: ErrorType, message: impl Into<String>) -> Self {
-        Self { error_type, message: message.into() }
+        let mut message = message.into();
+        cap_error_text(&mut message);
+        Self { error_type, message }
     }
+}
+
+/// Cuts `text` to [`MAX_ERROR_BYTES`] (on a character boundary) with a note of the cut.
+pub fn cap_error_text(text: &mut String) {
+    if text.len() <= MAX_ERROR_BYTES {
+        return;
+    }
+    let total = text.len();
+    let mut end = MAX_ERROR_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(&format!("… [error text truncated: {total} bytes, the first {end} shown]"));
 }
 
 #[derive(Clone, Debug)]

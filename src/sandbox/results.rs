@@ -26,7 +26,7 @@ const STDIO: &str = "stdio";
 const SESSION_PREFIX: &str = "session-";
 
 /// Who a result belongs to: its directory's name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientId(Arc<str>);
 
 impl ClientId {

@@ -13,7 +13,6 @@ use deno_resolver::npm::{DenoInNpmPackageChecker, NpmResolver};
 use deno_runtime::colors::ColorLevel;
 use deno_runtime::deno_io::{Stdio, StdioPipe};
 use deno_runtime::deno_os::WatcherExitHandle;
-use deno_runtime::deno_web::BlobStore;
 use deno_runtime::worker::{MainWorker, WorkerOptions, WorkerServiceOptions};
 use deno_runtime::{BootstrapOptions, FeatureChecker};
 use sys_traits::impls::RealSys;
@@ -23,7 +22,7 @@ use super::control::{Control, StopReason};
 use super::glue::{self, GlueState};
 use super::host::Host;
 use super::loader::SandboxLoader;
-use super::memory::Budget;
+use super::memory::{Budget, BudgetedBlobs};
 use super::node_services;
 use super::output::{Drain, OutputLog, Stream};
 use super::snapshot;
@@ -69,8 +68,10 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
         on_unstable.stop(StopReason::Unstable { feature: feature.into(), api: api.into() });
     }));
 
+    let budget = Budget::new(setup.max_heap_bytes, control.clone());
+    control.watch_memory(Arc::downgrade(&budget));
     let services = WorkerServiceOptions::<DenoInNpmPackageChecker, NpmResolver<RealSys>, RealSys> {
-        blob_store: Arc::new(BlobStore::default()),
+        blob_store: Arc::new(BudgetedBlobs::new(budget.clone())),
         broadcast_channel: Default::default(),
         deno_rt_native_addon_loader: None,
         feature_checker: Arc::new(feature_checker),
@@ -92,8 +93,6 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
     let print: glue::PrintSink = Box::new(move |is_err, text| {
         log.write(if is_err { Stream::Stderr } else { Stream::Stdout }, text)
     });
-    let budget = Budget::new(setup.max_heap_bytes, control.clone());
-    control.watch_memory(Arc::downgrade(&budget));
     let options = WorkerOptions {
         bootstrap: BootstrapOptions {
             color_level: ColorLevel::None,
