@@ -11,6 +11,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/sandbox/glue.rs");
     println!("cargo:rerun-if-changed=src/sandbox/op_guards.rs");
+    println!("cargo:rerun-if-changed=src/sandbox/cost_bounds.rs");
     println!("cargo:rerun-if-changed=src/sandbox/host.rs");
     println!("cargo:rerun-if-changed=src/sandbox/contract.rs");
     println!("cargo:rerun-if-changed=js/conductor.js");
@@ -34,6 +35,10 @@ mod contract;
 #[allow(dead_code)]
 mod op_guards;
 
+#[path = "src/sandbox/cost_bounds.rs"]
+#[allow(dead_code)]
+mod cost_bounds;
+
 mod snapshot {
     use std::io::Write;
     use std::path::{Path, PathBuf};
@@ -41,7 +46,7 @@ mod snapshot {
     use deno_runtime::ops::bootstrap::SnapshotOptions;
     use deno_runtime::snapshot::LazyExtensionFileKind;
 
-    use crate::{glue, op_guards};
+    use crate::{cost_bounds, glue, op_guards};
 
     pub fn create() {
         let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
@@ -101,13 +106,19 @@ mod snapshot {
             // A lazy script is an expression (build.rs wraps it in `return (...)`).
             code = if specifier.starts_with("ext:") { format!("(function () {{ {throw} }})()") } else { throw + code.as_str() };
         }
-        for (target, original, replacement) in op_guards::SOURCE_PATCHES {
-            if *target == specifier {
-                assert!(code.contains(original), "{specifier}: the text to patch is gone: {original}");
+        for (target, original, replacement) in source_patches() {
+            if target == specifier {
+                let found = code.matches(original).count();
+                assert!(found == 1, "{specifier}: the text to patch occurs {found} times (once expected): {original}");
                 code = code.replacen(original, replacement, 1);
             }
         }
         std::fs::write(path, code).expect("write patched source");
+    }
+
+    /// Every patch of Deno's sources: the op guards' and the cost bounds' (`cost_bounds.rs`).
+    fn source_patches() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+        op_guards::SOURCE_PATCHES.iter().chain(cost_bounds::SOURCE_PATCHES).copied()
     }
 
     /// Every refused module's sources and every patched one must be residual (embedded by us),
@@ -116,7 +127,7 @@ mod snapshot {
         let wanted = op_guards::REFUSED_MODULES
             .iter()
             .flat_map(|m| m.sources.iter().copied())
-            .chain(op_guards::SOURCE_PATCHES.iter().map(|(s, _, _)| *s));
+            .chain(source_patches().map(|(s, _, _)| s));
         for specifier in wanted {
             assert!(residual.iter().any(|r| r == specifier), "{specifier} is not a residual lazy source: it cannot be patched");
         }

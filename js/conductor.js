@@ -18,6 +18,7 @@ import {
   op_conductor_progress,
   op_conductor_track_child,
   op_conductor_memory_cap,
+  op_conductor_check_cost,
   op_load_ext_script,
   op_is_array_buffer,
   op_is_date,
@@ -39,6 +40,8 @@ const ObjectGetPrototypeOf = Object.getPrototypeOf;
 const ObjectEntries = Object.entries;
 const ObjectFreeze = Object.freeze;
 const ObjectKeys = Object.keys;
+const MathCeil = Math.ceil;
+const ObjectAssign = Object.assign;
 const ObjectPrototype = Object.prototype;
 const ObjectPrototypeToString = Object.prototype.toString;
 const ArrayIsArray = Array.isArray;
@@ -320,6 +323,7 @@ function guardDescriptorAdoption() {
 function harden() {
   upgradeFastOps();
   guardBufferReservations(op_conductor_memory_cap());
+  boundWebCrypto();
   guardDescriptorAdoption();
   disableProcessWideApis();
   defineGlobal("mcpFactory", mcpFactory);
@@ -387,6 +391,74 @@ function guardBufferReservations(cap) {
     const forward = [width, height];
     for (let i = 2; i < args.length; i++) forward[i] = args[i];
     return forward;
+  });
+}
+
+// WebCrypto's costly calls run natively, where neither termination nor the deadline reaches, so
+// their cost is checked before they start, against the bounds the Node forms use
+// (src/sandbox/cost_bounds.rs, one table, through op_conductor_check_cost). The algorithm object
+// is copied once (its getters read once) and the copy is what the native method reads, so a
+// getter cannot answer the check one thing and the method another. SubtleCrypto's methods on the
+// prototype are deno_crypto's JS forwarders to natives it keeps in closures: replacing them leaves
+// code no other route.
+function boundWebCrypto() {
+  const Subtle = globalThis.SubtleCrypto;
+  if (Subtle === undefined) return;
+  const proto = Subtle.prototype;
+  const copy = (algorithm) =>
+    algorithm !== null && typeof algorithm === "object" ? ObjectAssign({}, algorithm) : algorithm;
+  const hashBytes = (hash) => {
+    const name = StringCtor(hash !== null && typeof hash === "object" ? hash.name : hash).toUpperCase();
+    return name === "SHA-512" ? 64 : name === "SHA-384" ? 48 : name === "SHA-1" ? 20 : 32;
+  };
+  const checkDerive = (algorithm, lengthBits) => {
+    if (algorithm === null || typeof algorithm !== "object") return;
+    const name = StringCtor(algorithm.name).toUpperCase();
+    if (name === "PBKDF2") {
+      const blocks = lengthBits > 0 ? MathCeil(lengthBits / 8 / hashBytes(algorithm.hash)) : 1;
+      op_conductor_check_cost("pbkdf2-hmacs", NumberCtor(algorithm.iterations) * blocks);
+    } else if (name === "ARGON2I" || name === "ARGON2D" || name === "ARGON2ID") {
+      const memory = NumberCtor(algorithm.memory);
+      op_conductor_check_cost("argon2-memory", memory);
+      op_conductor_check_cost("argon2-work", memory * NumberCtor(algorithm.passes));
+    }
+  };
+  const replace = (name, check) => {
+    const native = proto[name];
+    if (typeof native !== "function") return;
+    const wrapper = {
+      [name](...args) {
+        try {
+          check(args);
+        } catch (err) {
+          return PromiseReject(err);
+        }
+        return ReflectApply(native, this, args);
+      },
+    }[name];
+    ObjectDefineProperty(wrapper, "length", { value: native.length, configurable: true });
+    ObjectDefineProperty(proto, name, { value: wrapper, writable: true, enumerable: true, configurable: true });
+  };
+  replace("deriveBits", (args) => {
+    args[0] = copy(args[0]);
+    if (args[2] !== undefined && args[2] !== null) args[2] = NumberCtor(args[2]);
+    checkDerive(args[0], args[2]);
+  });
+  replace("deriveKey", (args) => {
+    args[0] = copy(args[0]);
+    args[2] = copy(args[2]);
+    const derived = args[2];
+    const bits = derived !== null && typeof derived === "object" && derived.length !== undefined ? NumberCtor(derived.length) : 512;
+    checkDerive(args[0], bits);
+  });
+  replace("generateKey", (args) => {
+    args[0] = copy(args[0]);
+    const algorithm = args[0];
+    if (algorithm !== null && typeof algorithm === "object" && algorithm.modulusLength !== undefined) {
+      const bits = NumberCtor(algorithm.modulusLength);
+      op_conductor_check_cost("rsa-bits", bits);
+      algorithm.modulusLength = bits;
+    }
   });
 }
 

@@ -35,24 +35,31 @@ fn timed(name: &'static str, code: &str, timeout_ms: u64, expect: Expect) -> Cas
 }
 
 fn check(case: &Case, r: &Run) {
+    let brief = brief(r);
     match &case.expect {
         Expect::Error(kind) => {
-            assert_eq!(r.status(), "error", "{}: expected an error, got {r:?}", case.name);
-            assert_eq!(r.error_type(), *kind, "{}: {r:?}", case.name);
+            assert_eq!(r.status(), "error", "{}: expected an error, got {brief}", case.name);
+            assert_eq!(r.error_type(), *kind, "{}: {brief}", case.name);
         }
         Expect::Value(v) => {
-            assert_eq!(r.status(), "success", "{}: {r:?}", case.name);
+            assert_eq!(r.status(), "success", "{}: {brief}", case.name);
             assert_eq!(&r.text["returnValue"], v, "{}", case.name);
         }
         Expect::Refused => {
-            assert_eq!(r.status(), "error", "{}: expected an error, got {r:?}", case.name);
-            assert!(["permission", "runtime"].contains(&r.error_type()), "{}: {r:?}", case.name);
+            assert_eq!(r.status(), "error", "{}: expected an error, got {brief}", case.name);
+            assert!(["permission", "runtime"].contains(&r.error_type()), "{}: {brief}", case.name);
         }
         Expect::ErrorContaining(text) => {
-            assert_eq!(r.status(), "error", "{}: expected an error, got {r:?}", case.name);
-            assert!(r.error().contains(text), "{}: {r:?}", case.name);
+            assert_eq!(r.status(), "error", "{}: expected an error, got {brief}", case.name);
+            assert!(r.error().contains(text), "{}: {brief}", case.name);
         }
     }
+}
+
+/// A run for a failure message, cut short (a case's output can be megabytes).
+fn brief(r: &Run) -> String {
+    let text = format!("{r:?}");
+    if text.len() <= 2000 { text } else { format!("{}… ({} bytes)", text.chars().take(2000).collect::<String>(), text.len()) }
 }
 
 async fn run_all(s: &Server, cases: &[Case]) {
@@ -350,7 +357,7 @@ async fn deep_nesting_is_a_syntax_error_on_every_route() {
         format!("let a: {}B{}; 1", "A<B, ".repeat(n), ">".repeat(n)),
         format!("1{}", "+1".repeat(n)),
         format!("1{}", "\n+ 1".repeat(n)),
-        format!("{}1", "-".repeat(n)),
+        format!("{}1", "- ".repeat(n)),
         format!("{}1", "a => ".repeat(n)),
         format!("x ? {}1{}", "x ? ".repeat(n), " : 1".repeat(n + 1)),
         format!("{}{}", "`${".repeat(n), "}`".repeat(n)),
@@ -409,4 +416,137 @@ async fn exotic_and_huge_throws_end_the_execution_only() {
         assert!(r.error().len() < 70_000, "{code}: {} bytes", r.error().len());
     }
     s.assert_healthy().await;
+}
+
+/// Whole reads of files that never end or have no room in the cap: refused before Rust
+/// allocates (memory outside the JS heap), whatever the route.
+#[tokio::test]
+async fn whole_file_reads_are_held_to_the_memory_cap() {
+    use Expect::*;
+    let s = Server::start_env("allow-read,allow-write={ws}", &[("MCP_CONDUCTOR_MAX_MEMORY_MB", "64")]).await;
+    let cases = [
+        case("readFile /dev/zero", r#"await Deno.readFile("/dev/zero")"#, ErrorContaining("MCP_CONDUCTOR_MAX_MEMORY_MB")),
+        case("readFileSync /dev/zero", r#"Deno.readFileSync("/dev/zero")"#, ErrorContaining("MCP_CONDUCTOR_MAX_MEMORY_MB")),
+        case("readTextFile /dev/zero", r#"await Deno.readTextFile("/dev/zero")"#, ErrorContaining("MCP_CONDUCTOR_MAX_MEMORY_MB")),
+        case(
+            "node fs.readFileSync /dev/zero",
+            r#"const fs = await import("node:fs"); fs.readFileSync("/dev/zero")"#,
+            ErrorContaining("MCP_CONDUCTOR_MAX_MEMORY_MB"),
+        ),
+        case(
+            "a sparse 8 GB file",
+            r#"const f = WORKSPACE_DIR + "/sparse"; Deno.writeFileSync(f, new Uint8Array(1)); Deno.truncateSync(f, 8 * 2 ** 30); await Deno.readFile(f)"#,
+            ErrorContaining("MCP_CONDUCTOR_MAX_MEMORY_MB"),
+        ),
+        case("import /dev/zero", r#"await import("file:///dev/zero")"#, Refused),
+        case("a small device read still works", r#"(await Deno.readFile("/dev/null")).length"#, Value(json!(0))),
+        case("a regular file still reads", r#"Deno.writeTextFileSync(WORKSPACE_DIR + "/a.txt", "hi"); Deno.readTextFileSync(WORKSPACE_DIR + "/a.txt")"#, Value(json!("hi"))),
+    ];
+    run_all(&s, &cases).await;
+}
+
+/// Values at the heap cap through every op family that builds engine values from Rust (or Rust
+/// values from engine ones): the allocation that fails ends the execution with the memory
+/// result, never a panic in a callback that cannot unwind (a process abort).
+#[tokio::test]
+async fn values_at_the_heap_cap_through_every_op_family() {
+    use Expect::*;
+    let s = Server::start_env("", &[("MCP_CONDUCTOR_MAX_MEMORY_MB", "64")]).await;
+    let keep = |body: &str| format!("const keep = []; for (;;) keep.push({body});");
+    let cases = [
+        timed("console.log of a 100 MB string", "console.log('z'.repeat(1e8))", 30000, Error("memory")),
+        timed(
+            "console.log near the cap",
+            "const keep = []; for (let i = 0; ; i++) { keep.push('z'.repeat(1 << 20) + i); if (i % 8 === 0) console.log(keep[i]); }",
+            30000,
+            Error("memory"),
+        ),
+        timed("Deno.inspect of a huge array", "Deno.inspect(Array.from({ length: 3e6 }, (_, i) => ({ i })), { maxArrayLength: Infinity })", 30000, Error("memory")),
+        timed("JSON.stringify kept", &keep("JSON.stringify(Array.from({ length: 1e5 }, () => 'abcdefgh'))"), 30000, Error("memory")),
+        timed("JSON.parse of a huge text", "JSON.parse('[' + '1,'.repeat(4e7) + '1]')", 30000, Error("memory")),
+        timed("TextDecoder output kept", &format!("const bytes = new Uint8Array(8 << 20).fill(65); {}", keep("new TextDecoder().decode(bytes)")), 30000, Error("memory")),
+        timed("TextEncoder output kept", &format!("const text = 'é'.repeat(4e6); {}", keep("new TextEncoder().encode(text)")), 30000, Error("memory")),
+        timed("structuredClone kept", &format!("const a = new Uint8Array(8 << 20); {}", keep("structuredClone(a)")), 30000, Error("memory")),
+        timed("Response body text kept", &format!("const a = new Uint8Array(8 << 20).fill(65); {}", keep("await new Response(a).text()")), 30000, Error("memory")),
+        timed("Blob text kept", &format!("const b = new Blob([new Uint8Array(8 << 20).fill(65)]); {}", keep("await b.text()")), 30000, Error("memory")),
+        timed(
+            "WebCrypto output kept",
+            &format!(
+                "const key = await crypto.subtle.generateKey({{ name: 'AES-GCM', length: 256 }}, false, ['encrypt']); \
+                 const data = new Uint8Array(8 << 20); {}",
+                keep("await crypto.subtle.encrypt({ name: 'AES-GCM', iv: new Uint8Array(12) }, key, data)")
+            ),
+            30000,
+            Error("memory"),
+        ),
+        timed("node Buffer base64 kept", &format!("const {{ Buffer }} = await import('node:buffer'); const b = Buffer.alloc(8 << 20, 1); {}", keep("b.toString('base64')")), 30000, Error("memory")),
+        timed("node randomBytes past the cap", "const { randomBytes } = await import('node:crypto'); randomBytes(2 ** 30).length", 30000, Error("memory")),
+        timed("errors with long messages kept", &keep("new Error('x'.repeat(1e6))"), 30000, Error("memory")),
+        timed("a huge error thrown", "throw new Error('m'.repeat(6e7))", 30000, Error("memory")),
+    ];
+    run_all(&s, &cases).await;
+}
+
+/// Native key, prime and Diffie-Hellman work cannot be stopped at the deadline: sizes past the
+/// bounds of `src/sandbox/cost_bounds.rs` are refused before the work starts (a RangeError
+/// naming the bound), by every route: Node's sync and async forms and WebCrypto. Sizes under
+/// them still work.
+#[tokio::test]
+async fn native_crypto_sizes_past_their_bounds_are_refused_at_once() {
+    use Expect::*;
+    let s = Server::start("").await;
+    let node = |body: &str| format!("const c = await import('node:crypto'); {body}");
+    let bound = "mcp-conductor sandbox bound";
+    let cases = [
+        case("RSA 16384 sync", &node("c.generateKeyPairSync('rsa', { modulusLength: 16384 })"), ErrorContaining(bound)),
+        case(
+            "RSA 16384 async",
+            &node("await new Promise((res, rej) => c.generateKeyPair('rsa', { modulusLength: 16384 }, (e, k) => e ? rej(e) : res(k)))"),
+            ErrorContaining(bound),
+        ),
+        case("RSA-PSS 16384", &node("c.generateKeyPairSync('rsa-pss', { modulusLength: 16384 })"), ErrorContaining(bound)),
+        case("DSA 8192", &node("c.generateKeyPairSync('dsa', { modulusLength: 8192 })"), ErrorContaining(bound)),
+        case("DH primeLength 8192", &node("c.generateKeyPairSync('dh', { primeLength: 8192 })"), ErrorContaining(bound)),
+        case("createDiffieHellman(8192)", &node("c.createDiffieHellman(8192)"), ErrorContaining(bound)),
+        case("generatePrimeSync(8192)", &node("c.generatePrimeSync(8192)"), ErrorContaining(bound)),
+        case("generatePrime(4096) async", &node("await new Promise((res, rej) => c.generatePrime(4096, (e, p) => e ? rej(e) : res(p)))"), ErrorContaining(bound)),
+        case("a 1024-bit safe prime", &node("c.generatePrimeSync(1024, { safe: true })"), ErrorContaining(bound)),
+        case("checkPrime of 64 KiB", &node("c.checkPrimeSync(new Uint8Array(65536).fill(255))"), ErrorContaining(bound)),
+        case("checkPrime with 2^30 rounds", &node("c.checkPrimeSync(7n, { checks: 2 ** 30 })"), ErrorContaining(bound)),
+        case(
+            "computeSecret with a 1 MB private key",
+            &node("const dh = c.createDiffieHellman(512); dh.generateKeys(); dh.setPrivateKey(new Uint8Array(1 << 20).fill(255)); dh.computeSecret(dh.getPublicKey())"),
+            ErrorContaining(bound),
+        ),
+        case(
+            "WebCrypto RSA 16384",
+            "await crypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 16384, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, false, ['sign'])",
+            ErrorContaining(bound),
+        ),
+        case(
+            "WebCrypto PBKDF2 2^31 iterations",
+            "const k = await crypto.subtle.importKey('raw', new Uint8Array(8), 'PBKDF2', false, ['deriveBits']); \
+             await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: new Uint8Array(8), iterations: 2 ** 31 - 1 }, k, 256)",
+            ErrorContaining(bound),
+        ),
+        // Under the bounds, the same calls work.
+        case("RSA 2048", &node("c.generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.asymmetricKeyDetails.modulusLength"), Value(json!(2048))),
+        case("a 256-bit prime", &node("c.generatePrimeSync(256, { bigint: true }) > 2n ** 254n"), Value(json!(true))),
+        case("checkPrime of a known prime", &node("c.checkPrimeSync(2n ** 127n - 1n)"), Value(json!(true))),
+        case(
+            "Diffie-Hellman 512 agrees",
+            &node(
+                "const a = c.createDiffieHellman(512); const b = c.createDiffieHellman(a.getPrime(), a.getGenerator()); \
+                 a.generateKeys(); b.generateKeys(); a.computeSecret(b.getPublicKey()).equals(b.computeSecret(a.getPublicKey()))",
+            ),
+            Value(json!(true)),
+        ),
+        timed(
+            "WebCrypto RSA 2048",
+            "(await crypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, false, ['sign'])).publicKey.algorithm.modulusLength",
+            10000,
+            Value(json!(2048)),
+        ),
+    ];
+    run_all(&s, &cases).await;
 }

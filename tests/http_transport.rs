@@ -624,3 +624,31 @@ async fn stuck_threads_refuse_only_their_client() {
     }
     assert!(back, "released threads still refuse the client");
 }
+
+/// Attacks from one HTTP client end that client's executions only: another client's call in
+/// flight meanwhile completes with its value.
+#[tokio::test]
+async fn attacks_from_one_client_leave_another_clients_call_alone() {
+    let server = HttpServer::start(&[], &[]);
+    let (attacker, bystander) = (server.client(None).await, server.client(None).await);
+    let in_flight = async {
+        run(&bystander, "let x = 0; const end = Date.now() + 3000; while (Date.now() < end) x++; 'done'").await
+    };
+    let attacks = async {
+        let deep = format!("{}{}", "(".repeat(12_000), ")".repeat(12_000));
+        for code in [
+            deep.as_str(),
+            "throw new Error('m'.repeat(1e8))",
+            "const a = []; for (;;) a.push(new Uint8Array(16 << 20))",
+            "const u = new Uint8Array(32 << 20); const a = []; for (let i = 0; i < 64; i++) a.push(new Blob([u]))",
+            "const { proxy, revoke } = Proxy.revocable({}, {}); revoke(); throw proxy",
+            "const c = await import('node:crypto'); c.pbkdf2Sync('p', 's', 2 ** 31 - 1, 64, 'sha512')",
+        ] {
+            let r = run(&attacker, code).await;
+            assert_eq!(r["status"], json!("error"), "{r}");
+        }
+    };
+    let (value, ()) = tokio::join!(in_flight, attacks);
+    assert_eq!(value["returnValue"], json!("done"), "{value}");
+    assert_eq!(run(&attacker, "1 + 1").await["returnValue"], json!(2));
+}

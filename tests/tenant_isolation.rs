@@ -12,18 +12,6 @@ use std::time::{Duration, Instant};
 use common::Server;
 use serde_json::json;
 
-/// The server's resident set (VmRSS), in bytes.
-fn server_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS");
-    kb * 1024
-}
-
 /// CPU time (user + system) the whole server process used so far, in seconds.
 fn server_cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
@@ -132,7 +120,7 @@ async fn memory_figures_are_the_executions_own() {
         ({ keys: Object.keys(m), rss: m.rss, heapTotal: m.heapTotal, denoRss: d.rss, maxRSS, grew: after - m.rss, last: big[big.length - 1] })"#;
     let r = s.run(code).await;
     let v = r.value();
-    let server = server_rss(s.pid);
+    let server = common::rss_bytes(s.pid);
     assert_eq!(v["keys"], json!(["rss", "heapTotal", "heapUsed", "external", "arrayBuffers"]));
     let rss = v["rss"].as_u64().unwrap();
     assert!(rss < 100 << 20, "rss is this execution's, not the server's {server} bytes: {v}");

@@ -2,9 +2,16 @@
 //! emitted JavaScript parses again; never a panic.
 #![no_main]
 
+#[path = "../../src/sandbox/contract.rs"]
+#[allow(dead_code)]
+#[macro_use]
+mod contract;
 #[path = "../../src/sandbox/code.rs"]
 #[allow(dead_code)]
 mod code;
+#[path = "../../src/sandbox/nesting.rs"]
+#[allow(dead_code)]
+mod nesting;
 
 use deno_ast::{MediaType, ModuleSpecifier, ParseParams};
 use libfuzzer_sys::fuzz_target;

@@ -22,11 +22,41 @@ pub struct ConfinedFs {
     inner: RealFs,
     permissions: PermissionsContainer,
     packages: PackagesRule,
+    /// The most a whole-file read may allocate: the execution's memory cap.
+    read_cap: usize,
 }
 
 impl ConfinedFs {
-    pub fn new(permissions: PermissionsContainer, packages: PackagesRule) -> ConfinedFs {
-        ConfinedFs { inner: RealFs, permissions, packages }
+    pub fn new(permissions: PermissionsContainer, packages: PackagesRule, read_cap: usize) -> ConfinedFs {
+        ConfinedFs { inner: RealFs, permissions, packages, read_cap }
+    }
+
+    /// A whole-file read would allocate more than the memory cap (a sparse or huge file, a
+    /// device like `/dev/zero` that never ends): refused before it allocates, as Rust memory
+    /// the heap limit would not see.
+    fn too_large(&self, size: Option<u64>) -> FsError {
+        let what = size.map_or("this file never ends or has no size".to_string(), |s| format!("this file has {s} bytes"));
+        FsError::Io(std::io::Error::other(format!(
+            "Reading a whole file is limited to the execution's memory cap ({} MB, MCP_CONDUCTOR_MAX_MEMORY_MB): \
+             {what}; read it in parts (Deno.open + read)",
+            self.read_cap >> 20
+        )))
+    }
+
+    /// A non-regular file (device, FIFO, `/proc` entry) read whole, chunk by chunk, up to the cap.
+    fn read_capped_sync(&self, file: Rc<dyn File>) -> FsResult<Cow<'static, [u8]>> {
+        let mut out = Vec::new();
+        let mut chunk = vec![0u8; 64 << 10];
+        loop {
+            let n = file.clone().read_sync(&mut chunk)?;
+            if n == 0 {
+                return Ok(Cow::Owned(out));
+            }
+            if out.len() + n > self.read_cap {
+                return Err(self.too_large(None));
+            }
+            out.extend_from_slice(&chunk[..n]);
+        }
     }
 
     fn confine(&self, path: &Path, kind: OpenAccessKind) -> FsResult<()> {
@@ -246,6 +276,39 @@ impl FileSystem for ConfinedFs {
             Some(_) => Err(not_available("Setting the umask", "the umask is shared by all executions and the server")),
             None => current_umask(),
         }
+    }
+
+    fn read_file_sync(&self, path: &CheckedPath, options: OpenOptions) -> FsResult<Cow<'static, [u8]>> {
+        let file = self.open_sync(path, options)?;
+        let stat = file.clone().stat_sync()?;
+        if !stat.is_file {
+            return self.read_capped_sync(file);
+        }
+        if stat.size > self.read_cap as u64 {
+            return Err(self.too_large(Some(stat.size)));
+        }
+        file.read_all_sync()
+    }
+    async fn read_file_async<'a>(&'a self, path: CheckedPathBuf, options: OpenOptions) -> FsResult<Cow<'static, [u8]>> {
+        let file = self.open_async(path, options).await?;
+        let stat = file.clone().stat_async().await?;
+        if !stat.is_file {
+            let mut out = Vec::new();
+            loop {
+                let chunk = file.clone().read(64 << 10).await?;
+                if chunk.is_empty() {
+                    return Ok(Cow::Owned(out));
+                }
+                if out.len() + chunk.len() > self.read_cap {
+                    return Err(self.too_large(None));
+                }
+                out.extend_from_slice(&chunk);
+            }
+        }
+        if stat.size > self.read_cap as u64 {
+            return Err(self.too_large(Some(stat.size)));
+        }
+        file.read_all_async().await
     }
 
     fn open_sync(&self, path: &CheckedPath, options: OpenOptions) -> FsResult<Rc<dyn File>> {

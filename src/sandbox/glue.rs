@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use deno_core::{ExtensionFileSource, OpState, op2};
 
+use super::cost_bounds::op_conductor_check_cost;
 use super::contract::{GLUE_SPECIFIER, TEMPORAL_SPECIFIER};
 use super::host::{Host, HostError, HostRequest, encode_reply};
 
@@ -76,7 +77,7 @@ pub struct SpawnedChildren(pub Vec<u32>);
 
 deno_core::extension!(
     mcp_conductor,
-    ops = [op_conductor_globals, op_conductor_track_child, op_conductor_host, op_conductor_may_adopt_fd, op_conductor_progress, op_conductor_attach, op_conductor_memory_cap],
+    ops = [op_conductor_globals, op_conductor_track_child, op_conductor_host, op_conductor_may_adopt_fd, op_conductor_progress, op_conductor_attach, op_conductor_memory_cap, op_conductor_check_cost],
     options = { state: GlueState },
     // Replaces deno_io's `op_print` (which writes to fd resources) so `console.*` lands in the
     // capture directly and in exact order. Runs after deno_io's middleware, so it wins. The

@@ -211,7 +211,7 @@ impl SandboxLoader {
         }
         // Where the path really leads must be readable too (as in the confined filesystem).
         confined_fs::confine(&self.permissions, &self.packages_rule, &path, OpenAccessKind::Read, "import")?;
-        let text = std::fs::read_to_string(&path)
+        let text = read_module_file(&path)
             .map_err(|e| JsErrorBox::generic(format!("Import of '{specifier}' failed: {e}")))?;
         Ok((text.into(), MediaType::from_path(&path)))
     }
@@ -392,6 +392,22 @@ fn to_module(
 /// Redirects a remote import may follow.
 const MAX_REDIRECTS: usize = 10;
 
+/// The largest module source the loader reads (a file or a download): its text is held in Rust,
+/// outside the execution's memory cap, so a device (`/dev/zero`), a sparse file or an endless
+/// response must not be read whole. The largest npm files are a few MiB.
+const MAX_MODULE_BYTES: usize = 64 << 20;
+
+/// A module file's text, refused past [`MAX_MODULE_BYTES`] before more is read.
+fn read_module_file(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?.take(MAX_MODULE_BYTES as u64 + 1).read_to_string(&mut text)?;
+    if text.len() > MAX_MODULE_BYTES {
+        return Err(std::io::Error::other(format!("the module is larger than {} MiB", MAX_MODULE_BYTES >> 20)));
+    }
+    Ok(text)
+}
+
 /// Downloads a remote module; returns the final URL after redirects. Every hop is checked
 /// against the execution's import permissions before it is requested (a redirect must land on
 /// an allowed host too), and so is every address a host name resolves to (the server's own
@@ -437,7 +453,15 @@ async fn fetch(
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let text = response.text().await.map_err(|e| fail(&e))?;
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| fail(&e))? {
+            if body.len() + chunk.len() > MAX_MODULE_BYTES {
+                return Err(fail(&format!("the module is larger than {} MiB", MAX_MODULE_BYTES >> 20)));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8_lossy(&body).into_owned();
         let media_type = match content_type {
             Some(ct) => MediaType::from_content_type(&url, &ct),
             None => MediaType::from_specifier(&url),

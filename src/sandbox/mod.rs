@@ -15,6 +15,7 @@ mod code;
 mod confined_fs;
 pub mod contract;
 mod control;
+mod cost_bounds;
 mod execution;
 mod failure;
 mod fault;

@@ -278,7 +278,7 @@ mod tests {
             format!("let a: {}B{}; 1", "A<B, ".repeat(n), ">".repeat(n)),
             format!("1{}", "+1".repeat(n)),
             format!("1{}", "\n+1".repeat(n)),
-            format!("{}1", "-".repeat(n)),
+            format!("{}1", "- ".repeat(n)),
             format!("{}1", "a=>".repeat(n)),
             format!("{}{}", "`${".repeat(n), "}`".repeat(n)),
             format!("{}1", "if(a)".repeat(n)),
@@ -298,5 +298,50 @@ mod tests {
         let n = MAX_LEVELS + 1;
         let shape = format!("{}{}", "[ ) } > ".repeat(n), "]".repeat(n));
         assert!(check(&shape, MediaType::TypeScript).is_err());
+    }
+
+    /// Whatever the check lets through parses on a third of [`PARSER_STACK`]: random mixes of
+    /// the nesting shapes, sized around the bound (a stack overflow aborts this test binary).
+    mod against_the_parser {
+        use super::*;
+        use proptest::prelude::*;
+
+        const PIECES: &[(&str, &str)] = &[
+            ("[", "]"), ("(", ")"), ("{a:", "}"), ("`${", "}`"), ("A<", ">"), ("f(", ")"),
+            ("-", ""), ("!", ""), ("1+", ""), ("a=>", ""), ("x?", ":1"), ("a.b+", ""),
+            ("if(a)", ""), ("typeof ", ""), ("await ", ""), ("new ", ""), ("a:", ""), ("\n+", ""),
+            ("function f(){", "}"), ("class C{m(){", "}}"), ("(x)=>{", "}"),
+        ];
+
+        fn text(parts: &[(usize, usize)]) -> String {
+            let (mut open, mut close) = (String::new(), String::new());
+            for &(piece, count) in parts {
+                let (o, c) = PIECES[piece % PIECES.len()];
+                open.push_str(&o.repeat(count));
+                close.insert_str(0, &c.repeat(count));
+            }
+            let body = if open.contains("A<") { "B" } else { "1" };
+            format!("let v = {open}{body}{close};")
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+            #[test]
+            fn accepted_text_parses_on_a_third_of_the_stack(parts in prop::collection::vec((0..64usize, 1..4_000usize), 1..6)) {
+                let code = text(&parts);
+                if check(&code, MediaType::TypeScript).is_ok() {
+                    let spec = deno_ast::ModuleSpecifier::parse("file:///w/$code.ts").unwrap();
+                    std::thread::Builder::new()
+                        .stack_size(PARSER_STACK / 3)
+                        .spawn(move || {
+                            mark_parser_stack();
+                            let _ = super::super::super::code::prepare_execution(&code, &spec);
+                        })
+                        .unwrap()
+                        .join()
+                        .unwrap();
+                }
+            }
+        }
     }
 }

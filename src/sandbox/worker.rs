@@ -75,7 +75,7 @@ pub fn build(setup: WorkerSetup, control: &Arc<Control>) -> std::io::Result<Buil
         broadcast_channel: Default::default(),
         deno_rt_native_addon_loader: None,
         feature_checker: Arc::new(feature_checker),
-        fs: Arc::new(ConfinedFs::new(setup.permissions.clone(), setup.packages_rule.clone())),
+        fs: Arc::new(ConfinedFs::new(setup.permissions.clone(), setup.packages_rule.clone(), setup.max_heap_bytes)),
         module_loader: setup.loader,
         node_services: Some(node_services::services(setup.permissions.clone(), setup.packages, setup.packages_rule)),
         npm_process_state_provider: None,

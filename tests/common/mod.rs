@@ -263,3 +263,15 @@ pub fn http_server(handler: impl Fn(&str) -> (&'static str, &'static str, String
     });
     port
 }
+
+/// A process's resident set (VmRSS) in bytes, read from `/proc` by the test (0 once it is gone).
+pub fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    kb * 1024
+}
