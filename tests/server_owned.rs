@@ -10,12 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::http::HttpServer;
 use common::{Run, Server};
-use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 
 const EVERYTHING_BUT_RUN_AND_FFI: &str = "allow-read,allow-write,allow-env,allow-net,allow-sys,allow-import";
@@ -260,67 +258,6 @@ fn server_directories_overlapping_the_workspace_are_startup_errors() {
     assert!(stderr.contains("MCP_CONDUCTOR_RESULTS_DIR"), "{stderr}");
 }
 
-/// `mcp-conductor http` on a free loopback port; killed on drop.
-struct HttpConductor {
-    child: std::process::Child,
-    url: String,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl HttpConductor {
-    fn start(run_args: &str, env: &[(&str, &str)]) -> HttpConductor {
-        use std::io::{BufRead, BufReader};
-        let dir = tempfile::tempdir().unwrap();
-        let workspace = dir.path().join("workspace");
-        std::fs::create_dir_all(&workspace).unwrap();
-        let mut cmd = std::process::Command::new(common::BIN);
-        cmd.args(["http", "--port", "0"])
-            .env_clear()
-            .env("HOME", dir.path())
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("MCP_CONDUCTOR_WORKSPACE", &workspace)
-            .env("MCP_CONDUCTOR_RUN_ARGS", run_args)
-            .env("MCP_CONDUCTOR_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn mcp-conductor http");
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut seen = String::new();
-        loop {
-            let mut line = String::new();
-            if stderr.read_line(&mut line).unwrap_or(0) == 0 {
-                let _ = child.wait();
-                panic!("the server did not start: {seen}");
-            }
-            if let Some(url) = line.trim().strip_prefix("listening on ") {
-                let url = url.to_string();
-                let port = url.trim_end_matches("/mcp").rsplit(':').next().unwrap().parse().expect("a port");
-                // Keep draining stderr so the server never blocks on a full pipe.
-                std::thread::spawn(move || for _ in stderr.lines() {});
-                return HttpConductor { child, url, port, _dir: dir };
-            }
-            seen.push_str(&line);
-        }
-    }
-
-    async fn client(&self) -> RunningService<RoleClient, ()> {
-        let config = StreamableHttpClientTransportConfig::with_uri(self.url.as_str());
-        ().serve(StreamableHttpClientTransport::from_config(config)).await.expect("initialize over HTTP")
-    }
-}
-
-impl Drop for HttpConductor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 async fn run_over(client: &RunningService<RoleClient, ()>, code: &str) -> Run {
     let Value::Object(args) = json!({ "deno_code": code }) else { unreachable!() };
     let result = client.call_tool(CallToolRequestParams::new("run_deno_code").with_arguments(args)).await;
@@ -329,9 +266,9 @@ async fn run_over(client: &RunningService<RoleClient, ()>, code: &str) -> Run {
 
 #[tokio::test]
 async fn over_http_code_never_reaches_its_own_server() {
-    let server = HttpConductor::start("allow-net,allow-import", &[("MCP_CONDUCTOR_MAX_RETURN_BYTES", "100")]);
-    let client = server.client().await;
-    let port = server.port;
+    let server = HttpServer::start(&[], &[("MCP_CONDUCTOR_RUN_ARGS", "allow-net,allow-import"), ("MCP_CONDUCTOR_MAX_RETURN_BYTES", "100")]);
+    let client = server.client(None).await;
+    let port = server.port();
     let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
     let post = |host: &str, path: &str| {
         format!(
@@ -360,7 +297,7 @@ async fn over_http_code_never_reaches_its_own_server() {
     assert_eq!(r.value(), &json!("hi"));
 
     // Each session writes its large results to a directory of its own, outside the workspace.
-    let second = server.client().await;
+    let second = server.client(None).await;
     let a = returned_file(&run_over(&client, BIG).await);
     let b = returned_file(&run_over(&second, BIG).await);
     let (da, db) = (a.parent().unwrap(), b.parent().unwrap());

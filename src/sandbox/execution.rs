@@ -291,7 +291,8 @@ async fn run_module(
         deno_core::scope!(scope, &mut worker.js_runtime);
         let namespace = v8::Local::new(scope, namespace);
         let key = v8::String::new(scope, "default").expect("string");
-        let promise = namespace.get(scope, key.into()).expect("default export");
+        // None only when the isolate is being terminated (the deadline hit right here).
+        let Some(promise) = namespace.get(scope, key.into()) else { return Err(Ended::Stopped) };
         v8::Global::new(scope, promise)
     };
     let resolve = worker.js_runtime.resolve(promise);

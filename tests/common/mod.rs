@@ -1,6 +1,8 @@
 //! Drives the real `mcp-conductor` binary over stdio with rmcp's client.
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
