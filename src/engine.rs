@@ -23,13 +23,6 @@ pub const NAME: &str = "v8";
 ///   maximum;
 /// - V8's check that aborts the process on one external-memory change of 32 GiB or more is off:
 ///   the execution's memory check stops such an execution instead;
-/// - an isolate's heap pages go back to the allocator when it is disposed, instead of into
-///   V8's process-wide memory pool: the pool is trimmed by tasks that isolates' heap activity
-///   schedules, and execution isolates are short-lived, so at rest it kept what the last
-///   executions had held (measured: a heap flood to the 256 MB cap left 304 MB resident, still
-///   so after 24 s idle, until the next execution; with the flag, 73 MB). The cost: a
-///   new isolate maps fresh pages (measured, sequential calls: `1+1` about 0.6 ms slower, an
-///   allocation-heavy snippet about 20%); a shared server's memory at rest matters more;
 /// - Turboshaft's loop unrolling is off: in V8 15.0 it can drop a loop's interrupt check, and
 ///   such a loop can never be terminated (measured: `while (true) { x = new Array(100).fill(1) }`
 ///   ran on past its timeout and was abandoned, and so did array-growth memory bombs; with the
@@ -38,9 +31,28 @@ pub fn init(max_memory_bytes: usize) {
     let wasm_pages = max_memory_bytes.div_ceil(WASM_PAGE).max(1);
     v8::V8::set_flags_from_string(&format!(
         "--wasm-max-mem-pages={wasm_pages} --external-memory-max-reasonable-size=0 \
-         --no-turboshaft-loop-unrolling --no-memory-pool-share-memory-on-teardown"
+         --no-turboshaft-loop-unrolling"
     ));
     deno_core::JsRuntime::init_platform(None);
+}
+
+/// An execution that held more than this (its peak memory, `usage.peakMemory`) releases V8's
+/// page pool after its isolate is disposed ([`release_pooled_pages`]).
+pub const RELEASE_POOL_ABOVE_BYTES: u64 = 64 << 20;
+
+/// Returns the heap pages V8 keeps in its process-wide memory pool to the allocator.
+///
+/// A disposed isolate's pages go into that pool for the next isolate to reuse, which makes
+/// worker starts cheaper (measured: `--no-memory-pool-share-memory-on-teardown` cost ~30% of
+/// throughput at 64 concurrent `1+1`). But the pool is trimmed only by tasks that heap activity
+/// schedules, and pages moved there at teardown schedule none: after a heap flood to the 256 MB
+/// cap the server held 304 MB resident for as long as it stayed idle. So after an execution that
+/// held more than [`RELEASE_POOL_ABOVE_BYTES`], its thread creates a bare isolate (no snapshot,
+/// about a millisecond) and signals critical memory pressure, the one V8 API whose collection
+/// empties the pool (`FreeCachesOnMemoryPressure`); pages in use by other isolates are untouched.
+pub fn release_pooled_pages() {
+    let mut isolate = v8::Isolate::new(v8::CreateParams::default());
+    isolate.memory_pressure_notification(v8::MemoryPressureLevel::Critical);
 }
 
 /// WebAssembly's page size.

@@ -146,6 +146,10 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         let cpu_replied = thread_cpu_ms();
         let spawned = std::mem::take(&mut worker.js_runtime.op_state().borrow_mut().borrow_mut::<SpawnedChildren>().0);
         drop(worker);
+        // What a heavy execution held must not stay resident in V8's page pool (engine.rs).
+        if built.budget.peak() > crate::engine::RELEASE_POOL_ABOVE_BYTES {
+            crate::engine::release_pooled_pages();
+        }
         children::kill(&spawned);
         // Processes this thread started that nobody tracked (outputSync(), output()...).
         children::kill_thread_children(children::current_thread());
