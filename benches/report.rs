@@ -254,6 +254,20 @@ async fn main() {
     let b200 = back_to_back(&server, 200).await;
     table.row("1+1 round trip, 200 back-to-back", p50_p99(&b200));
 
+    // The result serializer (linear, hijack-proof, written in JS by the glue) against V8's native
+    // JSON.stringify of the same value inside the call, measured in the same run.
+    let big = "Array.from({ length: 1e5 }, (_, i) => ({ i, s: `${i}`.padEnd(320, 'abcdefghij') }))";
+    let (mut returned, mut native) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        returned.push(server.timed(big).await);
+        native.push(server.timed(&format!("JSON.stringify({big}).length")).await);
+    }
+    let (returned, native) = (percentile(&returned, 0.5), percentile(&native, 0.5));
+    table.row(
+        "a ~35 MB return value (spilled to a file), round trip",
+        format!("p50 {returned:.0} ms: {:.1}x a call returning V8's JSON.stringify length of it ({native:.0} ms)", returned / native),
+    );
+
     for concurrency in [1, 2, 8] {
         let (rate, cpu) = throughput(&server, concurrency, 240).await;
         table.row(format!("throughput at concurrency {concurrency}"), format!("{rate:.0} exec/s, {cpu:.1} ms CPU/exec"));
