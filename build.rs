@@ -16,7 +16,41 @@ fn main() {
     println!("cargo:rerun-if-changed=src/sandbox/contract.rs");
     println!("cargo:rerun-if-changed=js/conductor.js");
     println!("cargo:rerun-if-changed=js/vendor/temporal-polyfill.js");
+    version_line();
     snapshot::create();
+}
+
+/// `--version`'s text (`MCP_CONDUCTOR_VERSION`): the crate's version, the engine and the commit the
+/// binary was built from (`MCP_CONDUCTOR_BUILD_COMMIT` when there is no `.git`, e.g. a source
+/// tarball in an image build).
+fn version_line() {
+    println!("cargo:rerun-if-env-changed=MCP_CONDUCTOR_BUILD_COMMIT");
+    let commit = std::env::var("MCP_CONDUCTOR_BUILD_COMMIT").ok().filter(|c| !c.trim().is_empty()).or_else(git_commit);
+    let commit = commit.as_deref().map(str::trim).unwrap_or("unknown");
+    println!("cargo:rustc-env=MCP_CONDUCTOR_COMMIT={commit}");
+    println!(
+        "cargo:rustc-env=MCP_CONDUCTOR_VERSION={} (engine: V8 {}, commit {commit})",
+        std::env::var("CARGO_PKG_VERSION").expect("CARGO_PKG_VERSION"),
+        deno_core::v8::VERSION_STRING,
+    );
+}
+
+/// The checked-out commit, watching the files that change when it does.
+fn git_commit() -> Option<String> {
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git").args(args).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let git_dir = std::path::PathBuf::from(git(&["rev-parse", "--absolute-git-dir"])?);
+    // Only files that exist: cargo reruns a build script on every build for a missing one.
+    let mut watched = vec![git_dir.join("HEAD"), git_dir.join("packed-refs")];
+    if let Some(reference) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watched.push(git_dir.join(reference));
+    }
+    for file in watched.iter().filter(|f| f.is_file()) {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+    git(&["rev-parse", "--short=12", "HEAD"])
 }
 
 #[path = "src/sandbox/glue.rs"]

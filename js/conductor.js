@@ -136,7 +136,7 @@ function describeError(err) {
 
 const quote = (text) => JSONStringify(StringCtor(text));
 
-// JSON text of any value. Documented in README ("Return values"). `seen` holds the objects on
+// JSON text of any value. Documented in docs/tool.md ("Return values JSON cannot hold"). `seen` holds the objects on
 // the current path (cycles), `depth` their count.
 function toJson(value, seen, depth) {
   switch (typeof value) {

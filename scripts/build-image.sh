@@ -5,8 +5,9 @@
 #
 #   scripts/build-image.sh [BINARY]
 #
-# BINARY defaults to $CARGO_TARGET_DIR/release/mcp-conductor ($HOME/.cache/mcp-conductor/target
-# when CARGO_TARGET_DIR is unset). Environment:
+# BINARY defaults to the release build: $CARGO_TARGET_DIR/release/mcp-conductor when
+# CARGO_TARGET_DIR is set (CI), else ./target/release/mcp-conductor (README's install command).
+# Environment:
 #   IMAGE          tag to build (default mcp-conductor:latest)
 #   ENGINE         the engine label (v8, the only engine)
 #   IMAGE_CACHE    work dir outside the checkout (default $HOME/.cache/mcp-conductor/image): the
@@ -24,8 +25,14 @@ set -euo pipefail
 log() { echo "build-image: $*" >&2; }
 fail() { echo "build-image: FAILED: $*" >&2; exit 1; }
 
-target_dir="${CARGO_TARGET_DIR:-$HOME/.cache/mcp-conductor/target}"
-binary=$(realpath -m "${1:-$target_dir/release/mcp-conductor}") # before the cd: relative to the caller
+# Relative paths are the caller's: resolved before the cd.
+if [ -n "${1:-}" ]; then
+  binary=$(realpath -m "$1")
+elif [ -n "${CARGO_TARGET_DIR:-}" ]; then
+  binary=$(realpath -m "$CARGO_TARGET_DIR/release/mcp-conductor")
+else
+  binary=$(realpath -m "$(dirname "$0")/../target/release/mcp-conductor")
+fi
 cd "$(dirname "$0")/.."
 image="${IMAGE:-mcp-conductor:latest}"
 engine="${ENGINE:-v8}"

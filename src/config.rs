@@ -1,8 +1,8 @@
 //! Server configuration from the environment (the original product's names work too).
 //!
 //! [`ENV_VARS`] is the one list of variables: `--help` is generated from it ([`env_help`]), a
-//! variable's aliases are read through it, and a unit test checks README's "Configuration"
-//! table against it (same variables, aliases and default text, in the same order).
+//! variable's aliases are read through it, and a unit test checks the table of
+//! docs/configuration.md against it (same variables, aliases and default text, in the same order).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,7 +17,7 @@ pub struct EnvVar {
     /// Other names of the same setting (the original product's). Setting two names of one
     /// variable to different values is a startup error naming both; the same value is fine.
     pub aliases: &'static [&'static str],
-    /// The default, in Markdown, exactly as README's table writes it.
+    /// The default, in Markdown, exactly as docs/configuration.md's table writes it.
     pub default: &'static str,
     /// What it does, one paragraph (backticks allowed); `--help` wraps it.
     pub help: &'static str,
@@ -30,7 +30,7 @@ impl EnvVar {
     }
 }
 
-/// Every environment variable the server reads, in README's order.
+/// Every environment variable the server reads, in docs/configuration.md's order.
 pub const ENV_VARS: &[EnvVar] = &[
     EnvVar {
         name: "MCP_CONDUCTOR_WORKSPACE",
@@ -523,6 +523,36 @@ pub fn log_format_from_env() -> Result<LogFormat, ConfigError> {
     parse_log_format(std::env::var("MCP_CONDUCTOR_LOG_FORMAT").ok().as_deref())
 }
 
+/// `MCP_CONDUCTOR_LOG`, read on its own like the format. tracing's filter syntax takes a bare
+/// word as a target name (`warning` would show only the logs of a module named `warning`, and
+/// hide the server's own errors): a bare word must be a level.
+pub fn log_filter_from_env() -> Result<String, ConfigError> {
+    parse_log_filter(std::env::var("MCP_CONDUCTOR_LOG").ok().as_deref())
+}
+
+fn parse_log_filter(raw: Option<&str>) -> Result<String, ConfigError> {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    let raw = raw.map(str::trim).filter(|r| !r.is_empty()).unwrap_or("info");
+    for directive in raw.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = match directive.rsplit_once('=') {
+            Some((_, level)) => level,
+            None if directive.contains('[') => continue,
+            None => directive,
+        };
+        if !LEVELS.iter().any(|l| l.eq_ignore_ascii_case(level.trim())) {
+            return Err(ConfigError(format!(
+                "MCP_CONDUCTOR_LOG: '{directive}' is not a level: use one of {} (e.g. `warn`), or target=level \
+                 (e.g. `info,mcp_conductor=debug`)",
+                LEVELS.join(", ")
+            )));
+        }
+    }
+    tracing_subscriber::EnvFilter::builder()
+        .parse(raw)
+        .map_err(|e| ConfigError(format!("MCP_CONDUCTOR_LOG: '{raw}' is not a valid filter: {e}")))?;
+    Ok(raw.to_string())
+}
+
 fn parse_log_format(raw: Option<&str>) -> Result<LogFormat, ConfigError> {
     match raw.map(str::trim) {
         None | Some("") | Some("text") => Ok(LogFormat::Text),
@@ -703,7 +733,7 @@ impl HttpSettings {
             token_file,
             allow_unauthenticated: bool_var(env, "MCP_CONDUCTOR_HTTP_ALLOW_UNAUTHENTICATED")?,
             allowed_hosts,
-            allowed_origins: list_var(env, "MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS").unwrap_or_default(),
+            allowed_origins: origins_var(env)?,
             stateless: bool_var(env, "MCP_CONDUCTOR_HTTP_STATELESS")?,
             max_sessions: count_var(env, "MCP_CONDUCTOR_HTTP_MAX_SESSIONS", 100, 1..=100_000)?,
             session_idle_timeout,
@@ -712,6 +742,26 @@ impl HttpSettings {
             shutdown_timeout: ms_var(env, "MCP_CONDUCTOR_HTTP_SHUTDOWN_TIMEOUT", 30_000)?,
         })
     }
+}
+
+/// `MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS`: each entry as a browser sends `Origin`,
+/// `scheme://host[:port|:*]` (an entry without a scheme, or with a path, would never match).
+fn origins_var<G: Fn(&str) -> Option<String>>(env: &Env<G>) -> Result<Vec<String>, ConfigError> {
+    let origins = list_var(env, "MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS").unwrap_or_default();
+    for origin in &origins {
+        let well_formed = origin.split_once("://").is_some_and(|(scheme, rest)| {
+            matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https")
+                && !rest.is_empty()
+                && !rest.contains(['/', '?', '#', '@', ' '])
+        });
+        if !well_formed {
+            return Err(ConfigError(format!(
+                "MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS: '{origin}' is not an origin: write scheme://host[:port|:*], \
+                 e.g. http://localhost:6274 or https://app.example.com (no path)"
+            )));
+        }
+    }
+    Ok(origins)
 }
 
 /// Per-execution limits (hardening); each is reported in the result when hit.
@@ -1116,28 +1166,31 @@ mod tests {
         assert!(e.0.contains("MCP_CONDUCTOR_MAX_ABANDONED must be a whole number from 1"), "{e}");
     }
 
-    /// README's "Configuration" table lists exactly [`ENV_VARS`]: the same variables and aliases
+    /// docs/configuration.md's table lists exactly [`ENV_VARS`]: the same variables and aliases
     /// (first column), in the same order, with the same default text (second column).
     #[test]
-    fn readme_table_matches_env_vars() {
-        let readme = include_str!("../README.md");
-        let section = readme.split("\n## Configuration\n").nth(1).expect("README has a `## Configuration` section");
+    fn documented_table_matches_env_vars() {
+        let page = include_str!("../docs/configuration.md");
+        let section = page
+            .split("\n## Environment variables\n")
+            .nth(1)
+            .expect("docs/configuration.md has a `## Environment variables` section");
         let rows: Vec<&str> = section
             .lines()
             .skip_while(|line| !line.starts_with("| Variable |"))
             .skip(2)
             .take_while(|line| line.starts_with('|'))
             .collect();
-        let readme_names: Vec<&str> = rows.iter().map(|row| row.split('|').nth(1).unwrap_or("").trim()).collect();
+        let documented: Vec<&str> = rows.iter().map(|row| row.split('|').nth(1).unwrap_or("").trim()).collect();
         let table_names: Vec<&str> = ENV_VARS.iter().map(|v| v.name).collect();
-        assert_eq!(readme_names.len(), ENV_VARS.len(), "README rows {readme_names:#?}\nENV_VARS {table_names:#?}");
+        assert_eq!(documented.len(), ENV_VARS.len(), "documented rows {documented:#?}\nENV_VARS {table_names:#?}");
         for (row, var) in rows.iter().zip(ENV_VARS) {
             let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-            assert!(cells.len() >= 4, "README row has no Default column: {row}");
+            assert!(cells.len() >= 4, "row has no Default column: {row}");
             let names: Vec<&str> = cells[1].split('`').skip(1).step_by(2).filter(|s| s.starts_with("MCP_CONDUCTOR_")).collect();
             let expected: Vec<&str> = var.names().collect();
-            assert_eq!(names, expected, "README row's variable and aliases, in the first column: {row}");
-            assert_eq!(cells[2], var.default, "README's default for {} differs from ENV_VARS", var.name);
+            assert_eq!(names, expected, "the row's variable and aliases, in the first column: {row}");
+            assert_eq!(cells[2], var.default, "docs/configuration.md's default for {} differs from ENV_VARS", var.name);
         }
     }
 
@@ -1225,6 +1278,29 @@ mod tests {
         assert_eq!(c.results.dir, t.join("h/.mcp-conductor/results"));
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&c.results.dir).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+
+    #[test]
+    fn origins_need_a_scheme_and_no_path() {
+        let origins = |v: &str| config(&[("HOME", "/h"), ("MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS", v)]).map(|c| c.http.allowed_origins);
+        assert_eq!(origins("http://localhost:6274, https://a.example:*").unwrap(), ["http://localhost:6274", "https://a.example:*"]);
+        for bad in ["localhost:6274", "app.example.com", "https://a.example/path", "ftp://a.example", "https://"] {
+            let e = origins(bad).unwrap_err().0;
+            assert!(e.starts_with("MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS: ") && e.contains("is not an origin"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn log_filter_is_levels_or_target_levels() {
+        assert_eq!(parse_log_filter(None).unwrap(), "info");
+        assert_eq!(parse_log_filter(Some(" ")).unwrap(), "info");
+        for good in ["warn", "DEBUG", "info,mcp_conductor=debug", "rmcp=off,upstream=trace", "off"] {
+            assert_eq!(parse_log_filter(Some(good)).unwrap(), good);
+        }
+        for bad in ["warning", "verbose", "info,mcp_conductor=loud", "mcp_conductor"] {
+            let e = parse_log_filter(Some(bad)).unwrap_err().0;
+            assert!(e.starts_with("MCP_CONDUCTOR_LOG: ") && e.contains("is not a level"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //!
 //! Modules, one concern each:
 //! - [`config`]: environment → [`config::Config`]
+//! - [`checks`]: the files and directories the configuration names, checked at startup
+//! - [`doctor`]: `mcp-conductor doctor`
 //! - [`run_args`]: the `MCP_CONDUCTOR_RUN_ARGS` permission grammar
 //! - [`engine`]: V8: platform setup, isolate parameters, the heap-limit policy
 //! - [`sandbox`]: executions (worker, module loader, glue extension, output, results)
@@ -15,7 +17,9 @@
 //! - [`unique`]: file names unique across replicas sharing one ROOT
 //! - [`metrics`]: counters for `/metrics`
 
+pub mod checks;
 pub mod config;
+pub mod doctor;
 pub mod engine;
 pub mod http;
 pub mod metrics;
@@ -29,6 +33,17 @@ pub mod stdio;
 pub mod unique;
 
 use std::sync::Arc;
+
+/// `--version`'s text: version, engine and commit (from build.rs).
+pub const VERSION: &str = env!("MCP_CONDUCTOR_VERSION");
+
+/// The commit the binary was built from (`unknown` without `.git` or `MCP_CONDUCTOR_BUILD_COMMIT`).
+pub const COMMIT: &str = env!("MCP_CONDUCTOR_COMMIT");
+
+/// The first line of `doctor` and of the log: the same as `--version`.
+pub fn version_line() -> String {
+    format!("mcp-conductor {VERSION}")
+}
 
 use serde_json::{Map, Value};
 
@@ -65,8 +80,8 @@ pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<San
     Ok(Sandbox::new(sandbox_config, config.pool_size))
 }
 
-/// What code may never read or write, whatever `MCP_CONDUCTOR_RUN_ARGS` grants (README
-/// "Security model"): the upstream MCP config (the server runs its `command`s; its `env` and
+/// What code may never read or write, whatever `MCP_CONDUCTOR_RUN_ARGS` grants (docs/security.md,
+/// "Server-owned files are never reachable"): the upstream MCP config (the server runs its `command`s; its `env` and
 /// `headers` hold secrets) and the other config names next to it, the HTTP token file, the
 /// large results of every client (`MCP_CONDUCTOR_RESULTS_DIR`), and the server's own `/proc`
 /// entries (`environ`, `mem`...); the packages directory, the import map and the playbooks

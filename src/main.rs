@@ -14,7 +14,7 @@ mod allocator;
 #[derive(Parser)]
 #[command(
     name = "mcp-conductor",
-    version,
+    version = mcp_conductor::VERSION,
     about = "MCP server that runs TypeScript/JavaScript in an in-process Deno sandbox",
     after_help = env_help()
 )]
@@ -35,6 +35,10 @@ enum Command {
     /// The npm packages code may import (in MCP_CONDUCTOR_PACKAGES_DIR), installed with npm.
     #[command(subcommand)]
     Packages(PackagesCommand),
+    /// Check the setup: settings in effect, directories, upstream servers (connected), packages,
+    /// import map, and one real execution; exit 1 when something is wrong.
+    #[command(alias = "check")]
+    Doctor,
 }
 
 #[derive(Subcommand)]
@@ -78,6 +82,9 @@ fn main() -> ExitCode {
         Command::Http(flags) => serve(Some(flags)),
         Command::Healthcheck(flags) => return healthcheck(flags),
         Command::Packages(command) => packages(command),
+        Command::Doctor => {
+            return if mcp_conductor::doctor::run() { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -145,10 +152,13 @@ fn apply(config: &mut Config, flags: &HttpFlags) {
 
 /// stdio (`http` is `None`) or HTTP: the same server, two transports.
 fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::IsTerminal;
+    // Someone typing, not a client: say what this is once the server is ready.
+    let in_a_terminal = http.is_none() && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     // First, before anything can print: stdout belongs to JSON-RPC alone (over HTTP it stays
     // silent), and no code or child process may read the real stdin.
     let transport = stdio::isolate_process_stdio()?;
-    init_logging(mcp_conductor::config::log_format_from_env()?);
+    init_logging(mcp_conductor::config::log_format_from_env()?, &mcp_conductor::config::log_filter_from_env()?);
 
     let mut config = Config::from_env()?;
     // Before anything starts a thread (see `engine::init`), and once the memory cap is known.
@@ -158,6 +168,20 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
         mcp_conductor::http::check_exposure(&config.http)?;
     }
     config.prepare_workspace()?;
+    // What would only fail at run time (a named file missing, a broken upstream config) stops
+    // the start; the rest is logged.
+    let findings = mcp_conductor::checks::run(&config);
+    let errors: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.severity == mcp_conductor::checks::Severity::Error)
+        .map(|f| f.message.as_str())
+        .collect();
+    if !errors.is_empty() {
+        return Err(errors.join("\nmcp-conductor: ").into());
+    }
+    for finding in &findings {
+        tracing::warn!("{}", finding.message);
+    }
     if !config.packages.install.is_empty() {
         // Before the server answers initialize: code may rely on them from the first call.
         let installed = mcp_conductor::packages::install::ensure(
@@ -212,8 +236,17 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
         workspace = %config.workspace.display(),
         permissions = ?flags,
         "mcp-conductor {} ready",
-        env!("CARGO_PKG_VERSION")
+        mcp_conductor::VERSION
     );
+    if in_a_terminal {
+        eprintln!(
+            "\nmcp-conductor is an MCP server: it now waits for an MCP client's JSON-RPC on stdin. Start it from a \
+             client instead (README: \"Client configs\"), try it with\n  npx @modelcontextprotocol/inspector {}\n\
+             or check the setup with `{} doctor`. Ctrl-C ends it.",
+            std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "mcp-conductor".into()),
+            std::env::args().next().unwrap_or_else(|| "mcp-conductor".into()),
+        );
+    }
     let served = match listener {
         None => runtime.block_on(serve_stdio(server, transport)),
         Some(listener) => {
@@ -239,9 +272,8 @@ async fn serve_stdio(server: Conductor, transport: stdio::Transport) -> Result<(
     Ok(())
 }
 
-fn init_logging(format: mcp_conductor::config::LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MCP_CONDUCTOR_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+fn init_logging(format: mcp_conductor::config::LogFormat, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::new(filter);
     // rmcp's debug logs carry request bodies (code, globals, tokens in headers): never shown,
     // whatever the filter asks for (a filter at info or below is left as it is).
     let verbose = filter.max_level_hint().is_none_or(|max| max > tracing_subscriber::filter::LevelFilter::INFO);

@@ -306,7 +306,7 @@ async fn node_surface_with_zero_permissions() {
 }
 
 /// Everything but `allow-run` and `allow-ffi` (a subprocess or a loaded library runs as the
-/// server's user and can reach it: README says so).
+/// server's user and can reach it: docs/security.md says so).
 #[tokio::test]
 async fn node_surface_with_every_permission_but_run_and_ffi() {
     let s = Server::start("allow-read,allow-write,allow-env,allow-net,allow-sys,allow-import").await;

@@ -117,3 +117,37 @@ fn client_disconnect_mid_execution_ends_the_server_promptly() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A configuration mistake that would only show at run time (every import failing, `mcpFactory`
+/// finding no servers, our own errors filtered out of the log) stops the start with a message
+/// naming the variable; stdout stays empty.
+#[test]
+fn configuration_mistakes_stop_the_start_naming_the_variable() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().display().to_string();
+    let broken_root = home.path().join("root");
+    std::fs::create_dir_all(&broken_root).unwrap();
+    std::fs::write(broken_root.join("mcp.json"), "{\"mcpServers\": ").unwrap();
+    let root = broken_root.display().to_string();
+    let cases: [(&[&str], &[(&str, &str)], &str); 5] = [
+        (&[], &[("MCP_CONDUCTOR_LOG", "warning")], "MCP_CONDUCTOR_LOG: 'warning' is not a level"),
+        (&[], &[("MCP_CONDUCTOR_MCP_CONFIG", "/nonexistent/mcp.json")], "MCP_CONDUCTOR_MCP_CONFIG=/nonexistent/mcp.json: no such file"),
+        (&[], &[("MCP_CONDUCTOR_IMPORT_MAP", "/nonexistent/map.json")], "MCP_CONDUCTOR_IMPORT_MAP=/nonexistent/map.json: no such file"),
+        (&[], &[("MCP_CONDUCTOR_ROOT", &root)], "is unusable: not valid JSON"),
+        (&["http", "--port", "0"], &[("MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS", "localhost:6274")], "MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS: 'localhost:6274' is not an origin"),
+    ];
+    for (args, env, says) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_mcp-conductor"))
+            .args(args)
+            .env("HOME", &h)
+            .env_remove("MCP_CONDUCTOR_WORKSPACE")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{env:?}: {stderr}");
+        assert!(stderr.contains(says), "{env:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{env:?}: nothing on stdout");
+    }
+}

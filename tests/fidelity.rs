@@ -189,21 +189,26 @@ fn load_known_differences() -> BTreeMap<String, Known> {
     known
 }
 
-/// The pinned deno: `MCP_CONDUCTOR_TEST_DENO`, else `deno` on PATH, of the version in
-/// tests/fidelity/DENO_VERSION. Anything else fails the test.
+/// The pinned deno, of the version in tests/fidelity/DENO_VERSION: `MCP_CONDUCTOR_TEST_DENO`,
+/// else the one `scripts/setup.sh` installs from PyPI into `~/.cache/mcp-conductor/deno-<version>`,
+/// else `deno` on PATH. Anything else fails the test.
 fn reference_deno() -> PathBuf {
     let version_file = Path::new(FIDELITY_DIR).join("DENO_VERSION");
     let want = std::fs::read_to_string(&version_file).unwrap_or_else(|e| panic!("{}: {e}", version_file.display()));
     let want = want.trim();
     let help = format!(
-        "the fidelity test needs the reference deno {want} (the release whose V8 matches ours). Install it from PyPI and \
-         point the test at it:\n  python3 -m pip install --target ~/.cache/mcp-conductor/deno-{want} deno=={want}\n  \
-         export MCP_CONDUCTOR_TEST_DENO=~/.cache/mcp-conductor/deno-{want}/bin/deno\n(.ci/run does this; a `deno` {want} \
-         on PATH also works)"
+        "the fidelity test needs the reference deno {want} (the release whose V8 matches ours). `scripts/setup.sh` \
+         installs it from PyPI into ~/.cache/mcp-conductor/deno-{want}, where the test finds it; by hand:\n  \
+         python3 -m pip install --target ~/.cache/mcp-conductor/deno-{want} deno=={want}\n(or point \
+         MCP_CONDUCTOR_TEST_DENO at a deno {want}; a `deno` {want} on PATH also works)"
     );
-    let (deno, source) = match std::env::var_os("MCP_CONDUCTOR_TEST_DENO").filter(|v| !v.is_empty()) {
-        Some(path) => (PathBuf::from(path), "MCP_CONDUCTOR_TEST_DENO"),
-        None => (PathBuf::from("deno"), "PATH"),
+    let installed = std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join(format!(".cache/mcp-conductor/deno-{want}/bin/deno")))
+        .filter(|path| path.is_file());
+    let (deno, source) = match (std::env::var_os("MCP_CONDUCTOR_TEST_DENO").filter(|v| !v.is_empty()), installed) {
+        (Some(path), _) => (PathBuf::from(path), "MCP_CONDUCTOR_TEST_DENO"),
+        (None, Some(path)) => (path, "scripts/setup.sh's install"),
+        (None, None) => (PathBuf::from("deno"), "PATH"),
     };
     let output = std::process::Command::new(&deno)
         .arg("--version")

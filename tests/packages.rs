@@ -1,5 +1,5 @@
 //! npm packages the administrator installed, `node:` built-ins, `jsr:` through npm and the
-//! import map, through the MCP client with zero permissions (README "Packages").
+//! import map, through the MCP client with zero permissions (docs/packages.md).
 //!
 //! Setup: the pinned npm packages are installed once with our own `mcp-conductor packages add`
 //! into a cache outside the checkout (`~/.cache/mcp-conductor/test-packages/`, needs npm and the

@@ -101,6 +101,18 @@ async fn unknown_and_misconfigured_servers() {
     assert!(r.error().contains("server name must be a non-empty string"), "{r:?}");
 }
 
+/// A config file broken while the server runs: listing servers says so instead of `[]`.
+#[tokio::test]
+async fn a_config_broken_at_run_time_is_an_error_not_an_empty_list() {
+    let s = Server::with_upstreams("", json!({ "up": upstream_entry() }), &[]).await;
+    let r = s.run("(await mcpFactory.listServers()).map((s) => s.name)").await;
+    assert_eq!(r.value(), &json!(["up"]));
+    std::fs::write(s.upstream_config.as_ref().unwrap(), "{\"mcpServers\": {").unwrap();
+    let r = s.run("await mcpFactory.listServers()").await;
+    assert_eq!(r.error_type(), "runtime", "{r:?}");
+    assert!(r.error().contains("the upstream server config is unusable: not valid JSON"), "{r:?}");
+}
+
 #[tokio::test]
 async fn no_config_means_no_servers() {
     let s = Server::start("").await;

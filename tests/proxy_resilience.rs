@@ -34,12 +34,27 @@ async fn hanging_upstreams_time_out_and_the_server_lives() {
         // Never answers initialize.
         "mute": { "command": "sleep", "args": ["600"] },
         "missing": { "command": "/nonexistent/server" },
+        "not-on-path": { "command": "no-such-mcp-server-command" },
+        "exits": { "command": "false" },
+        "unreachable": { "url": "http://127.0.0.1:9/mcp" },
     });
     let s = Server::with_upstreams("", servers, &[("MCP_CONDUCTOR_MCP_CONNECT_TIMEOUT", "500")]).await;
     let r = s.run(r#"await mcpFactory.load("mute")"#).await;
     assert!(r.error().contains("cannot connect to upstream 'mute': no answer to initialize within 500 ms"), "{r:?}");
     let r = s.run(r#"await mcpFactory.load("missing")"#).await;
     assert!(r.error().contains("cannot start `/nonexistent/server`"), "{r:?}");
+    // Each says what to do, in words, never with Rust type names.
+    for (server, says) in [
+        ("not-on-path", "cannot start `no-such-mcp-server-command`: not found on PATH ("),
+        ("exits", "`false` ended before answering initialize"),
+        ("unreachable", "the server could not be reached"),
+    ] {
+        let r = s.run(&format!("await mcpFactory.load({server:?})")).await;
+        assert!(r.error().contains(says), "{server}: {r:?}");
+        assert!(!r.error().contains("rmcp::") && !r.error().contains("Transport<"), "{server}: {r:?}");
+    }
+    let r = s.run(r#"await mcpFactory.load("not-on-path")"#).await;
+    assert!(r.error().contains("Give its absolute path"), "{r:?}");
 
     // A call slower than the execution's timeout ends the execution, not the server.
     let r = s.run_timeout(r#"await (await mcpFactory.load("up")).callTool("slow", { ms: 60000 })"#, 1000).await;
@@ -50,7 +65,8 @@ async fn hanging_upstreams_time_out_and_the_server_lives() {
 
     let listed = s.call("list_mcp_servers", json!({})).await.unwrap().structured_content.unwrap();
     let statuses: Vec<&Value> = listed["servers"].as_array().unwrap().iter().map(|s| &s["status"]).collect();
-    assert_eq!(statuses, [&json!("connected"), &json!("failed"), &json!("failed")]);
+    let failed = json!("failed");
+    assert_eq!(statuses, [&json!("connected"), &failed, &failed, &failed, &failed, &failed]);
 }
 
 #[tokio::test]

@@ -49,6 +49,27 @@ fn ensure_dir(dir: &Path) -> Result<(), InstallError> {
     Ok(())
 }
 
+/// JSR packages are npm packages of this scope, served by JSR's npm registry.
+const JSR_SCOPE: &str = "@jsr/";
+const JSR_REGISTRY_LINE: &str = "@jsr:registry=https://npm.jsr.io";
+
+/// `<dir>/.npmrc` sends the `@jsr` scope to JSR's npm registry (as `npx jsr add` does): without
+/// it npm asks registry.npmjs.org, which answers 404 for `@jsr/...`.
+fn ensure_jsr_registry(dir: &Path) -> Result<(), InstallError> {
+    let npmrc = dir.join(".npmrc");
+    let text = match std::fs::read_to_string(&npmrc) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(InstallError(format!("cannot read {}: {e}", npmrc.display()))),
+    };
+    if text.lines().any(|line| line.trim_start().starts_with("@jsr:registry")) {
+        return Ok(());
+    }
+    let separator = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
+    std::fs::write(&npmrc, format!("{text}{separator}{JSR_REGISTRY_LINE}\n"))
+        .map_err(|e| InstallError(format!("cannot write {} (JSR's npm registry for jsr: packages): {e}", npmrc.display())))
+}
+
 /// Holds `<dir>/.mcp-conductor.lock` exclusively (flock) until dropped, waiting up to `wait`.
 struct DirLock {
     _file: File,
@@ -145,6 +166,9 @@ pub fn add(dir: &Path, packages: &[PackageRef], timeout: Duration) -> Result<(),
     }
     ensure_dir(dir)?;
     let _lock = DirLock::acquire(dir, timeout)?;
+    if packages.iter().any(|p| p.name.starts_with(JSR_SCOPE)) {
+        ensure_jsr_registry(dir)?;
+    }
     let specs: Vec<String> = packages.iter().map(npm_spec).collect();
     let mut args = vec!["install", "--save", "--save-exact"];
     args.extend(specs.iter().map(String::as_str));
@@ -212,6 +236,16 @@ pub fn satisfies(package: &PackageRef, version: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jsr_packages_get_jsrs_registry_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".npmrc"), "fund=false").unwrap();
+        ensure_jsr_registry(dir.path()).unwrap();
+        ensure_jsr_registry(dir.path()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(".npmrc")).unwrap();
+        assert_eq!(text, format!("fund=false\n{JSR_REGISTRY_LINE}\n"));
+    }
 
     #[test]
     fn ranges_and_tags() {

@@ -155,7 +155,7 @@ impl Store {
         // place in one step: a reader (another replica too) sees the old playbook or the new one,
         // never a new playbook.md with an old playbook.ts.
         let staged = self.dir.join(format!(".{}.{}.new", new.folder, crate::unique::unique_suffix()));
-        let written = stage(&staged, &folder, &md, new.code.as_deref());
+        let written = stage_current(&staged, &folder, &md, new.code.as_deref());
         let placed = written.and_then(|()| {
             if new.overwrite && folder.exists() {
                 exchange(&staged, &folder).map_err(|e| format!("cannot replace {}: {e}", folder.display()))
@@ -213,23 +213,40 @@ fn already_exists(folder: &str) -> String {
     format!("playbook '{folder}' already exists; pass overwrite: true to replace it")
 }
 
+/// [`stage`], again from the start when the old folder was replaced while it was being copied
+/// (a concurrent overwrite swapped it and removed the previous copy: files listed a moment ago
+/// are gone).
+fn stage_current(staged: &Path, old: &Path, md: &str, code: Option<&str>) -> Result<(), String> {
+    const ATTEMPTS: usize = 16;
+    let mut attempt = 1;
+    loop {
+        match stage(staged, old, md, code) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < ATTEMPTS => {
+                let _ = std::fs::remove_dir_all(staged);
+                attempt += 1;
+            }
+            Err(e) => return Err(format!("cannot write {}: {e}", staged.display())),
+        }
+    }
+}
+
 /// Writes the new playbook into `staged`: the old folder's other files (sibling modules) first,
 /// then playbook.md and playbook.ts (or none).
-fn stage(staged: &Path, old: &Path, md: &str, code: Option<&str>) -> Result<(), String> {
-    let fail = |e: std::io::Error| format!("cannot write {}: {e}", staged.display());
-    std::fs::create_dir(staged).map_err(fail)?;
+fn stage(staged: &Path, old: &Path, md: &str, code: Option<&str>) -> std::io::Result<()> {
+    std::fs::create_dir(staged)?;
     if old.is_dir() {
-        copy_tree(old, staged).map_err(fail)?;
+        copy_tree(old, staged)?;
     }
     for name in [MD, TS] {
         match std::fs::remove_file(staged.join(name)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(fail(e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
     }
-    std::fs::write(staged.join(MD), md).map_err(fail)?;
+    std::fs::write(staged.join(MD), md)?;
     if let Some(code) = code {
-        std::fs::write(staged.join(TS), code).map_err(fail)?;
+        std::fs::write(staged.join(TS), code)?;
     }
     Ok(())
 }
@@ -252,7 +269,7 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 }
 
 /// Swaps two paths in one step (Linux `renameat2(RENAME_EXCHANGE)`).
-fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+pub(super) fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
     let (a, b) = (c(a)?, c(b)?);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Where the file is looked for, in this order (README "Configuration" and `--help` say the same):
+/// Where the file is looked for, in this order (docs/configuration.md and `--help` say the same):
 ///
 /// 1. the file named by `MCP_CONDUCTOR_MCP_CONFIG` (or its alias `MCP_CONDUCTOR_PROXY_CONFIG`,
 ///    the original product's name), used whether or not it exists;

@@ -47,7 +47,18 @@ impl Drop for AbortOnDrop {
 
 async fn handle(manager: &ProxyManager, request: HostRequest) -> Result<Value, HostError> {
     match request {
-        HostRequest::ListServers {} => Ok(list_servers(manager).await),
+        HostRequest::ListServers {} => {
+            // A broken file is an error, not an empty list: code (and its author) would take `[]`
+            // for "no servers configured".
+            let view = manager.config_view();
+            if let Some(error) = view.file_error {
+                return Err(HostError {
+                    message: format!("the upstream server config is unusable: {error} (file: {})", view.described),
+                    result: None,
+                });
+            }
+            Ok(list_servers(manager).await)
+        }
         HostRequest::Load { server } => {
             let tools = manager.tools(&server).await?;
             let names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();

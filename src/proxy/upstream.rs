@@ -64,12 +64,15 @@ impl Connection {
             match spec {
                 ServerSpec::Stdio { command, args, env, cwd } => {
                     let child = spawn_child(name, command, args, env, cwd.as_deref())?;
-                    handler.serve(child).await.map_err(|e| e.to_string())
+                    handler.serve(child).await.map_err(|e| describe_handshake(e, Some(command)))
                 }
                 ServerSpec::Http { url, headers } => {
                     let config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
                         .custom_headers(header_map(headers)?);
-                    handler.serve(StreamableHttpClientTransport::from_config(config)).await.map_err(|e| e.to_string())
+                    handler
+                        .serve(StreamableHttpClientTransport::from_config(config))
+                        .await
+                        .map_err(|e| describe_handshake(e, None))
                 }
                 ServerSpec::Sse { .. } => Err("the legacy SSE transport is not supported (rmcp 3 has no SSE client): \
                     use the server's streamable HTTP endpoint (\"transport\": \"http\")"
@@ -189,6 +192,46 @@ async fn within<T>(
         .map_err(describe)
 }
 
+/// A failed MCP handshake in words a user acts on: rmcp's own texts name Rust transport types.
+fn describe_handshake(error: rmcp::service::ClientInitializeError, command: Option<&str>) -> String {
+    use rmcp::service::ClientInitializeError as E;
+    let exited = |detail: &str| match command {
+        Some(command) => format!(
+            "`{command}` ended before answering initialize ({detail}); its stderr is in this server's log \
+             (target \"upstream\"): run the command by hand to see why"
+        ),
+        None => format!("the connection closed before initialize was answered ({detail})"),
+    };
+    match error {
+        E::ConnectionClosed(detail) => exited(&detail),
+        E::TransportError { error, context } => {
+            let cause = chain(&*error.error);
+            match command {
+                Some(_) => exited(&format!("{context}: {cause}")),
+                None => format!("the server could not be reached ({context}): {cause}"),
+            }
+        }
+        E::JsonRpcError(e) => format!("the server refused initialize: {}", e.message),
+        other => format!("the server's answer to initialize was not valid MCP: {other}"),
+    }
+}
+
+/// An error and its sources, `: `-separated (reqwest's top-level text alone says only "error
+/// sending request").
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let more = e.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = e.source();
+    }
+    text
+}
+
 fn describe(error: ServiceError) -> String {
     match error {
         ServiceError::TransportClosed | ServiceError::TransportSend(_) => {
@@ -226,7 +269,19 @@ fn spawn_child(
     let (child, stderr) = TokioChildProcess::builder(wrapped)
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start `{command}`: {e}"))?;
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound if !command.contains('/') => format!(
+                "cannot start `{command}`: not found on PATH ({}). Give its absolute path as \"command\", or set \
+                 \"env\": {{\"PATH\": ...}} for this server (clients started from a desktop app do not read shell \
+                 profiles)",
+                std::env::var("PATH").unwrap_or_default()
+            ),
+            std::io::ErrorKind::NotFound => format!("cannot start `{command}`: no such file"),
+            std::io::ErrorKind::PermissionDenied => {
+                format!("cannot start `{command}`: permission denied (is it executable? chmod +x)")
+            }
+            _ => format!("cannot start `{command}`: {e}"),
+        })?;
     if let Some(stderr) = stderr {
         let name = name.to_string();
         tokio::spawn(async move {

@@ -119,7 +119,7 @@ pub fn confine(
     Ok(resolved)
 }
 
-/// The packages directory (README "Security model"): every execution may read below
+/// The packages directory (docs/security.md): every execution may read below
 /// `<packages>/node_modules` (package code and the data files packages read; the grant is added
 /// to `allow-read`, see `ServerOwned::add_packages`), nothing else in it (`.npmrc` holds registry
 /// tokens), whatever `allow-read` says; writing anywhere in it is denied by `deny-write`.

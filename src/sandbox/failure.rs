@@ -154,7 +154,7 @@ pub fn classify(
         } else {
             Err(Failure::new(
                 ErrorType::Exit,
-                format!("Deno.exit({code}) was called: the execution ended with exit code {code}"),
+                format!("exit({code}) was called (Deno.exit or process.exit): the execution ended with exit code {code}"),
             ))
         };
     }
@@ -212,7 +212,15 @@ fn format_js_error(error: &JsError) -> String {
     if let Some(stack) = error.stack.as_mut() {
         cap_error_text(stack);
     }
-    deno_runtime::fmt_errors::format_js_error(&error, None)
+    let text = deno_runtime::fmt_errors::format_js_error(&error, None);
+    // Deno's hint names a `deno run` flag; no setting of this server enables unstable APIs.
+    text.lines()
+        .map(|line| match line.trim_start().strip_prefix("hint: Run again with `--unstable-") {
+            Some(_) => "    hint: unstable Deno APIs are not available in this sandbox (no server setting enables them).",
+            None => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Drops the frames of our glue: everything from its `run` (the glue's call of the user's code

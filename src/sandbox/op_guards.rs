@@ -236,7 +236,7 @@ fn op_guard_fd_set_blocking(#[smi] _fd: i32, _blocking: bool) -> i32 {
 /// `guessHandleType(fd)`, the gate `net.Socket({ fd })`, `server.listen({ fd })`, dgram and
 /// stdin use before adopting a raw descriptor: the truth for fd 0 (the worker's stdin is
 /// `/dev/null`) and for executions that may run programs (their children's pipes; a program
-/// runs as the server's user and reaches its descriptors anyway, README says so); "unknown"
+/// runs as the server's user and reaches its descriptors anyway, docs/security.md says so); "unknown"
 /// otherwise, which those APIs refuse.
 #[op2(fast)]
 fn op_guard_guess_handle_type(state: &mut OpState, fd: u32) -> u32 {
