@@ -107,18 +107,12 @@ impl Metrics {
         let mut process_registry = Registry::default();
         let process = ProcessMetrics::default();
         process_registry.register("process_cpu_seconds", "User and system CPU time spent", process.cpu_seconds.clone());
-        process_registry.register_with_unit(
-            "process_resident_memory",
-            "Resident memory size",
-            prometheus_client::registry::Unit::Bytes,
-            process.resident_memory.clone(),
-        );
-        process_registry.register_with_unit(
-            "process_virtual_memory",
-            "Virtual memory size",
-            prometheus_client::registry::Unit::Bytes,
-            process.virtual_memory.clone(),
-        );
+        for (name, help, gauge) in [
+            ("process_resident_memory", "Resident memory size", &process.resident_memory),
+            ("process_virtual_memory", "Virtual memory size", &process.virtual_memory),
+        ] {
+            process_registry.register_with_unit(name, help, prometheus_client::registry::Unit::Bytes, gauge.clone());
+        }
         process_registry.register("process_open_fds", "Open file descriptors", process.open_fds.clone());
         process_registry.register("process_max_fds", "Maximum number of open file descriptors", process.max_fds.clone());
         process_registry.register("process_threads", "OS threads", process.threads.clone());
