@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::config::Config;
-use crate::packages::{ImportMapSource, Packages};
+use crate::packages::{ImportMapSource, Manifest, Packages};
 use crate::proxy::config::{ConfigSource, ProxyConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +37,10 @@ impl Finding {
 pub fn run(config: &Config) -> Vec<Finding> {
     let mut findings = Vec::new();
     upstream_config(config, &mut findings);
-    import_map(config, &mut findings);
-    packages(config, &mut findings);
+    // Read once (package.json and the import map) for both checks below.
+    let manifest = Packages::new(config.packages.dir.clone(), config.packages.import_map.clone()).manifest();
+    import_map(config, &manifest, &mut findings);
+    packages(config, &manifest, &mut findings);
     writable_dirs(config, &mut findings);
     findings
 }
@@ -80,7 +82,7 @@ fn upstream_config(config: &Config, findings: &mut Vec<Finding>) {
 }
 
 /// An import map named by `MCP_CONDUCTOR_IMPORT_MAP` must exist; any import map in use must parse.
-fn import_map(config: &Config, findings: &mut Vec<Finding>) {
+fn import_map(config: &Config, manifest: &Manifest, findings: &mut Vec<Finding>) {
     let settings = &config.packages;
     if let ImportMapSource::Explicit(path) = &settings.import_map
         && !path.exists()
@@ -91,7 +93,6 @@ fn import_map(config: &Config, findings: &mut Vec<Finding>) {
         )));
         return;
     }
-    let manifest = Packages::new(settings.dir.clone(), settings.import_map.clone()).manifest();
     if let Some(problem) = &manifest.import_map_problem {
         let var = match settings.import_map {
             ImportMapSource::Explicit(_) => "MCP_CONDUCTOR_IMPORT_MAP",
@@ -102,12 +103,11 @@ fn import_map(config: &Config, findings: &mut Vec<Finding>) {
 }
 
 /// `<packages>/package.json` must parse; listed packages should be installed.
-fn packages(config: &Config, findings: &mut Vec<Finding>) {
+fn packages(config: &Config, manifest: &Manifest, findings: &mut Vec<Finding>) {
     let dir = &config.packages.dir;
     if !dir.join("package.json").exists() {
         return;
     }
-    let manifest = Packages::new(dir.clone(), config.packages.import_map.clone()).manifest();
     if let Some(problem) = &manifest.problem {
         findings.push(Finding::error(format!(
             "MCP_CONDUCTOR_PACKAGES_DIR: {problem}; code could import no package. Fix it, or run \

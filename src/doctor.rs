@@ -61,6 +61,8 @@ pub fn run() -> bool {
         }
     };
     report.ok("every MCP_CONDUCTOR_* variable parses");
+    // Before any thread exists (the async runtime below starts some): see `engine::init`.
+    crate::engine::init(config.limits.max_memory_bytes);
     if let Err(e) = config.prepare_workspace() {
         report.error(&e.to_string());
         return summary(&report);
@@ -188,13 +190,10 @@ async fn upstreams(report: &mut Report, config: &Config) {
 
 /// One real execution in a fresh worker, with the configured permissions.
 fn execution(report: &mut Report, config: &Config, runtime: &tokio::runtime::Runtime) {
-    if let Err(e) = std::env::set_current_dir(&config.workspace) {
-        report.error(&format!("cannot enter the workspace {}: {e}", config.workspace.display()));
+    if let Err(e) = crate::enter_workspace(config) {
+        report.error(&e);
         return;
     }
-    crate::engine::init(config.limits.max_memory_bytes);
-    deno_runtime::colors::set_use_color(false);
-    deno_permissions::prompter::set_prompter(Box::new(deno_permissions::prompter::DeniedPrompter));
     let mut config = config.clone();
     config.pool_size = 0;
     let sandbox = match crate::build_sandbox(&config, None) {

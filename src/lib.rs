@@ -80,6 +80,17 @@ pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<San
     Ok(Sandbox::new(sandbox_config, config.pool_size))
 }
 
+/// Process-wide settings every execution relies on: the cwd is the workspace (relative paths and
+/// permission paths resolve there), no colors in error text, and a permission prompt is always a
+/// denial. Shared by the server's start and `doctor`.
+pub fn enter_workspace(config: &Config) -> Result<(), String> {
+    std::env::set_current_dir(&config.workspace)
+        .map_err(|e| format!("cannot enter workspace '{}': {e}", config.workspace.display()))?;
+    deno_runtime::colors::set_use_color(false);
+    deno_permissions::prompter::set_prompter(Box::new(deno_permissions::prompter::DeniedPrompter));
+    Ok(())
+}
+
 /// What code may never read or write, whatever `MCP_CONDUCTOR_RUN_ARGS` grants (docs/security.md,
 /// "Server-owned files are never reachable"): the upstream MCP config (the server runs its `command`s; its `env` and
 /// `headers` hold secrets) and the other config names next to it, the HTTP token file, the

@@ -194,10 +194,7 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
             tracing::info!(?installed, "installed packages into {}", config.packages.dir.display());
         }
     }
-    std::env::set_current_dir(&config.workspace)
-        .map_err(|e| format!("cannot enter workspace '{}': {e}", config.workspace.display()))?;
-    deno_runtime::colors::set_use_color(false);
-    deno_permissions::prompter::set_prompter(Box::new(deno_permissions::prompter::DeniedPrompter));
+    mcp_conductor::enter_workspace(&config)?;
     match mcp_conductor::playbooks::defaults::install(&config.playbooks_dir) {
         Ok(installed) if !installed.is_empty() => {
             tracing::info!(?installed, "installed default playbooks into {}", config.playbooks_dir.display())
