@@ -8,7 +8,7 @@ const results = await Promise.allSettled([
   new Promise((r) => setTimeout(() => r("late"), 10)),
 ]);
 console.log(results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as Error).message)));
-console.log(await Promise.race([new Promise((r) => setTimeout(() => r("slow"), 30)), new Promise((r) => setTimeout(() => r("fast"), 1))]));
+console.log(await Promise.race([new Promise((r) => setTimeout(() => r("slow"), 200)), new Promise((r) => setTimeout(() => r("fast"), 1))]));
 console.log(await Promise.any([Promise.reject(1), Promise.resolve(2)]));
 try {
   await Promise.any([Promise.reject(new Error("a")), Promise.reject(new Error("b"))]);
@@ -23,6 +23,7 @@ rej(new TypeError("rejected later"));
 await p2.catch((e) => console.log("caught", e.name, e.message));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const order: string[] = [];
-await Promise.all([sleep(20).then(() => order.push("20")), sleep(5).then(() => order.push("5")), sleep(10).then(() => order.push("10"))]);
+// 60+ ms between deadlines: a loaded machine must not be able to reorder them.
+await Promise.all([sleep(150).then(() => order.push("150")), sleep(5).then(() => order.push("5")), sleep(80).then(() => order.push("80"))]);
 console.log(order);
 void reject;

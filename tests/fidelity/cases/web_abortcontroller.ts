@@ -24,4 +24,4 @@ function cancellableDelay(ms: number, s: AbortSignal) {
 }
 const c3 = new AbortController();
 setTimeout(() => c3.abort(new Error("too slow")), 5);
-console.log(await cancellableDelay(50, c3.signal).catch((e) => `rejected: ${e.message}`));
+console.log(await cancellableDelay(300, c3.signal).catch((e) => `rejected: ${e.message}`));

@@ -1,5 +1,5 @@
 const log: string[] = [];
-setTimeout(() => log.push("timeout 10"), 10);
+setTimeout(() => log.push("timeout 60"), 60); // 60 ms: a loaded machine cannot put it before the 0 ms timers
 setTimeout(() => log.push("timeout 0 a"), 0);
 setTimeout(() => log.push("timeout 0 b"));
 queueMicrotask(() => log.push("microtask 1"));
@@ -22,7 +22,7 @@ log.push("sync");
   await null;
   log.push("after await");
 })();
-await Promise.all([ticked.promise, new Promise((r) => setTimeout(r, 50))]);
+await Promise.all([ticked.promise, new Promise((r) => setTimeout(r, 150))]);
 console.log(log.join("\n"));
 console.log("interval ticks:", ticks);
 console.log(typeof setTimeout(() => {}, 0), typeof setImmediate);
