@@ -252,8 +252,10 @@ pub const ENV_VARS: &[EnvVar] = &[
     EnvVar {
         name: "MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS",
         aliases: &[],
-        default: "empty: any request with an `Origin` header is refused",
-        help: "Browser origins /mcp accepts, comma-separated, each scheme://host[:port|:*].",
+        default: "on a loopback host, the loopback origins (`http(s)://localhost:*`, `127.0.0.1:*`, `[::1]:*`); \
+            otherwise none",
+        help: "Browser origins /mcp accepts, comma-separated, each scheme://host[:port|:*]; any other Origin \
+            gets 403.",
     },
     EnvVar {
         name: "MCP_CONDUCTOR_HTTP_STATELESS",
@@ -576,7 +578,8 @@ pub struct HttpSettings {
     pub allow_unauthenticated: bool,
     /// `None`: any Host.
     pub allowed_hosts: Option<Vec<String>>,
-    pub allowed_origins: Vec<String>,
+    /// Unset: see [`HttpSettings::allowed_origins`].
+    pub allowed_origins: Option<Vec<String>>,
     pub stateless: bool,
     pub max_sessions: usize,
     pub session_idle_timeout: Duration,
@@ -727,13 +730,13 @@ impl HttpSettings {
         };
         Ok(HttpSettings {
             host: env.var("MCP_CONDUCTOR_HTTP_HOST").map(|(_, h)| h.trim().to_string()).unwrap_or_else(|| "127.0.0.1".into()),
+            allowed_origins: origins_var(env)?,
             port,
             listening: None,
             token,
             token_file,
             allow_unauthenticated: bool_var(env, "MCP_CONDUCTOR_HTTP_ALLOW_UNAUTHENTICATED")?,
             allowed_hosts,
-            allowed_origins: origins_var(env)?,
             stateless: bool_var(env, "MCP_CONDUCTOR_HTTP_STATELESS")?,
             max_sessions: count_var(env, "MCP_CONDUCTOR_HTTP_MAX_SESSIONS", 100, 1..=100_000)?,
             session_idle_timeout,
@@ -746,8 +749,13 @@ impl HttpSettings {
 
 /// `MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS`: each entry as a browser sends `Origin`,
 /// `scheme://host[:port|:*]` (an entry without a scheme, or with a path, would never match).
-fn origins_var<G: Fn(&str) -> Option<String>>(env: &Env<G>) -> Result<Vec<String>, ConfigError> {
-    let origins = list_var(env, "MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS").unwrap_or_default();
+/// Unset, a server bound to loopback accepts pages served from the loopback names on any port
+/// (the Inspector's UI, local web apps), as the TypeScript SDK's DNS-rebinding protection does: a
+/// rebound name still fails the Host check, and a remote page's Origin is not loopback.
+/// `None` when unset ([`HttpSettings::allowed_origins`] then applies the default for the host
+/// finally chosen, `--host` included).
+fn origins_var<G: Fn(&str) -> Option<String>>(env: &Env<G>) -> Result<Option<Vec<String>>, ConfigError> {
+    let Some(origins) = list_var(env, "MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS") else { return Ok(None) };
     for origin in &origins {
         let well_formed = origin.split_once("://").is_some_and(|(scheme, rest)| {
             matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https")
@@ -761,8 +769,26 @@ fn origins_var<G: Fn(&str) -> Option<String>>(env: &Env<G>) -> Result<Vec<String
             )));
         }
     }
-    Ok(origins)
+    Ok(Some(origins))
 }
+
+impl HttpSettings {
+    /// The browser origins `/mcp` accepts: `MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS`, or unset, the
+    /// loopback origins when the server listens on a loopback host.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        match &self.allowed_origins {
+            Some(listed) => listed.clone(),
+            None if crate::http::is_loopback(&self.host) => LOOPBACK_ORIGIN_HOSTS
+                .iter()
+                .flat_map(|h| ["http", "https"].map(|scheme| format!("{scheme}://{h}:*")))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// The host names a loopback server accepts browser `Origin`s from by default.
+const LOOPBACK_ORIGIN_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
 /// Per-execution limits (hardening); each is reported in the result when hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1282,12 +1308,21 @@ mod tests {
 
     #[test]
     fn origins_need_a_scheme_and_no_path() {
-        let origins = |v: &str| config(&[("HOME", "/h"), ("MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS", v)]).map(|c| c.http.allowed_origins);
+        let origins = |v: &str| config(&[("HOME", "/h"), ("MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS", v)]).map(|c| c.http.allowed_origins());
         assert_eq!(origins("http://localhost:6274, https://a.example:*").unwrap(), ["http://localhost:6274", "https://a.example:*"]);
         for bad in ["localhost:6274", "app.example.com", "https://a.example/path", "ftp://a.example", "https://"] {
             let e = origins(bad).unwrap_err().0;
             assert!(e.starts_with("MCP_CONDUCTOR_HTTP_ALLOWED_ORIGINS: ") && e.contains("is not an origin"), "{bad}: {e}");
         }
+        // Unset: loopback origins on a loopback host, none elsewhere; set empty: none.
+        let default = |host: &str| config(&[("HOME", "/h"), ("MCP_CONDUCTOR_HTTP_HOST", host)]).unwrap().http.allowed_origins();
+        for host in ["127.0.0.1", "localhost", "::1"] {
+            let o = default(host);
+            assert!(o.contains(&"http://localhost:*".to_string()) && o.contains(&"https://[::1]:*".to_string()), "{o:?}");
+            assert!(o.iter().all(|o| LOOPBACK_ORIGIN_HOSTS.iter().any(|h| o.ends_with(&format!("://{h}:*")))), "{o:?}");
+        }
+        assert!(default("0.0.0.0").is_empty() && default("10.1.2.3").is_empty());
+        assert!(origins("").unwrap().is_empty());
     }
 
     #[test]

@@ -124,6 +124,18 @@ async fn origin_and_host_are_checked() {
     };
     assert_eq!(post(&[("origin", "http://evil.example")]).await.unwrap().status(), 403);
     assert_eq!(post(&[("host", "evil.example")]).await.unwrap().status(), 403);
+    // A loopback server accepts pages from the loopback names on any port (the conformance
+    // suite's dns-rebinding-protection scenario), not a rebound name or a look-alike.
+    for origin in ["http://localhost:5173", "http://127.0.0.1:6274", "https://[::1]:8443", "http://localhost"] {
+        // (a ping without a session is refused, but not for its origin)
+        let r = post(&[("origin", origin)]).await.unwrap();
+        assert_ne!(r.status(), 403, "{origin}");
+        assert_eq!(r.headers()["access-control-allow-origin"], origin);
+    }
+    for origin in ["http://localhost.evil.example:5173", "http://127.0.0.2:80", "null", "file://"] {
+        assert_eq!(post(&[("origin", origin)]).await.unwrap().status(), 403, "{origin}");
+    }
+    assert_eq!(post(&[("origin", "http://localhost:5173"), ("host", "evil.example:3001")]).await.unwrap().status(), 403);
     // Probes skip the Host check (kubelets send the pod IP).
     let probe = http().get(format!("{}/health", server.base)).header("host", "10.1.2.3").send().await.unwrap();
     assert_eq!(probe.status(), 200);

@@ -42,6 +42,8 @@ pub struct State {
     pub metrics: Arc<Metrics>,
     pub sessions: Arc<LocalSessionManager>,
     pub draining: AtomicBool,
+    /// [`HttpSettings::allowed_origins`], computed once.
+    pub allowed_origins: Vec<String>,
 }
 
 /// Binds the listening socket: before the sandbox is built, whose permissions deny code the
@@ -161,7 +163,7 @@ pub async fn serve(
         .with_legacy_session_mode(!settings.stateless)
         .with_max_request_body_bytes(settings.max_body_bytes)
         .with_cancellation_token(stop_sessions.clone())
-        .with_allowed_origins(settings.allowed_origins.clone())
+        .with_allowed_origins(settings.allowed_origins())
         .enforce_origin_validation();
     config = match &settings.allowed_hosts {
         Some(hosts) => config.with_allowed_hosts(hosts.clone()),
@@ -170,7 +172,8 @@ pub async fn serve(
     // One server value per session (or per stateless request): a client of its own, with its
     // own directory for large results.
     let mcp = StreamableHttpService::new(move || Ok(server.for_new_client()), sessions.clone(), config);
-    let state = Arc::new(State { settings, sandbox, metrics, sessions, draining: AtomicBool::new(false) });
+    let allowed_origins = settings.allowed_origins();
+    let state = Arc::new(State { settings, sandbox, metrics, sessions, draining: AtomicBool::new(false), allowed_origins });
 
     // The line tests and operators read (stderr; stdout stays silent in every mode), shown
     // whatever the log filter; a JSON object when the logs are JSON.

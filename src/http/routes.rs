@@ -100,7 +100,7 @@ fn ready(state: &State) -> Reply {
 fn allowed_origin<B>(state: &State, request: &Request<B>) -> Option<HeaderValue> {
     let origin = request.headers().get(header::ORIGIN)?;
     let text = origin.to_str().ok()?;
-    state.settings.allowed_origins.iter().any(|allowed| origin_matches(allowed, text)).then(|| origin.clone())
+    state.allowed_origins.iter().any(|allowed| origin_matches(allowed, text)).then(|| origin.clone())
 }
 
 /// `scheme://host[:port]` against an entry `scheme://host[:port|:*]` (an entry without a port
