@@ -145,12 +145,13 @@ async fn origin_and_host_are_checked() {
 async fn malformed_input_gets_4xx_and_the_server_keeps_serving() {
     let server = HttpServer::start(&[], &[("MCP_CONDUCTOR_HTTP_MAX_BODY_BYTES", "65536")]);
     let both = "application/json, text/event-stream";
-    let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
-        ("malformed JSON", http().post(&server.url).header("content-type", "application/json").header("accept", both).body("{bad")),
-        ("empty body", http().post(&server.url).header("content-type", "application/json").header("accept", both).body("")),
-        ("wrong content type", http().post(&server.url).header("content-type", "text/plain").header("accept", both).body("{}")),
-        ("wrong accept", http().post(&server.url).header("content-type", "application/json").header("accept", "text/html").body("{}")),
-        ("oversized body", http().post(&server.url).header("content-type", "application/json").header("accept", both).body(vec![b' '; 1 << 20])),
+    // (name, request, status, JSON-RPC error code)
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, i64)> = vec![
+        ("malformed JSON", http().post(&server.url).header("content-type", "application/json").header("accept", both).body("{bad"), 400, -32700),
+        ("empty body", http().post(&server.url).header("content-type", "application/json").header("accept", both).body(""), 400, -32700),
+        ("wrong content type", http().post(&server.url).header("content-type", "text/plain").header("accept", both).body("{}"), 415, -32600),
+        ("wrong accept", http().post(&server.url).header("content-type", "application/json").header("accept", "text/html").body("{}"), 406, -32600),
+        ("oversized body", http().post(&server.url).header("content-type", "application/json").header("accept", both).body(vec![b' '; 1 << 20]), 413, -32600),
         (
             "unknown session id",
             http()
@@ -159,6 +160,20 @@ async fn malformed_input_gets_4xx_and_the_server_keeps_serving() {
                 .header("accept", both)
                 .header("mcp-session-id", "no-such-session")
                 .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            404,
+            -32600,
+        ),
+        ("DELETE of an unknown session", http().delete(&server.url).header("mcp-session-id", "no-such-session"), 404, -32600),
+        (
+            "a 2025-11-25 request without its session",
+            http()
+                .post(&server.url)
+                .header("content-type", "application/json")
+                .header("accept", both)
+                .header("mcp-protocol-version", "2025-11-25")
+                .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#),
+            400,
+            -32600,
         ),
         (
             "unsupported protocol version",
@@ -168,11 +183,23 @@ async fn malformed_input_gets_4xx_and_the_server_keeps_serving() {
                 .header("accept", both)
                 .header("mcp-protocol-version", "1999-01-01")
                 .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            400,
+            -32600,
         ),
     ];
-    for (name, request) in cases {
-        let status = request.send().await.unwrap().status();
-        assert!(status.is_client_error(), "{name}: {status}");
+    for (name, request, status, code) in cases {
+        let reply = request.send().await.unwrap();
+        assert_eq!(reply.status().as_u16(), status, "{name}");
+        assert_eq!(reply.headers()["content-type"], "application/json", "{name}");
+        if status == 413 {
+            // The rest of the body was never read: the connection ends, and the reply says so.
+            assert_eq!(reply.headers()["connection"], "close", "{name}");
+        }
+        let body: Value = reply.json().await.unwrap();
+        assert_eq!(body["jsonrpc"], "2.0", "{name}: {body}");
+        assert_eq!(body["id"], Value::Null, "{name}: {body}");
+        assert_eq!(body["error"]["code"], code, "{name}: {body}");
+        assert!(!body["error"]["message"].as_str().unwrap().is_empty(), "{name}: {body}");
         assert_eq!(http().get(format!("{}/health", server.base)).send().await.unwrap().status(), 200, "after {name}");
     }
     let client = server.client(None).await;
@@ -231,6 +258,38 @@ async fn sigterm_drains_then_exits_zero() {
     assert_eq!(ready.status(), 503, "/ready while draining");
     let (r, _client) = slow.await.unwrap();
     assert_eq!(r["returnValue"], json!("finished"), "the running execution finished: {r}");
+    let status = tokio::task::spawn_blocking(move || server.wait_exit(Duration::from_secs(10)).map(|s| s.code()))
+        .await
+        .unwrap();
+    assert_eq!(status, Some(Some(0)), "exit status after the drain");
+}
+
+/// Past `MCP_CONDUCTOR_HTTP_SHUTDOWN_TIMEOUT` a running execution ends with a result saying the
+/// server shut down; until then the draining server refuses new sessions (503, `Connection:
+/// close`) and keeps serving existing ones, new connections included.
+#[tokio::test]
+async fn drain_serves_sessions_refuses_new_ones_and_answers_overdue_calls() {
+    let mut server = HttpServer::start(&[], &[("MCP_CONDUCTOR_HTTP_SHUTDOWN_TIMEOUT", "1500")]);
+    let client = server.client(None).await;
+    let other = server.client(None).await;
+    let stuck = tokio::spawn(async move {
+        let r = run(&client, "await new Promise((r) => setTimeout(r, 60000)); 'never'").await;
+        (r, client)
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    server.signal(libc::SIGTERM);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let init: Value = serde_json::from_str(INITIALIZE).unwrap();
+    let refused = http().post(&server.url).header("accept", "application/json, text/event-stream").json(&init).send().await.unwrap();
+    assert_eq!(refused.status(), 503, "a new session while draining");
+    assert_eq!(refused.headers()["connection"], "close");
+    assert!(refused.headers().contains_key("retry-after"));
+    // An existing session is still served (rmcp's client opens a connection per request here).
+    assert_eq!(run(&other, "'served while draining'").await["returnValue"], json!("served while draining"));
+    let (r, _client) = stuck.await.unwrap();
+    assert_eq!(r["status"], "error", "{r}");
+    assert!(r["error"].as_str().unwrap().contains("server shut down"), "{r}");
+    assert!(r["error"].as_str().unwrap().contains("MCP_CONDUCTOR_HTTP_SHUTDOWN_TIMEOUT"), "{r}");
     let status = tokio::task::spawn_blocking(move || server.wait_exit(Duration::from_secs(10)).map(|s| s.code()))
         .await
         .unwrap();

@@ -3,11 +3,12 @@
 //! door ([`routes`]) owns the bearer token, the session cap, `/health`, `/ready` and `/metrics`; this file
 //! owns listening and the drain on SIGTERM/SIGINT.
 
+mod bodies;
 mod routes;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -42,6 +43,12 @@ pub struct State {
     pub metrics: Arc<Metrics>,
     pub sessions: Arc<LocalSessionManager>,
     pub draining: AtomicBool,
+    /// Set once the drain's `shutdown_delay` has passed: requests that would open a session or
+    /// stand alone (stateless) are refused; those of existing sessions are still served.
+    pub refusing_new: AtomicBool,
+    /// `/mcp` POST responses still streaming (see [`bodies::counted`]): a call's result is only
+    /// delivered once its response stream ends, after the execution itself.
+    pub open_responses: Arc<AtomicUsize>,
     /// [`HttpSettings::allowed_origins`], computed once.
     pub allowed_origins: Vec<String>,
 }
@@ -143,8 +150,11 @@ fn interface_addresses() -> Vec<IpAddr> {
 }
 
 /// Serves on `listener` (from [`bind`]) until SIGTERM/SIGINT, then drains: `/ready` turns 503,
-/// `shutdown_delay` passes, new connections are refused, running executions get
-/// `shutdown_timeout` to finish, the rest are cancelled. A second signal exits at once.
+/// `shutdown_delay` passes (everything still served), then requests that would start a session
+/// or stand alone are refused with 503 while existing sessions keep being served (their clients
+/// may open new connections: a reconnecting stream, a response to the server) until their
+/// executions have ended and their results have been sent, within `shutdown_timeout`; executions
+/// still running then end with a result saying the server shut down. A second signal exits at once.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     settings: HttpSettings,
@@ -173,7 +183,16 @@ pub async fn serve(
     // own directory for large results.
     let mcp = StreamableHttpService::new(move || Ok(server.for_new_client()), sessions.clone(), config);
     let allowed_origins = settings.allowed_origins();
-    let state = Arc::new(State { settings, sandbox, metrics, sessions, draining: AtomicBool::new(false), allowed_origins });
+    let state = Arc::new(State {
+        settings,
+        sandbox,
+        metrics,
+        sessions,
+        draining: AtomicBool::new(false),
+        refusing_new: AtomicBool::new(false),
+        open_responses: Arc::default(),
+        allowed_origins,
+    });
 
     // The line tests and operators read (stderr; stdout stays silent in every mode), shown
     // whatever the log filter; a JSON object when the logs are JSON.
@@ -206,12 +225,13 @@ pub async fn serve(
         }
     };
     let drained = tokio::select! {
-        () = drain(&state, &stop_accepting) => true,
+        () = drain(&state) => true,
         () = second_signal => {
             tracing::warn!("second signal: exiting at once");
             false
         }
     };
+    stop_accepting.cancel();
     stop_sessions.cancel();
     if drained && let Ok(connections) = accept.await {
         // Responses already produced (a finished call's result) still reach their clients:
@@ -221,23 +241,32 @@ pub async fn serve(
     Ok(())
 }
 
-async fn drain(state: &State, stop_accepting: &CancellationToken) {
+/// How long executions ended by the shutdown get to hand their results to their streams.
+const SHUTDOWN_RESULTS_GRACE: Duration = Duration::from_secs(5);
+
+async fn drain(state: &State) {
     state.draining.store(true, Ordering::SeqCst);
     tracing::info!(
         delay_ms = state.settings.shutdown_delay.as_millis() as u64,
         "shutting down: /ready answers 503 now"
     );
     tokio::time::sleep(state.settings.shutdown_delay).await;
-    stop_accepting.cancel();
-    let deadline = Instant::now() + state.settings.shutdown_timeout;
-    while state.sandbox.in_flight() > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    state.refusing_new.store(true, Ordering::SeqCst);
+    // Busy: an execution runs, or a result is still on its way to its client.
+    let busy = || state.sandbox.in_flight() + state.open_responses.load(Ordering::SeqCst);
+    let settle = |deadline: Instant| async move {
+        while busy() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    settle(Instant::now() + state.settings.shutdown_timeout).await;
     let cut = state.sandbox.in_flight();
     if cut > 0 {
-        tracing::warn!(cut, "shutdown timeout reached: cancelling running executions");
+        tracing::warn!(cut, "shutdown timeout reached: ending running executions (their clients are told)");
+        state.sandbox.shut_down();
+        settle(Instant::now() + SHUTDOWN_RESULTS_GRACE).await;
     } else {
-        tracing::info!("all executions finished; exiting");
+        tracing::info!("all executions finished and their results sent; exiting");
     }
 }
 

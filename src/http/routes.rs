@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use rmcp::transport::StreamableHttpService;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 
-use super::State;
+use super::{State, bodies};
 use crate::server::Conductor;
 
 type Reply = Response<BoxBody<Bytes, Infallible>>;
@@ -28,9 +28,13 @@ pub async fn handle<B>(
 where
     B: http_body::Body + Send + 'static,
     B::Data: Send + 'static,
-    B::Error: std::fmt::Display,
+    B::Error: std::fmt::Display + Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let started = Instant::now();
+    // A refusal that leaves a body unread ends the connection: say so (`Connection: close`), or
+    // a client that reuses the connection loses its next request.
+    let carries_body = bodies::has_body(&request);
+    let (request, body_read) = bodies::watch(request);
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let route = match path.as_str() {
@@ -47,10 +51,28 @@ where
         "/mcp" if request.method() == Method::OPTIONS => preflight(&state, &request),
         "/mcp" => {
             let origin = allowed_origin(&state, &request);
+            let post = request.method() == Method::POST;
             let mut reply = match refusal(&state, &request).await {
                 Some(refused) => refused,
+                None if post => match read_post(&state, request).await {
+                    Ok(request) => mcp.handle(request).await,
+                    Err(refused) => refused,
+                },
                 None => mcp.handle(request).await,
             };
+            if method == Method::DELETE && reply.status() == StatusCode::ACCEPTED {
+                // A session ended by DELETE: the official SDKs expect 200 (Python logs
+                // "Session termination failed: 202" otherwise).
+                *reply.status_mut() = StatusCode::OK;
+            }
+            if !reply.status().is_success() {
+                reply = as_json_rpc_error(reply).await;
+            }
+            if post && reply.status().is_success() {
+                // The drain waits for this stream: it carries the call's result.
+                let open = &state.open_responses;
+                reply = reply.map(|body| bodies::counted(body, open));
+            }
             if let Some(origin) = origin {
                 cors_headers(&mut reply, origin);
             }
@@ -58,6 +80,10 @@ where
         }
         _ => json(StatusCode::NOT_FOUND, r#"{"error":"not found: the MCP endpoint is /mcp"}"#),
     };
+    let mut reply = reply;
+    if carries_body && !body_read.load(Ordering::SeqCst) {
+        reply.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     tracing::info!(
         target: "mcp_conductor::http",
         %method,
@@ -68,6 +94,72 @@ where
     );
     state.metrics.request(route, reply.status().as_u16());
     Ok(reply)
+}
+
+/// The body of a POST to `/mcp`, read here so that its errors are JSON-RPC errors with the
+/// status the spec gives: over `MCP_CONDUCTOR_HTTP_MAX_BODY_BYTES` is 413 (the rest is left unread
+/// and the connection closed), JSON that does not parse is 400 with a parse error (-32700).
+async fn read_post<B>(state: &State, request: Request<B>) -> Result<Request<Full<Bytes>>, Reply>
+where
+    B: http_body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let limit = state.settings.max_body_bytes;
+    let (parts, body) = request.into_parts();
+    let bytes = match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            let message = format!("the request body is larger than MCP_CONDUCTOR_HTTP_MAX_BODY_BYTES ({limit} bytes)");
+            return Err(json_rpc_error(StatusCode::PAYLOAD_TOO_LARGE, INVALID_REQUEST, &message));
+        }
+        Err(e) => {
+            let message = format!("cannot read the request body: {e}");
+            return Err(json_rpc_error(StatusCode::BAD_REQUEST, INVALID_REQUEST, &message));
+        }
+    };
+    let json_body = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("json"));
+    if json_body && let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        return Err(json_rpc_error(StatusCode::BAD_REQUEST, PARSE_ERROR, &format!("Parse error: {e}")));
+    }
+    Ok(Request::from_parts(parts, Full::new(bytes)))
+}
+
+const PARSE_ERROR: i32 = -32700;
+const INVALID_REQUEST: i32 = -32600;
+
+/// A JSON-RPC error response without an id (the request's could not be read), as the
+/// streamable HTTP transport answers a request it refuses.
+fn json_rpc_error(status: StatusCode, code: i32, message: &str) -> Reply {
+    let body = serde_json::json!({ "jsonrpc": "2.0", "id": null, "error": { "code": code, "message": message } });
+    json(status, &body.to_string())
+}
+
+/// An error reply of rmcp's in plain text (a missing session id, a wrong Accept header...) as a
+/// JSON-RPC error with the same status and text, so every client reads it the same way; JSON
+/// replies (rmcp's JSON-RPC errors, ours) pass unchanged.
+async fn as_json_rpc_error(reply: Reply) -> Reply {
+    let is_json = reply
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return reply;
+    }
+    let (mut parts, body) = reply.into_parts();
+    let text = match body.collect().await {
+        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).trim().to_string(),
+        Err(never) => match never {},
+    };
+    let message = if text.is_empty() { parts.status.canonical_reason().unwrap_or("error").to_string() } else { text };
+    let rewritten = json_rpc_error(parts.status, INVALID_REQUEST, &message);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, rewritten.into_body())
 }
 
 fn ready(state: &State) -> Reply {
@@ -180,6 +272,23 @@ fn unauthorized<B>(state: &State, request: &Request<B>) -> Option<Reply> {
 async fn refusal<B>(state: &State, request: &Request<B>) -> Option<Reply> {
     if let Some(refused) = unauthorized(state, request) {
         return Some(refused);
+    }
+    if request.method() == Method::DELETE
+        && let Some(id) = request.headers().get("mcp-session-id").and_then(|v| v.to_str().ok())
+        && !state.sessions.sessions.read().await.contains_key(id)
+    {
+        // rmcp answers 202 to any id; the spec wants 404 for one the server does not know.
+        return Some(json_rpc_error(StatusCode::NOT_FOUND, INVALID_REQUEST, "Not Found: no session with this id"));
+    }
+    if state.refusing_new.load(Ordering::SeqCst) && !request.headers().contains_key("mcp-session-id") {
+        // Draining: existing sessions finish their work here; anything new goes elsewhere.
+        let mut reply = json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            r#"{"error":"the server is shutting down: connect again (to another replica, or to this one once it has restarted)"}"#,
+        );
+        reply.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        reply.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return Some(reply);
     }
     if opens_session(state, request) && state.sessions.sessions.read().await.len() >= state.settings.max_sessions {
         let mut reply = json(

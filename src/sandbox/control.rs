@@ -22,6 +22,8 @@ pub enum Fault {
 pub enum StopReason {
     Timeout,
     Cancelled,
+    /// The server shut down before the execution ended (the HTTP drain's timeout).
+    ShutDown,
     /// The heap reached `MCP_CONDUCTOR_MAX_MEMORY_MB`.
     Memory,
     /// Code used an unstable API; deno_runtime's default would exit the whole process.

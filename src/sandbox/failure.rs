@@ -76,6 +76,14 @@ pub fn engine_fault(fault: &Fault, limit_mb: usize) -> Failure {
     }
 }
 
+pub fn shut_down() -> Failure {
+    Failure::new(
+        ErrorType::Runtime,
+        "The server shut down before the execution finished (MCP_CONDUCTOR_HTTP_SHUTDOWN_TIMEOUT reached \
+         while draining); nothing was kept: run it again, it will reach a server that is up",
+    )
+}
+
 pub fn cancelled() -> Failure {
     Failure::new(ErrorType::Runtime, "Execution cancelled by the client")
 }
@@ -130,6 +138,7 @@ pub fn stopped(reason: StopReason, timeout: Duration, limit_mb: usize, value_was
         StopReason::Timeout if value_was_ready => timed_out_with_work_pending(timeout),
         StopReason::Timeout => timed_out(timeout),
         StopReason::Cancelled => cancelled(),
+        StopReason::ShutDown => shut_down(),
         StopReason::Memory => out_of_memory(limit_mb),
         StopReason::Unstable { feature, api } => Failure::new(
             ErrorType::Runtime,

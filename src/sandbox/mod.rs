@@ -73,6 +73,9 @@ pub struct Sandbox {
     in_flight: Arc<AtomicUsize>,
     /// Abandoned threads still running, per client (`MCP_CONDUCTOR_MAX_ABANDONED_PER_CLIENT`).
     stuck_by_client: Arc<std::sync::Mutex<std::collections::HashMap<ClientId, Arc<AtomicUsize>>>>,
+    /// Cancelled when the server shuts down ([`Sandbox::shut_down`]): running executions end with
+    /// a result that says so, new ones are refused.
+    shutdown: CancellationToken,
 }
 
 /// Counts one call in flight while it lives (see [`Sandbox::in_flight`]).
@@ -110,6 +113,7 @@ impl Sandbox {
             slots,
             in_flight: Arc::default(),
             stuck_by_client: Arc::default(),
+            shutdown: CancellationToken::new(),
         }
     }
 
@@ -124,6 +128,12 @@ impl Sandbox {
     /// Calls in flight: waiting for a slot, running, or finishing ([`Sandbox::hold`]).
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Ends every running execution with a result saying the server shut down, and refuses new
+    /// ones the same way (the HTTP drain, at `MCP_CONDUCTOR_HTTP_SHUTDOWN_TIMEOUT`).
+    pub fn shut_down(&self) {
+        self.shutdown.cancel();
     }
 
     /// Abandoned execution threads that have not ended yet.
@@ -162,6 +172,9 @@ impl Sandbox {
         let timeout = request.timeout;
         let deadline = started + timeout;
         let ended = |outcome: Outcome, queued: Duration| outcome.timed(queued, started.elapsed());
+        if self.shutdown.is_cancelled() {
+            return ended(Outcome::failed(failure::shut_down()), Duration::ZERO);
+        }
         // Waiting for a slot counts against the timeout.
         let (_slot, queued) = match self.slots.clone().try_acquire_owned() {
             Ok(slot) => (slot, Duration::ZERO),
@@ -171,6 +184,7 @@ impl Sandbox {
                     return ended(Outcome::failed(failure::timed_out_waiting_for_slot(timeout)), started.elapsed());
                 }
                 _ = cancel.cancelled() => return ended(Outcome::failed(failure::cancelled()), started.elapsed()),
+                _ = self.shutdown.cancelled() => return ended(Outcome::failed(failure::shut_down()), started.elapsed()),
             },
         };
         if self.saturated_by_stuck_threads() {
@@ -205,6 +219,10 @@ impl Sandbox {
                 }
                 _ = cancel.cancelled() => {
                     control.stop(StopReason::Cancelled);
+                    break;
+                }
+                _ = self.shutdown.cancelled() => {
+                    control.stop(StopReason::ShutDown);
                     break;
                 }
                 fault = control.faulted() => {

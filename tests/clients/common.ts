@@ -137,9 +137,30 @@ export function startHttpServer(params: { command: string; env: Record<string, s
   });
 }
 
-/** Checks of the HTTP server's shutdown: exit 0 within 10 s of SIGTERM, nothing on stdout. */
-export async function stopHttpServer(report: Report, server: HttpServer): Promise<void> {
-  const r = await server.stop();
+/** The code of the call in flight when the drain starts, and what it returns. */
+const DRAIN_CODE = "await new Promise((r) => setTimeout(r, 2000)); 'finished during the drain'";
+const DRAIN_VALUE = "finished during the drain";
+
+/**
+ * Checks of the HTTP server's shutdown, SIGTERMed while a call of this client runs: the call still
+ * gets its result (the drain keeps the session and its streams served until the execution ends;
+ * the client may open new connections meanwhile), then the server exits 0 within 10 s of SIGTERM
+ * with nothing on stdout.
+ */
+export async function stopHttpServer(report: Report, server: HttpServer, call?: (tool: string, args: Record<string, Json>) => Promise<ToolResult>): Promise<void> {
+  let inFlight: Promise<ToolResult | Error> | undefined;
+  if (call) {
+    inFlight = call("run_deno_code", { deno_code: DRAIN_CODE }).catch((e) => (e instanceof Error ? e : new Error(String(e))));
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const stopping = server.stop();
+  if (inFlight) {
+    const result = await inFlight;
+    const value = result instanceof Error ? undefined : (result.structuredContent as { returnValue?: unknown } | undefined)?.returnValue;
+    report.check("http: a call running when SIGTERM arrives still gets its result (drain)",
+      value === DRAIN_VALUE ? [] : [result instanceof Error ? errorText(result) : `result ${JSON.stringify(result).slice(0, 300)}`]);
+  }
+  const r = await stopping;
   console.log(`     [${report.client}] http: the server's exit came ${r.ms} ms after SIGTERM`);
   report.check("http: the server exits 0 within 10 s of SIGTERM",
     !r.timedOut && r.code === 0 ? [] : [r.timedOut ? "still running after 10 s (SIGKILLed)" : `exit code ${r.code}, signal ${r.signal}, after ${r.ms} ms`]);
@@ -410,7 +431,7 @@ export async function exerciseConnected(report: Report, client: DrivenClient, co
   const call = async (tool: string, args: Record<string, Json>): Promise<ToolResult> =>
     (await client.callTool({ name: tool, arguments: args })) as ToolResult;
   await runCases(report, call, codeOf);
-  if (server) await stopHttpServer(report, server);
+  if (server) await stopHttpServer(report, server, call);
 }
 
 /** A run that ended early: one failure, the report printed; the exit code. */

@@ -38,6 +38,10 @@ from mcp.client.streamable_http import streamable_http_client
 # Seconds one request may take before the client gives up (the slowest case takes about one).
 READ_TIMEOUT = 120
 
+# The call in flight when the server is SIGTERMed, and what it returns (as in common.ts).
+DRAIN_CODE = "await new Promise((r) => setTimeout(r, 2000)); 'finished during the drain'"
+DRAIN_VALUE = "finished during the drain"
+
 TOOLS = ["run_deno_code", "list_playbooks", "get_playbook", "create_playbook", "list_mcp_servers", "get_tools"]
 
 
@@ -327,8 +331,33 @@ class HttpServer:
         self._stdout_reader.join(5)
         return code, time.monotonic() - t0, timed_out
 
-    async def stop(self, report: Report) -> None:
-        code, seconds, timed_out = await anyio.to_thread.run_sync(self.stop_blocking)
+    async def stop(self, report: Report, call: Callable[[str, dict[str, Any]], Any] | None = None) -> None:
+        """SIGTERM; with `call`, while a call of this client runs, which must still get its result
+        (the drain serves the session and its streams until the execution ends)."""
+        outcome: dict[str, Any] = {}
+        stopped: dict[str, Any] = {}
+
+        async def in_flight() -> None:
+            try:
+                result = await call("run_deno_code", {"deno_code": DRAIN_CODE})
+                outcome["value"] = (result.structured_content or {}).get("returnValue")
+                outcome["result"] = result
+            except Exception as e:  # noqa: BLE001 - reported below
+                outcome["error"] = e
+
+        async def sigterm() -> None:
+            if call is not None:
+                await anyio.sleep(0.5)
+            stopped["r"] = await anyio.to_thread.run_sync(self.stop_blocking)
+
+        async with anyio.create_task_group() as tg:
+            if call is not None:
+                tg.start_soon(in_flight)
+            tg.start_soon(sigterm)
+        if call is not None:
+            problems = [] if outcome.get("value") == DRAIN_VALUE else [error_text(outcome["error"]) if "error" in outcome else f"result {outcome.get('result')!r}"[:300]]
+            report.check("http: a call running when SIGTERM arrives still gets its result (drain)", problems)
+        code, seconds, timed_out = stopped["r"]
         print(f"     [{report.client}] http: the server's exit came {seconds * 1000:.0f} ms after SIGTERM", flush=True)
         problems = ["still running after 10 s (SIGKILLed)"] if timed_out else ([] if code == 0 else [f"exit code {code} after {seconds:.1f} s"])
         report.check("http: the server exits 0 within 10 s of SIGTERM", problems)
@@ -451,8 +480,8 @@ async def with_session(report: Report, http: bool) -> None:
             ClientSession(read, write, read_timeout_seconds=READ_TIMEOUT, logging_callback=on_log) as session,
         ):
             await run(session)
-            # SIGTERM with the session still open, as when a server is stopped under its clients.
-            await server.stop(report)
+            # SIGTERM with the session still open and a call running, as when a server is stopped under its clients.
+            await server.stop(report, lambda tool, args: session.call_tool(tool, args))
 
 
 async def with_client(report: Report, http: bool) -> None:
@@ -475,8 +504,8 @@ async def with_client(report: Report, http: bool) -> None:
         await check_unauthenticated(report, target, use_client=True)
         async with http_client(server.token) as http_, Client(make_http(http_), mode="auto", read_timeout_seconds=READ_TIMEOUT) as client:
             await run(client)
-            # SIGTERM with the session still open, as when a server is stopped under its clients.
-            await server.stop(report)
+            # SIGTERM with a call running, as when a server is stopped under its clients.
+            await server.stop(report, lambda tool, args: client.call_tool(tool, args))
 
 
 async def main(modes: list[str], http: bool) -> int:
