@@ -287,14 +287,15 @@ pub const ENV_VARS: &[EnvVar] = &[
         name: "MCP_CONDUCTOR_HTTP_SHUTDOWN_DELAY",
         aliases: &[],
         default: "`0`",
-        help: "On SIGTERM/SIGINT, ms to keep serving with /ready at 503 (load balancers notice) \
-            before new connections are refused.",
+        help: "On SIGTERM/SIGINT, ms to keep serving everything with /ready at 503 (load balancers \
+            notice) before new sessions and stand-alone requests are refused.",
     },
     EnvVar {
         name: "MCP_CONDUCTOR_HTTP_SHUTDOWN_TIMEOUT",
         aliases: &[],
         default: "`30000`",
-        help: "Then ms running executions get to finish before they are cancelled and the server exits.",
+        help: "Then ms existing sessions keep being served for their running executions to finish; \
+            those still running end with a result saying the server shut down.",
     },
     EnvVar {
         name: "MCP_CONDUCTOR_LOG",
@@ -307,6 +308,45 @@ pub const ENV_VARS: &[EnvVar] = &[
         aliases: &[],
         default: "`text`",
         help: "`text` or `json` (one JSON object per line, for log collectors).",
+    },
+    EnvVar {
+        name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+        aliases: &[],
+        default: "unset: no traces exported",
+        help: "OpenTelemetry collector base URL (OTLP over HTTP, e.g. `http://collector:4318`): traces \
+            go to `<url>/v1/traces`. Setting it (or the next) turns tracing on.",
+    },
+    EnvVar {
+        name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        aliases: &[],
+        default: "unset",
+        help: "The full traces URL, used as given (instead of the above).",
+    },
+    EnvVar {
+        name: "OTEL_EXPORTER_OTLP_PROTOCOL",
+        aliases: &[],
+        default: "`http/protobuf`",
+        help: "`http/protobuf` or `http/json` (`grpc` is refused at startup); \
+            `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` overrides it.",
+    },
+    EnvVar {
+        name: "OTEL_EXPORTER_OTLP_HEADERS",
+        aliases: &[],
+        default: "unset",
+        help: "Headers for the collector, `key=value,...` (credentials; `OTEL_EXPORTER_OTLP_TRACES_HEADERS` \
+            overrides it): read at startup, then removed from the environment, so code never sees them.",
+    },
+    EnvVar {
+        name: "OTEL_SERVICE_NAME",
+        aliases: &[],
+        default: "`mcp-conductor`",
+        help: "The service name on exported spans (`OTEL_RESOURCE_ATTRIBUTES` adds attributes).",
+    },
+    EnvVar {
+        name: "OTEL_SDK_DISABLED",
+        aliases: &[],
+        default: "`false`",
+        help: "`true` turns tracing off whatever the endpoint (so does `OTEL_TRACES_EXPORTER=none`).",
     },
 ];
 
@@ -1213,7 +1253,12 @@ mod tests {
         for (row, var) in rows.iter().zip(ENV_VARS) {
             let cells: Vec<&str> = row.split('|').map(str::trim).collect();
             assert!(cells.len() >= 4, "row has no Default column: {row}");
-            let names: Vec<&str> = cells[1].split('`').skip(1).step_by(2).filter(|s| s.starts_with("MCP_CONDUCTOR_")).collect();
+            let names: Vec<&str> = cells[1]
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|s| s.starts_with("MCP_CONDUCTOR_") || s.starts_with("OTEL_"))
+                .collect();
             let expected: Vec<&str> = var.names().collect();
             assert_eq!(names, expected, "the row's variable and aliases, in the first column: {row}");
             assert_eq!(cells[2], var.default, "docs/configuration.md's default for {} differs from ENV_VARS", var.name);

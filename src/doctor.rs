@@ -119,7 +119,8 @@ fn print_set_variables() {
         for name in var.names() {
             if let Ok(value) = std::env::var(name) {
                 any = true;
-                let shown = if name.contains("TOKEN") && !name.ends_with("_FILE") { "(set, not shown)".into() } else { value };
+                let secret = (name.contains("TOKEN") && !name.ends_with("_FILE")) || name.contains("HEADERS");
+                let shown = if secret { "(set, not shown)".into() } else { value };
                 println!("  {name}={shown}");
             }
         }
@@ -211,6 +212,7 @@ fn execution(report: &mut Report, config: &Config, runtime: &tokio::runtime::Run
         progress: None,
         lines: None,
         client: ClientId::stdio(),
+        trace: None,
     };
     let started = Instant::now();
     let outcome = runtime.block_on(sandbox.execute(request, Default::default()));

@@ -30,6 +30,7 @@ pub mod run_args;
 pub mod sandbox;
 pub mod server;
 pub mod stdio;
+pub mod telemetry;
 pub mod unique;
 
 use std::sync::Arc;

@@ -77,6 +77,13 @@ fn main() -> ExitCode {
     // SAFETY: no other thread exists yet.
     unsafe { std::env::remove_var("DENO_EXTRA_STDIO_FDS") };
     let cli = Cli::parse();
+    // Also before other threads: it takes the collector's header variables out of the environment.
+    if matches!(cli.command, None | Some(Command::Stdio) | Some(Command::Http(_))) {
+        if let Err(e) = mcp_conductor::telemetry::init() {
+            eprintln!("mcp-conductor: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let result = match cli.command.unwrap_or(Command::Stdio) {
         Command::Stdio => serve(None),
         Command::Http(flags) => serve(Some(flags)),
@@ -254,6 +261,7 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
     // Dropping the runtime's tasks closes upstream connections (their processes are killed);
     // abandoned execution threads must not keep the process alive.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    mcp_conductor::telemetry::shutdown();
     served
 }
 

@@ -164,10 +164,17 @@ impl ProxyManager {
         request(connection, self.settings.call_timeout).await.map_err(|e| format!("{server}: {e}"))
     }
 
-    pub async fn call(&self, server: &str, tool: &str, args: JsonObject) -> Result<CallToolResult, String> {
+    /// `trace`: handed on to the upstream server (see [`Connection::call`]).
+    pub async fn call(
+        &self,
+        server: &str,
+        tool: &str,
+        args: JsonObject,
+        trace: Option<(String, Option<String>)>,
+    ) -> Result<CallToolResult, String> {
         let upstream = self.find(server)?;
         let connection = upstream.connection(&self.settings).await?;
-        match connection.call(tool, args, self.settings.call_timeout).await {
+        match connection.call(tool, args, self.settings.call_timeout, trace).await {
             Ok(result) => Ok(result),
             Err(error) => {
                 // A wrong tool name is the likeliest mistake: say which tools exist.

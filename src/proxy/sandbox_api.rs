@@ -3,11 +3,14 @@
 
 use std::sync::Arc;
 
+use opentelemetry::KeyValue;
+use opentelemetry::trace::SpanKind;
 use serde_json::{Value, json};
 
 use super::format::unwrap_result;
 use super::manager::ProxyManager;
 use crate::sandbox::{Host, HostError, HostReply, HostRequest};
+use crate::telemetry;
 
 /// The sandbox's handle on the manager: requests run on the server's runtime (where the
 /// connections live) and are aborted when the execution ends first.
@@ -23,9 +26,9 @@ impl ProxyHost {
 }
 
 impl Host for ProxyHost {
-    fn request(&self, request: HostRequest) -> HostReply {
+    fn request(&self, request: HostRequest, trace: Option<(String, Option<String>)>) -> HostReply {
         let manager = self.manager.clone();
-        let task = self.runtime.spawn(async move { handle(&manager, request).await });
+        let task = self.runtime.spawn(async move { traced(&manager, request, trace).await });
         let abort = task.abort_handle();
         Box::pin(async move {
             let _abort_on_drop = AbortOnDrop(abort);
@@ -45,7 +48,60 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn handle(manager: &ProxyManager, request: HostRequest) -> Result<Value, HostError> {
+/// [`handle`] in a span (kind client) when the request reaches an upstream server, child of the
+/// execution's; its context is what the upstream server receives. Names and outcomes only.
+async fn traced(manager: &ProxyManager, request: HostRequest, trace: Option<(String, Option<String>)>) -> Result<Value, HostError> {
+    let Some((method, server, name)) = upstream_method(&request) else {
+        return handle(manager, request, None).await;
+    };
+    let parent = match &trace {
+        Some((traceparent, tracestate)) => telemetry::from_headers(traceparent, tracestate.as_deref()),
+        None => opentelemetry::Context::new(),
+    };
+    let mut attributes = vec![
+        KeyValue::new("mcp.method.name", method),
+        KeyValue::new("mcp_conductor.upstream", server.to_string()),
+    ];
+    if let Some(name) = name {
+        let key = if method == "tools/call" { "gen_ai.tool.name" } else { "mcp.prompt.name" };
+        attributes.push(KeyValue::new(key, name.to_string()));
+    }
+    let span_name = match name {
+        Some(name) => format!("{method} {name}"),
+        None => method.to_string(),
+    };
+    let cx = telemetry::start(span_name, SpanKind::Client, &parent, attributes);
+    let reply = handle(manager, request, telemetry::headers_of(&cx)).await;
+    let error = match &reply {
+        Ok(_) => None,
+        // A tool that answered with isError, or a call that failed on the way.
+        Err(HostError { result: Some(_), .. }) => Some("tool_error"),
+        Err(_) => Some("call_failed"),
+    };
+    telemetry::end(&cx, error, Vec::new());
+    reply
+}
+
+/// The MCP method a request sends upstream, its server, and the tool or prompt it names.
+fn upstream_method(request: &HostRequest) -> Option<(&'static str, &str, Option<&str>)> {
+    Some(match request {
+        HostRequest::ListServers {} => return None,
+        HostRequest::Load { server } | HostRequest::ListTools { server } => ("tools/list", server, None),
+        HostRequest::CallTool { server, tool, .. } | HostRequest::CallToolRaw { server, tool, .. } => {
+            ("tools/call", server, Some(tool.as_str()))
+        }
+        HostRequest::ListResources { server } => ("resources/list", server, None),
+        HostRequest::ReadResource { server, .. } => ("resources/read", server, None),
+        HostRequest::ListPrompts { server } => ("prompts/list", server, None),
+        HostRequest::GetPrompt { server, name, .. } => ("prompts/get", server, Some(name.as_str())),
+    })
+}
+
+async fn handle(
+    manager: &ProxyManager,
+    request: HostRequest,
+    trace: Option<(String, Option<String>)>,
+) -> Result<Value, HostError> {
     match request {
         HostRequest::ListServers {} => {
             // A broken file is an error, not an empty list: code (and its author) would take `[]`
@@ -81,11 +137,11 @@ async fn handle(manager: &ProxyManager, request: HostRequest) -> Result<Value, H
             ))
         }
         HostRequest::CallToolRaw { server, tool, args } => {
-            let result = manager.call(&server, &tool, args).await?;
+            let result = manager.call(&server, &tool, args, trace).await?;
             Ok(serde_json::to_value(&result).unwrap_or(Value::Null))
         }
         HostRequest::CallTool { server, tool, args } => {
-            let result = manager.call(&server, &tool, args).await?;
+            let result = manager.call(&server, &tool, args, trace).await?;
             unwrap_result(&result).map_err(|message| HostError {
                 message: format!("{server}.{tool} failed: {message}"),
                 result: Some(serde_json::to_value(&result).unwrap_or(Value::Null)),

@@ -109,8 +109,23 @@ impl Connection {
         Ok(tools)
     }
 
-    pub async fn call(&self, tool: &str, args: JsonObject, timeout: Duration) -> Result<CallToolResult, String> {
-        let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
+    /// `trace`: the W3C `(traceparent, tracestate)` handed on in the request's `_meta` (SEP-414).
+    pub async fn call(
+        &self,
+        tool: &str,
+        args: JsonObject,
+        timeout: Duration,
+        trace: Option<(String, Option<String>)>,
+    ) -> Result<CallToolResult, String> {
+        let mut params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
+        if let Some((traceparent, tracestate)) = trace {
+            let mut meta = rmcp::model::RequestMetaObject::default();
+            meta.0.set_traceparent(traceparent);
+            if let Some(tracestate) = tracestate {
+                meta.0.set_tracestate(tracestate);
+            }
+            params.meta = Some(meta);
+        }
         tokio::time::timeout(timeout, self.service.peer().call_tool(params))
             .await
             .map_err(|_| {

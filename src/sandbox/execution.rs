@@ -18,7 +18,7 @@ use super::code::{SyntaxError, prepare_execution};
 use super::children;
 use super::control::Control;
 use super::failure::{self, Ended, classify, core_failure};
-use super::glue::{Attachments, JobGlobals, JobProgress, SpawnedChildren};
+use super::glue::{Attachments, JobGlobals, JobProgress, JobTrace, SpawnedChildren};
 use super::job::{ExecRequest, Job, SandboxConfig};
 use super::loader::SandboxLoader;
 use super::output::OutputLog;
@@ -213,6 +213,9 @@ async fn run_job(
     loader.register(main_url, request.code.into(), emitted.source_map);
     if let Some(sink) = request.progress {
         worker.js_runtime.op_state().borrow_mut().put(JobProgress(sink));
+    }
+    if let Some(trace) = request.trace {
+        worker.js_runtime.op_state().borrow_mut().put(JobTrace(trace));
     }
     if !request.globals.is_empty()
         && let Err(e) = define_globals(worker, &request.globals)

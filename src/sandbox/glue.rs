@@ -44,6 +44,10 @@ pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
 
 pub struct JobProgress(pub ProgressSink);
 
+/// The execution's W3C trace context (`traceparent`, `tracestate`), handed to each `mcpFactory`
+/// request; put into the op state with the job when the call is traced.
+pub struct JobTrace(pub (String, Option<String>));
+
 /// What `mcp.image()`, `mcp.audio()` and `mcp.file()` add to the tool result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttachmentKind {
@@ -194,10 +198,13 @@ fn op_conductor_print(state: &mut OpState, #[string] msg: &str, is_err: bool) {
 #[op2]
 #[string]
 async fn op_conductor_host(state: Rc<RefCell<OpState>>, #[string] method: String, #[string] params: String) -> String {
-    let host = state.borrow().borrow::<GlueState>().host.clone();
+    let (host, trace) = {
+        let state = state.borrow();
+        (state.borrow::<GlueState>().host.clone(), state.try_borrow::<JobTrace>().map(|t| t.0.clone()))
+    };
     let reply = match (host, HostRequest::decode(&method, &params)) {
         (_, Err(e)) => Err(e),
-        (Some(host), Ok(request)) => host.request(request).await,
+        (Some(host), Ok(request)) => host.request(request, trace).await,
         (None, Ok(_)) => Err(HostError::new("mcpFactory is not available here")),
     };
     encode_reply(reply)

@@ -69,7 +69,9 @@ pub type HostReply = Pin<Box<dyn Future<Output = Result<Value, HostError>> + Sen
 
 /// The server side of `mcpFactory`.
 pub trait Host: Send + Sync {
-    fn request(&self, request: HostRequest) -> HostReply;
+    /// `trace`: the execution's W3C `(traceparent, tracestate)` when the call is traced; the
+    /// request's work is its child and upstream servers get it in `_meta`.
+    fn request(&self, request: HostRequest, trace: Option<(String, Option<String>)>) -> HostReply;
 }
 
 impl HostRequest {

@@ -48,6 +48,9 @@ pub struct ExecRequest {
     pub lines: Option<LineSink>,
     /// The client the call came from: a large return value goes to its results directory.
     pub client: ClientId,
+    /// The W3C `traceparent` (and `tracestate`) of the execution's span: `mcpFactory` requests
+    /// are its children and hand it on to upstream servers (`src/telemetry.rs`).
+    pub trace: Option<(String, Option<String>)>,
 }
 
 /// A request on its way to a worker thread. The thread never looks at the clock: the

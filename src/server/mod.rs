@@ -25,6 +25,10 @@ use crate::playbooks::Store;
 use crate::proxy::ProxyManager;
 use crate::sandbox::{ClientId, Sandbox};
 
+/// The span of the tool call being handled (`src/telemetry.rs`), for the tool's own spans.
+#[derive(Clone)]
+pub struct CallTrace(pub opentelemetry::Context);
+
 #[derive(Clone)]
 pub struct Conductor {
     sandbox: Sandbox,
@@ -96,6 +100,23 @@ impl ServerHandler for Conductor {
     ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
         let tool = request.name.to_string();
         let started = std::time::Instant::now();
+        // The span of this call (kind server): it continues the caller's trace (`_meta`, then HTTP
+        // headers); the tool's own work (the execution) hangs below it through `CallTrace`.
+        let headers = context.extensions.get::<http::request::Parts>().map(|parts| &parts.headers);
+        // (rmcp has moved the request's `_meta` into the context by now)
+        let parent = crate::telemetry::parent(context.meta.0.get_traceparent(), context.meta.0.get_tracestate(), headers);
+        let span = crate::telemetry::start(
+            format!("tools/call {tool}"),
+            opentelemetry::trace::SpanKind::Server,
+            &parent,
+            vec![
+                opentelemetry::KeyValue::new("mcp.method.name", "tools/call"),
+                opentelemetry::KeyValue::new("gen_ai.tool.name", tool.clone()),
+                opentelemetry::KeyValue::new("gen_ai.operation.name", "execute_tool"),
+            ],
+        );
+        let mut context = context;
+        context.extensions.insert(CallTrace(span.clone()));
         let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
         let response = self.tool_router.call(call).await;
         let outcome = match &response {
@@ -103,6 +124,13 @@ impl ServerHandler for Conductor {
             Ok(_) => "ok",
             Err(_) => "invalid",
         };
+        let error = match outcome {
+            "error" => Some("tool_error"),
+            "invalid" => Some("invalid_request"),
+            _ => None,
+        };
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        crate::telemetry::end(&span, error, vec![opentelemetry::KeyValue::new("mcp_conductor.duration_ms", ms)]);
         self.metrics.tool_call(&tool, outcome);
         tracing::info!(target: "mcp_conductor::tools", tool, outcome, ms = started.elapsed().as_secs_f64() * 1000.0, "tool call");
         response

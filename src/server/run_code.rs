@@ -3,8 +3,11 @@
 use std::time::Duration;
 
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, RequestMetaObject, ResourceContents};
+use rmcp::handler::server::tool::Extension;
 use rmcp::{ErrorData, Peer, RoleServer, tool, tool_router};
 use serde::Deserialize;
+use opentelemetry::KeyValue;
+use opentelemetry::trace::SpanKind;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -64,6 +67,7 @@ impl Conductor {
         cancel: CancellationToken,
         peer: Peer<RoleServer>,
         meta: RequestMetaObject,
+        Extension(call_trace): Extension<super::CallTrace>,
     ) -> Result<CallToolResult, ErrorData> {
         // Deserialized here (not through rmcp's `Parameters`, which turns bad input into a tool
         // result) so that invalid input is an invalid-params error, like every other check below.
@@ -84,8 +88,12 @@ impl Conductor {
         let log_forwarder = log_level.map(|_| super::logging::Forwarder::start(peer));
         let lines = log_forwarder.as_ref().zip(log_level).map(|(f, level)| f.sink(level));
         let client = self.client.clone();
-        let request = ExecRequest { code: params.deno_code, timeout, globals, progress, lines, client };
+        // The execution's span: `mcpFactory` requests are its children.
+        let span = crate::telemetry::start("execution".into(), SpanKind::Internal, &call_trace.0, Vec::new());
+        let trace = crate::telemetry::headers_of(&span);
+        let request = ExecRequest { code: params.deno_code, timeout, globals, progress, lines, client, trace };
         let outcome = self.sandbox.execute(request, cancel).await;
+        end_execution_span(&span, &outcome);
         if let Some(forwarder) = forwarder {
             forwarder.finish().await;
         }
@@ -117,6 +125,21 @@ impl Conductor {
             )),
         }
     }
+}
+
+/// How the execution went, as span attributes: status, error type and times; never code or values.
+fn end_execution_span(span: &opentelemetry::Context, outcome: &Outcome) {
+    let mut attributes = vec![
+        KeyValue::new("mcp_conductor.status", if outcome.is_error() { "error" } else { "success" }),
+        KeyValue::new("mcp_conductor.execution_ms", outcome.execution_time_ms),
+        KeyValue::new("mcp_conductor.queue_ms", outcome.queue_ms),
+    ];
+    if let Some(usage) = &outcome.usage {
+        attributes.push(KeyValue::new("mcp_conductor.cpu_ms", usage.cpu_time_ms));
+        attributes.push(KeyValue::new("mcp_conductor.peak_memory_bytes", usage.peak_memory as i64));
+    }
+    let error = outcome.result.as_ref().err().map(|f| f.error_type.name());
+    crate::telemetry::end(span, error.as_deref(), attributes);
 }
 
 /// Text item: the original product's JSON. `structuredContent`: the same plus raw streams.

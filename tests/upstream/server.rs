@@ -94,6 +94,13 @@ impl Upstream {
     async fn pid(&self) -> Result<CallToolResult, ErrorData> {
         text(std::process::id().to_string())
     }
+
+    #[tool(description = "The W3C trace context this call's `_meta` carried: {traceparent, tracestate} (nulls if none).")]
+    async fn trace_context(&self, meta: rmcp::model::RequestMetaObject) -> Result<CallToolResult, ErrorData> {
+        let traceparent = meta.0.get_traceparent().map(str::to_string);
+        let tracestate = meta.0.get_tracestate().map(str::to_string);
+        text(json!({ "traceparent": traceparent, "tracestate": tracestate }).to_string())
+    }
 }
 
 /// One resource and one prompt, for `mcpFactory`'s `listResources`/`readResource`/`listPrompts`/
