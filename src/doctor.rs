@@ -61,6 +61,11 @@ pub fn run() -> bool {
         }
     };
     report.ok("every MCP_CONDUCTOR_* variable parses");
+    match crate::telemetry::requested(|name| std::env::var(name).ok()) {
+        Ok(true) => report.ok("OpenTelemetry: traces are exported (OTEL_EXPORTER_OTLP_* set)"),
+        Ok(false) => report.ok("OpenTelemetry: traces off (no OTEL_EXPORTER_OTLP_ENDPOINT)"),
+        Err(e) => report.error(&e),
+    }
     // Before any thread exists (the async runtime below starts some): see `engine::init`.
     crate::engine::init(config.limits.max_memory_bytes);
     if let Err(e) = config.prepare_workspace() {

@@ -633,3 +633,91 @@ async fn attacks_from_one_client_leave_another_clients_call_alone() {
     assert_eq!(value["returnValue"], json!("done"), "{value}");
     assert_eq!(run(&attacker, "1 + 1").await["returnValue"], json!(2));
 }
+
+/// A protocol 2026-07-28 request: headers and `_meta` as the spec requires.
+fn modern(server: &HttpServer, method: &str, name: Option<&str>, id: u64, params: Value) -> reqwest::RequestBuilder {
+    let mut params = params;
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let mut request = http()
+        .post(&server.url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", method);
+    if let Some(name) = name {
+        request = request.header("mcp-name", name);
+    }
+    request.json(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))
+}
+
+/// The JSON-RPC message of a reply (JSON, or the first SSE `data:` line).
+async fn message(reply: reqwest::Response) -> Value {
+    let text = reply.text().await.unwrap();
+    let body = text.lines().find_map(|l| l.strip_prefix("data:")).map(str::trim).unwrap_or(text.trim()).to_string();
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// What 2026-07-28 asks of a streamable-HTTP server, as rmcp and our door do it: `server/discover`,
+/// `resultType` on every result, `ttlMs`/`cacheScope` on list results in a stable order, header
+/// validation (`Mcp-Method`/`Mcp-Name`, -32020 with 400), `ping` gone.
+#[tokio::test]
+async fn the_2026_07_28_wire() {
+    let server = HttpServer::start(&[], &[]);
+    let discover = message(modern(&server, "server/discover", None, 1, json!({})).send().await.unwrap()).await;
+    assert_eq!(discover["result"]["resultType"], "complete", "{discover}");
+    assert!(discover["result"]["supportedVersions"].as_array().unwrap().contains(&json!("2026-07-28")), "{discover}");
+    assert!(discover["result"]["capabilities"]["tools"].is_object(), "{discover}");
+    let mut orders = Vec::new();
+    for id in [2, 3] {
+        let list = message(modern(&server, "tools/list", None, id, json!({})).send().await.unwrap()).await;
+        let result = &list["result"];
+        assert_eq!(result["resultType"], "complete", "{list}");
+        assert!(result["ttlMs"].is_u64() && result["cacheScope"].is_string(), "{list}");
+        orders.push(result["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect::<Vec<_>>());
+    }
+    assert_eq!(orders[0], orders[1], "tools/list order is stable");
+    assert_eq!(orders[0].len(), 6);
+    let args = json!({ "name": "run_deno_code", "arguments": { "deno_code": "6*7" } });
+    let call = message(modern(&server, "tools/call", Some("run_deno_code"), 4, args.clone()).send().await.unwrap()).await;
+    assert_eq!(call["result"]["resultType"], "complete", "{call}");
+    assert_eq!(call["result"]["structuredContent"]["returnValue"], 42, "{call}");
+    for (name, request) in [
+        ("Mcp-Name differs from the body", modern(&server, "tools/call", Some("list_playbooks"), 5, args.clone())),
+        ("Mcp-Name missing", modern(&server, "tools/call", None, 6, args.clone())),
+    ] {
+        let reply = request.send().await.unwrap();
+        assert_eq!(reply.status(), 400, "{name}");
+        assert_eq!(message(reply).await["error"]["code"], -32020, "{name}");
+    }
+    let ping = message(modern(&server, "ping", None, 7, json!({})).send().await.unwrap()).await;
+    assert_eq!(ping["error"]["code"], -32601, "ping is gone in 2026-07-28: {ping}");
+}
+
+/// 2026-07-28 has no stream resumption: a response stream the client drops ends the execution,
+/// on a server in session mode too (the stateless server's case is above).
+#[tokio::test]
+async fn a_dropped_response_stream_cancels_the_execution() {
+    let server = HttpServer::start(&[], &[]);
+    let args = json!({ "name": "run_deno_code", "arguments": { "deno_code": "await new Promise((r) => setTimeout(r, 60000)); 1" } });
+    // The response's headers come with its first event (the result): the request runs in a task
+    // that is aborted to drop the connection.
+    let request = modern(&server, "tools/call", Some("run_deno_code"), 1, args);
+    let call = tokio::spawn(async move {
+        let reply = request.send().await.unwrap();
+        reply.bytes().await
+    });
+    let mut running = false;
+    for _ in 0..100 {
+        if in_flight(&server.base).await == 1 {
+            running = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(running, "the execution never showed in /ready");
+    call.abort();
+    assert!(wait_idle(&server.base).await, "the execution still runs after its stream was dropped");
+}

@@ -212,3 +212,44 @@ fn a_grpc_protocol_is_a_clear_startup_error() {
     assert!(stderr.contains("OTEL_EXPORTER_OTLP_PROTOCOL") && stderr.contains("http/protobuf"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+/// Over HTTP, a `traceparent` header (no `_meta` one) is the trace the call continues.
+#[tokio::test]
+async fn an_http_traceparent_header_is_continued() {
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), json!({ "mcpServers": { "up": upstream_entry() } }).to_string()).unwrap();
+    let config_path = config.path().display().to_string();
+    let server = common::http::HttpServer::start(&[], &[("MCP_CONDUCTOR_MCP_CONFIG", config_path.as_str())]);
+    let body = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {
+            "name": "run_deno_code",
+            "arguments": { "deno_code": "(await (await mcpFactory.load('up')).trace_context({})).traceparent" },
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}
+            }
+        }
+    });
+    let reply = reqwest::Client::new()
+        .post(&server.url)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "run_deno_code")
+        .header("traceparent", format!("00-{TRACE_ID}-{CALLER_SPAN}-01"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let data = reply.lines().find_map(|l| l.strip_prefix("data:")).expect("an SSE data line");
+    let message: Value = serde_json::from_str(data.trim()).unwrap();
+    assert_eq!(
+        message["result"]["structuredContent"]["returnValue"],
+        format!("00-{TRACE_ID}-{CALLER_SPAN}-01"),
+        "{message}"
+    );
+}

@@ -2,12 +2,12 @@
 # The official MCP conformance suite against the release binary over streamable HTTP, twice:
 # `mcp-conductor http` as installed (sessions for 2025-11-25 clients) and `--stateless`. Every
 # server scenario of the pinned suite runs (`--suite all`: active and pending); the scenarios we
-# are expected to fail, each with its reason, are in conformance-expected-failures.yaml, and the
-# suite itself fails a run whose failures differ from that list in either direction.
-# Run by .ci/clients: conformance.sh <node> <conformance dist/index.js>
+# are expected to fail, each with its reason, are in the expected-failures file given (one per
+# pinned suite version), and the suite itself fails a run whose failures differ from that list in
+# either direction.
+# Run by .ci/clients: conformance.sh <node> <conformance dist/index.js> <expected failures yaml>
 set -euo pipefail
-node=$1 suite=$2
-here=$(cd "$(dirname "$0")" && pwd)
+node=$1 suite=$2 expected_file=$3
 label=${CLIENT_LABEL:-conformance}
 : "${MCP_CONDUCTOR_BIN:?run through .ci/clients}"
 
@@ -61,10 +61,10 @@ run_mode() { # <mode name> <expected failures file> <extra args...>
   server_pid=
 }
 
-run_mode session "$here/conformance-expected-failures.yaml"
+run_mode session "$expected_file"
 # Stateless mode opens no sessions by design (`--stateless`: every request stands alone), so the
 # scenario that needs a session id to open several streams of one session cannot apply.
-cp "$here/conformance-expected-failures.yaml" "$work/stateless.yaml"
+cp "$expected_file" "$work/stateless.yaml"
 echo "  - server-sse-multiple-streams # needs a session id; --stateless issues none" >>"$work/stateless.yaml"
 run_mode stateless "$work/stateless.yaml" --stateless
 echo "$label: $passed passed, $failed failed"
