@@ -242,15 +242,24 @@ async fn sessions_are_isolated_and_capped() {
     assert!(reopened, "a session slot was not freed by DELETE");
 }
 
+/// `code` run by `client` in a task (which keeps the client alive until the result).
+fn run_in_background(client: RunningService<RoleClient, ()>, code: &'static str) -> tokio::task::JoinHandle<(Value, RunningService<RoleClient, ()>)> {
+    tokio::spawn(async move {
+        let r = run(&client, code).await;
+        (r, client)
+    })
+}
+
+/// The server's exit code once it exits (within 10 s).
+async fn exit_code(mut server: HttpServer) -> Option<Option<i32>> {
+    tokio::task::spawn_blocking(move || server.wait_exit(Duration::from_secs(10)).map(|s| s.code())).await.unwrap()
+}
+
 #[tokio::test]
 async fn sigterm_drains_then_exits_zero() {
-    let mut server = HttpServer::start(&[], &[("MCP_CONDUCTOR_HTTP_SHUTDOWN_DELAY", "500")]);
-    let client = server.client(None).await;
+    let server = HttpServer::start(&[], &[("MCP_CONDUCTOR_HTTP_SHUTDOWN_DELAY", "500")]);
     let base = server.base.clone();
-    let slow = tokio::spawn(async move {
-        let r = run(&client, "await new Promise((r) => setTimeout(r, 2000)); 'finished'").await;
-        (r, client)
-    });
+    let slow = run_in_background(server.client(None).await, "await new Promise((r) => setTimeout(r, 2000)); 'finished'");
     tokio::time::sleep(Duration::from_millis(300)).await;
     server.signal(libc::SIGTERM);
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -258,10 +267,7 @@ async fn sigterm_drains_then_exits_zero() {
     assert_eq!(ready.status(), 503, "/ready while draining");
     let (r, _client) = slow.await.unwrap();
     assert_eq!(r["returnValue"], json!("finished"), "the running execution finished: {r}");
-    let status = tokio::task::spawn_blocking(move || server.wait_exit(Duration::from_secs(10)).map(|s| s.code()))
-        .await
-        .unwrap();
-    assert_eq!(status, Some(Some(0)), "exit status after the drain");
+    assert_eq!(exit_code(server).await, Some(Some(0)), "exit status after the drain");
 }
 
 /// Past `MCP_CONDUCTOR_HTTP_SHUTDOWN_TIMEOUT` a running execution ends with a result saying the
@@ -269,13 +275,9 @@ async fn sigterm_drains_then_exits_zero() {
 /// close`) and keeps serving existing ones, new connections included.
 #[tokio::test]
 async fn drain_serves_sessions_refuses_new_ones_and_answers_overdue_calls() {
-    let mut server = HttpServer::start(&[], &[("MCP_CONDUCTOR_HTTP_SHUTDOWN_TIMEOUT", "1500")]);
-    let client = server.client(None).await;
+    let server = HttpServer::start(&[], &[("MCP_CONDUCTOR_HTTP_SHUTDOWN_TIMEOUT", "1500")]);
     let other = server.client(None).await;
-    let stuck = tokio::spawn(async move {
-        let r = run(&client, "await new Promise((r) => setTimeout(r, 60000)); 'never'").await;
-        (r, client)
-    });
+    let stuck = run_in_background(server.client(None).await, "await new Promise((r) => setTimeout(r, 60000)); 'never'");
     tokio::time::sleep(Duration::from_millis(400)).await;
     server.signal(libc::SIGTERM);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -290,10 +292,7 @@ async fn drain_serves_sessions_refuses_new_ones_and_answers_overdue_calls() {
     assert_eq!(r["status"], "error", "{r}");
     assert!(r["error"].as_str().unwrap().contains("server shut down"), "{r}");
     assert!(r["error"].as_str().unwrap().contains("MCP_CONDUCTOR_HTTP_SHUTDOWN_TIMEOUT"), "{r}");
-    let status = tokio::task::spawn_blocking(move || server.wait_exit(Duration::from_secs(10)).map(|s| s.code()))
-        .await
-        .unwrap();
-    assert_eq!(status, Some(Some(0)), "exit status after the drain");
+    assert_eq!(exit_code(server).await, Some(Some(0)), "exit status after the drain");
 }
 
 #[tokio::test]
@@ -406,14 +405,23 @@ async fn in_flight(base: &str) -> u64 {
     ready["inFlight"].as_u64().unwrap()
 }
 
-async fn wait_idle(base: &str) -> bool {
+/// Waits (up to 3 s) until `count` calls are in flight.
+async fn wait_in_flight(base: &str, count: u64) -> bool {
     for _ in 0..150 {
-        if in_flight(base).await == 0 {
+        if in_flight(base).await == count {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     false
+}
+
+async fn wait_running(base: &str) -> bool {
+    wait_in_flight(base, 1).await
+}
+
+async fn wait_idle(base: &str) -> bool {
+    wait_in_flight(base, 0).await
 }
 
 const SPIN: &str = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"run_deno_code","arguments":{"deno_code":"while (true) {}","timeout":60000}}}"#;
@@ -475,15 +483,7 @@ async fn notifications_cancelled_ends_a_session_call() {
         let request = post(Some(&session), SPIN);
         async move { request.await.unwrap().text().await }
     });
-    let mut running = false;
-    for _ in 0..100 {
-        if in_flight(&server.base).await == 1 {
-            running = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(running, "the call started");
+    assert!(wait_running(&server.base).await, "the call started");
     post(Some(&session), r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5,"reason":"test"}}"#)
         .await
         .unwrap();
@@ -709,15 +709,7 @@ async fn a_dropped_response_stream_cancels_the_execution() {
         let reply = request.send().await.unwrap();
         reply.bytes().await
     });
-    let mut running = false;
-    for _ in 0..100 {
-        if in_flight(&server.base).await == 1 {
-            running = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(running, "the execution never showed in /ready");
+    assert!(wait_running(&server.base).await, "the execution never showed in /ready");
     call.abort();
     assert!(wait_idle(&server.base).await, "the execution still runs after its stream was dropped");
 }

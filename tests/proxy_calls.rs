@@ -130,11 +130,11 @@ async fn list_mcp_servers_and_get_tools() {
     let s = server().await;
     let listed = s.call("list_mcp_servers", json!({})).await.unwrap();
     let text = &listed.content[0].as_text().unwrap().text;
-    assert!(text.contains("up: connected, 8 tools"), "{text}");
+    assert!(text.contains("up: connected, 9 tools"), "{text}");
     assert!(text.contains("  add(a: number, b: number) - Adds two numbers."), "{text}");
     assert!(text.contains("typo: failed - invalid entry: unknown field `comand`"), "{text}");
     let structured = listed.structured_content.unwrap();
-    assert_eq!(structured["servers"][0]["toolCount"], json!(8));
+    assert_eq!(structured["servers"][0]["toolCount"], json!(9));
     assert_eq!(structured["servers"][0]["transport"], json!("stdio"));
     assert_eq!(structured["servers"][2]["status"], json!("failed"));
 
@@ -219,7 +219,7 @@ async fn resources_and_prompts() {
 
     let listed = s.call("list_mcp_servers", json!({})).await.unwrap();
     let text = &listed.content[0].as_text().unwrap().text;
-    assert!(text.contains("up: connected, 8 tools, 1 resource, 1 prompt"), "{text}");
+    assert!(text.contains("up: connected, 9 tools, 1 resource, 1 prompt"), "{text}");
     let structured = listed.structured_content.unwrap();
     let up = structured["servers"].as_array().unwrap().iter().find(|s| s["name"] == "up").unwrap().clone();
     assert_eq!((up["resourceCount"].clone(), up["promptCount"].clone()), (json!(1), json!(1)));
