@@ -334,7 +334,7 @@ pub const ENV_VARS: &[EnvVar] = &[
         aliases: &[],
         default: "unset",
         help: "Headers for the collector, `key=value,...` (credentials; `OTEL_EXPORTER_OTLP_TRACES_HEADERS` \
-            overrides it): read at startup, then removed from the environment, so code never sees them.",
+            overrides it): taken out of the environment at startup like the token, so code never sees them.",
     },
     EnvVar {
         name: "OTEL_SERVICE_NAME",
@@ -641,64 +641,8 @@ impl std::fmt::Debug for HttpSettings {
     }
 }
 
+/// Taken out of the environment at startup ([`crate::secret_env`]).
 const TOKEN_VAR: &str = "MCP_CONDUCTOR_HTTP_AUTH_TOKEN";
-static TAKEN_TOKEN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-
-/// Internal: the pipe the re-executed process reads the token from.
-const TOKEN_FD_VAR: &str = "MCP_CONDUCTOR_INTERNAL_TOKEN_FD";
-
-/// Takes `MCP_CONDUCTOR_HTTP_AUTH_TOKEN` out of the process: when it is set, the process
-/// re-executes itself without it and hands the token over through a pipe, so it is not in
-/// `Deno.env` and not even in the initial environment block (`/proc/<pid>/environ`, which a
-/// subprocess started with `allow-run` could read). Call first thing in `main`, before any thread
-/// exists.
-pub fn take_token_from_env() {
-    use std::io::{Read, Write};
-    use std::os::fd::FromRawFd;
-    use std::os::unix::process::CommandExt;
-    // SAFETY (all env mutations below): no other thread exists yet.
-    if let Ok(fd) = std::env::var(TOKEN_FD_VAR) {
-        unsafe { std::env::remove_var(TOKEN_FD_VAR) };
-        let mut token = String::new();
-        if let Ok(fd) = fd.parse::<i32>()
-            && fd > 2
-        {
-            // SAFETY: the descriptor our parent process made for us, read once and closed.
-            let _ = unsafe { std::fs::File::from_raw_fd(fd) }.read_to_string(&mut token);
-        }
-        let _ = TAKEN_TOKEN.set(Some(token).filter(|t| !t.trim().is_empty()));
-        return;
-    }
-    let token = std::env::var(TOKEN_VAR).ok().filter(|t| !t.trim().is_empty());
-    unsafe { std::env::remove_var(TOKEN_VAR) };
-    let Some(token) = token else {
-        let _ = TAKEN_TOKEN.set(None);
-        return;
-    };
-    let mut fds = [0; 2];
-    // SAFETY: pipe(2) into a two-element array; the read end stays inheritable for the exec.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } == 0 {
-        // SAFETY: both ends are ours.
-        let (read_end, mut write_end) = (fds[0], unsafe { std::fs::File::from_raw_fd(fds[1]) });
-        if write_end.write_all(token.as_bytes()).is_ok() {
-            drop(write_end);
-            unsafe { std::env::set_var(TOKEN_FD_VAR, read_end.to_string()) };
-            let mut args = std::env::args_os();
-            let mut command = std::process::Command::new("/proc/self/exe");
-            if let Some(arg0) = args.next() {
-                command.arg0(arg0);
-            }
-            let error = command.args(args).exec();
-            // Only reached when exec failed: keep serving with the token removed from the
-            // environment (the /proc entries stay refused to code).
-            eprintln!("mcp-conductor: cannot re-execute without {TOKEN_VAR} ({error}); continuing");
-            unsafe { std::env::remove_var(TOKEN_FD_VAR) };
-            // SAFETY: our read end, unused now.
-            unsafe { libc::close(read_end) };
-        }
-    }
-    let _ = TAKEN_TOKEN.set(Some(token));
-}
 
 fn bool_var<G: Fn(&str) -> Option<String>>(env: &Env<G>, name: &'static str) -> Result<bool, ConfigError> {
     match env.var(name) {
@@ -728,7 +672,7 @@ impl HttpSettings {
                 .map_err(|_| ConfigError(format!("{name} must be a port number from 0 to 65535, got '{raw}'")))?,
         };
         let token_file = env.var("MCP_CONDUCTOR_HTTP_AUTH_TOKEN_FILE").map(|(_, p)| PathBuf::from(p));
-        let from_var = TAKEN_TOKEN.get().cloned().flatten().or_else(|| env.var(TOKEN_VAR).map(|(_, v)| v));
+        let from_var = crate::secret_env::taken(TOKEN_VAR).or_else(|| env.var(TOKEN_VAR).map(|(_, v)| v));
         let token = match (&token_file, from_var) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError(format!(

@@ -28,6 +28,7 @@ pub mod playbooks;
 pub mod proxy;
 pub mod run_args;
 pub mod sandbox;
+pub mod secret_env;
 pub mod server;
 pub mod stdio;
 pub mod telemetry;

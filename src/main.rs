@@ -2,7 +2,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use mcp_conductor::config::{Config, env_help, take_token_from_env};
+use mcp_conductor::config::{Config, env_help};
 use mcp_conductor::proxy::{ProxyHost, ProxyManager};
 use mcp_conductor::server::Conductor;
 use mcp_conductor::{build_sandbox, engine, stdio};
@@ -70,14 +70,14 @@ struct HttpFlags {
 }
 
 fn main() -> ExitCode {
-    // First, while no other thread exists: the token must not stay in the environment.
-    take_token_from_env();
+    // First, while no other thread exists: secrets (the token, the collector's headers) must not
+    // stay in the environment.
+    mcp_conductor::secret_env::take_from_env();
     // deno_io makes every worker treat the descriptors this lists as its own (adoptable by
     // node:net/tty): none of the server's are.
     // SAFETY: no other thread exists yet.
     unsafe { std::env::remove_var("DENO_EXTRA_STDIO_FDS") };
     let cli = Cli::parse();
-    // Also before other threads: it takes the collector's header variables out of the environment.
     if matches!(cli.command, None | Some(Command::Stdio) | Some(Command::Http(_))) {
         if let Err(e) = mcp_conductor::telemetry::init() {
             eprintln!("mcp-conductor: {e}");

@@ -25,10 +25,6 @@ static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 /// The instrumentation scope of every span.
 const SCOPE: &str = "mcp-conductor";
 
-/// Variables that may hold credentials for the collector: read once, then removed from the
-/// environment, so code granted `allow-env` never sees them.
-const SECRET_VARS: [&str; 2] = ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"];
-
 /// Whether the variables ask for traces: an endpoint is set, and neither `OTEL_SDK_DISABLED=true`
 /// nor `OTEL_TRACES_EXPORTER=none` says otherwise.
 pub fn requested(var: impl Fn(&str) -> Option<String>) -> Result<bool, String> {
@@ -57,8 +53,7 @@ pub fn requested(var: impl Fn(&str) -> Option<String>) -> Result<bool, String> {
 }
 
 /// Starts exporting when the variables ask for it (see [`requested`]); false when they do not.
-/// Call it before any other thread exists: it removes the collector's header variables from the
-/// environment.
+/// The collector's headers come from [`crate::secret_env`] (they left the environment at startup).
 pub fn init() -> Result<bool, String> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let on = requested(var)?;
@@ -71,6 +66,7 @@ pub fn init() -> Result<bool, String> {
             .with_http()
             .with_protocol(protocol)
             .with_http_client(export::Client::new()?)
+            .with_headers(collector_headers()?)
             .build()
             .map_err(|e| format!("OpenTelemetry: cannot build the OTLP exporter (OTEL_EXPORTER_OTLP_*): {e}"))?;
         let mut resource = opentelemetry_sdk::Resource::builder();
@@ -82,11 +78,33 @@ pub fn init() -> Result<bool, String> {
         opentelemetry::global::set_tracer_provider(provider.clone());
         let _ = PROVIDER.set(provider);
     }
-    for name in SECRET_VARS {
-        // SAFETY: called from main before any other thread exists (see above).
-        unsafe { std::env::remove_var(name) };
-    }
     Ok(on)
+}
+
+/// `OTEL_EXPORTER_OTLP_TRACES_HEADERS`, else `OTEL_EXPORTER_OTLP_HEADERS`: `key=value` pairs
+/// separated by commas, values percent-encoded (the OTLP exporter specification).
+fn collector_headers() -> Result<HashMap<String, String>, String> {
+    let Some(text) = crate::secret_env::taken("OTEL_EXPORTER_OTLP_TRACES_HEADERS")
+        .or_else(|| crate::secret_env::taken("OTEL_EXPORTER_OTLP_HEADERS"))
+    else {
+        return Ok(HashMap::new());
+    };
+    parse_headers(&text)
+}
+
+fn parse_headers(text: &str) -> Result<HashMap<String, String>, String> {
+    let mut headers = HashMap::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        // Never the value in the message: it is a credential.
+        let Some((key, value)) = pair.split_once('=') else {
+            return Err("OTEL_EXPORTER_OTLP_HEADERS: an entry is not key=value".into());
+        };
+        let value = percent_encoding::percent_decode_str(value.trim())
+            .decode_utf8()
+            .map_err(|_| format!("OTEL_EXPORTER_OTLP_HEADERS: the value of '{}' is not UTF-8 once decoded", key.trim()))?;
+        headers.insert(key.trim().to_string(), value.into_owned());
+    }
+    Ok(headers)
 }
 
 /// Exports the spans still buffered (at exit).
@@ -219,6 +237,15 @@ mod tests {
         let grpc = requested(vars(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]));
         assert!(grpc.unwrap_err().contains("4318"));
         assert!(requested(vars(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c"), ("OTEL_TRACES_EXPORTER", "zipkin")])).is_err());
+    }
+
+    #[test]
+    fn collector_headers_are_key_values_percent_decoded() {
+        let parsed = parse_headers(" authorization=Bearer%20abc , x-tenant=a%2Cb,").unwrap();
+        assert_eq!(parsed["authorization"], "Bearer abc");
+        assert_eq!(parsed["x-tenant"], "a,b");
+        let error = parse_headers("authorization Bearer-s3cret").unwrap_err();
+        assert!(!error.contains("s3cret"), "{error}");
     }
 
     #[test]

@@ -112,6 +112,9 @@ async fn spans_form_a_tree_continue_the_callers_trace_and_reach_upstream() {
     // The collector's headers are gone from the environment code sees, even with allow-env.
     assert_eq!(value["headers"], Value::Null, "{value}");
     assert_eq!(value["leaked"], false, "{value}");
+    // Not even in the process's initial environment block: the server re-executed itself without it.
+    let environ = std::fs::read(format!("/proc/{}/environ", s.pid)).unwrap();
+    assert!(!String::from_utf8_lossy(&environ).contains("collector-s3cret"), "the header is in /proc/<pid>/environ");
     assert!(value["failed"].as_str().unwrap().contains("no-such-thing"), "{value}");
     // The upstream server got the caller's trace, under a span of ours, and its tracestate.
     let upstream_traceparent = value["seen"]["traceparent"].as_str().expect("traceparent reached upstream").to_string();

@@ -274,6 +274,7 @@ async fn refusal<B>(state: &State, request: &Request<B>) -> Option<Reply> {
         return Some(refused);
     }
     if request.method() == Method::DELETE
+        && !state.settings.stateless
         && let Some(id) = request.headers().get("mcp-session-id").and_then(|v| v.to_str().ok())
         && !state.sessions.sessions.read().await.contains_key(id)
     {
