@@ -346,7 +346,14 @@ async fn metrics_count_requests_tools_executions_and_auth_failures() {
     let client = server.client(Some("metrics-token")).await;
     run(&client, "1+1").await;
     run(&client, "throw new Error('x')").await;
+    // Made-up tool names share one label: they must not grow the metrics without bound.
+    for name in ["no_such_tool_1", "no_such_tool_2"] {
+        let refused = client.call_tool(CallToolRequestParams::new(name)).await;
+        assert!(refused.is_err() || refused.unwrap().is_error == Some(true));
+    }
     let after = scrape().await;
+    assert!(!after.contains("no_such_tool"), "{after}");
+    assert!(after.contains(r#"mcp_conductor_tool_calls_total{tool="unknown",outcome="#), "{after}");
     for line in [
         r#"mcp_conductor_tool_calls_total{tool="run_deno_code",outcome="ok"} 1"#,
         r#"mcp_conductor_tool_calls_total{tool="run_deno_code",outcome="error"} 1"#,

@@ -98,7 +98,9 @@ impl ServerHandler for Conductor {
         request: rmcp::model::CallToolRequestParams,
         context: rmcp::service::RequestContext<rmcp::RoleServer>,
     ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
-        let tool = request.name.to_string();
+        // A name the client made up is "unknown" in metrics labels, spans and logs: each new label
+        // value would be a series kept for the life of the process (and any size the client likes).
+        let tool = if self.tool_router.has_route(&request.name) { request.name.to_string() } else { "unknown".to_string() };
         let started = std::time::Instant::now();
         // The span of this call (kind server): it continues the caller's trace (`_meta`, then HTTP
         // headers); the tool's own work (the execution) hangs below it through `CallTrace`.
