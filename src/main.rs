@@ -78,12 +78,6 @@ fn main() -> ExitCode {
     // SAFETY: no other thread exists yet.
     unsafe { std::env::remove_var("DENO_EXTRA_STDIO_FDS") };
     let cli = Cli::parse();
-    if matches!(cli.command, None | Some(Command::Stdio) | Some(Command::Http(_))) {
-        if let Err(e) = mcp_conductor::telemetry::init() {
-            eprintln!("mcp-conductor: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
     let result = match cli.command.unwrap_or(Command::Stdio) {
         Command::Stdio => serve(None),
         Command::Http(flags) => serve(Some(flags)),
@@ -170,6 +164,8 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::from_env()?;
     // Before anything starts a thread (see `engine::init`), and once the memory cap is known.
     engine::init(config.limits.max_memory_bytes);
+    // After engine::init: the span exporter runs on a thread of its own.
+    mcp_conductor::telemetry::init()?;
     if let Some(flags) = &http {
         apply(&mut config, flags);
         mcp_conductor::http::check_exposure(&config.http)?;

@@ -49,7 +49,7 @@ pub struct State {
     /// `/mcp` POST responses still streaming (see [`bodies::counted`]): a call's result is only
     /// delivered once its response stream ends, after the execution itself.
     pub open_responses: Arc<AtomicUsize>,
-    /// [`HttpSettings::allowed_origins`], computed once.
+    /// [`HttpSettings::allowed_origins`], computed once (rmcp's check gets the same list).
     pub allowed_origins: Vec<String>,
 }
 
@@ -169,11 +169,12 @@ pub async fn serve(
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(settings.session_idle_timeout);
     let sessions = Arc::new(sessions);
+    let allowed_origins = settings.allowed_origins();
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(!settings.stateless)
         .with_max_request_body_bytes(settings.max_body_bytes)
         .with_cancellation_token(stop_sessions.clone())
-        .with_allowed_origins(settings.allowed_origins())
+        .with_allowed_origins(allowed_origins.clone())
         .enforce_origin_validation();
     config = match &settings.allowed_hosts {
         Some(hosts) => config.with_allowed_hosts(hosts.clone()),
@@ -182,7 +183,6 @@ pub async fn serve(
     // One server value per session (or per stateless request): a client of its own, with its
     // own directory for large results.
     let mcp = StreamableHttpService::new(move || Ok(server.for_new_client()), sessions.clone(), config);
-    let allowed_origins = settings.allowed_origins();
     let state = Arc::new(State {
         settings,
         sandbox,

@@ -41,7 +41,7 @@ where
         "/health" | "/ready" | "/mcp" | "/metrics" => path.as_str(),
         _ => "other",
     };
-    let reply = match path.as_str() {
+    let mut reply = match path.as_str() {
         "/health" => json(StatusCode::OK, r#"{"status":"ok"}"#),
         "/ready" => ready(&state),
         "/metrics" => match unauthorized(&state, &request) {
@@ -80,7 +80,6 @@ where
         }
         _ => json(StatusCode::NOT_FOUND, r#"{"error":"not found: the MCP endpoint is /mcp"}"#),
     };
-    let mut reply = reply;
     if carries_body && !body_read.load(Ordering::SeqCst) {
         reply.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }

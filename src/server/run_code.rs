@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use rmcp::model::{CallToolResult, ContentBlock, JsonObject, RequestMetaObject, ResourceContents};
-use rmcp::handler::server::tool::Extension;
-use rmcp::{ErrorData, Peer, RoleServer, tool, tool_router};
-use serde::Deserialize;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::SpanKind;
+use rmcp::handler::server::tool::Extension;
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, RequestMetaObject, ResourceContents};
+use rmcp::{ErrorData, Peer, RoleServer, tool, tool_router};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
