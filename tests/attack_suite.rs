@@ -382,6 +382,31 @@ async fn deep_nesting_is_a_syntax_error_on_every_route() {
     s.assert_healthy().await;
 }
 
+/// swc panics on a few malformed inputs (`0x_2n`: a separator right after the prefix of a
+/// BigInt; `deno run` panics on it). On every route that parses (the code itself, a module
+/// imported at run time, a playbook) it is a syntax error of that text, not an internal error.
+#[tokio::test]
+async fn a_parser_panic_is_a_syntax_error_on_every_route() {
+    let s = Server::start("").await;
+    let r = s.run("const big = 0x_2n").await;
+    assert_eq!(r.error_type(), "syntax", "{r:?}");
+    assert!(r.error().contains("Invalid or unexpected token"), "{r:?}");
+    let r = s.run("await import('data:application/typescript,' + encodeURIComponent('export default 0b_1n'))").await;
+    assert!(r.error().contains("Invalid or unexpected token"), "{r:?}");
+    assert!(!r.error().contains("Internal error"), "{r:?}");
+    let r = s
+        .call(
+            "create_playbook",
+            json!({"folder_name": "bigint", "name": "B", "description": "d", "content": "c", "code": "export const b = 0o_7n"}),
+        )
+        .await
+        .expect("create_playbook answers");
+    assert_eq!(r.is_error, Some(true), "{r:?}");
+    assert!(format!("{r:?}").contains("Invalid or unexpected token"), "{r:?}");
+    assert_eq!(s.run("0x1_2n + 1n === 19n").await.text["returnValue"], json!(true));
+    s.assert_healthy().await;
+}
+
 /// Thrown values the error path must survive: huge messages (capped, not a 200 MB response),
 /// exotic objects whose every access throws.
 #[tokio::test]

@@ -31,7 +31,13 @@ struct Recipe {
     steps: Vec<(u8, u16)>,
 }
 
-fuzz_target!(|recipe: Recipe| {
+/// See `rewrite.rs`: a panic swc raises is caught by the sandbox on purpose; one that escapes
+/// still aborts the run.
+fn report_panics_without_aborting() {
+    std::panic::set_hook(Box::new(|info| eprintln!("{info}")));
+}
+
+fuzz_target!(init: report_panics_without_aborting(), |recipe: Recipe| {
     let mut text = String::new();
     for (piece, count) in recipe.steps.iter().take(16) {
         let piece = PIECES[*piece as usize % PIECES.len()];

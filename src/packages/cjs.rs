@@ -63,8 +63,8 @@ impl Analyzer {
         }
         let text = source.strip_prefix('\u{FEFF}').unwrap_or(source);
         // Packages are the admin's, but their text is still parsed by swc: bounded like the rest.
-        crate::sandbox::check_nesting(text, specifier, media_type).map_err(|e| JsErrorBox::generic(e.0))?;
         let (is_script, cjs_exports, esm_exports) = crate::sandbox::nesting::on_parser_stack(|| {
+            crate::sandbox::check_nesting(text, specifier, media_type).map_err(|e| JsErrorBox::generic(e.0))?;
             let parsed = deno_ast::parse_program(deno_ast::ParseParams {
                 specifier: specifier.clone(),
                 text: text.into(),
@@ -77,7 +77,8 @@ impl Analyzer {
             let cjs_exports = maybe_cjs.then(|| parsed.analyze_cjs());
             let esm_exports = want_esm_exports.then(|| parsed.analyze_es_runtime_exports());
             Ok::<_, JsErrorBox>((parsed.compute_is_script(), cjs_exports, esm_exports))
-        })?;
+        })
+        .unwrap_or_else(|panic| Err(JsErrorBox::generic(panic.message(specifier))))?;
         let is_cjs = maybe_cjs
             && self
                 .cjs

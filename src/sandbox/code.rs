@@ -39,8 +39,8 @@ pub struct SyntaxError(pub String);
 /// Parses and rewrites an execution's code (see the module docs) and transpiles it to JS.
 pub fn prepare_execution(code: &str, specifier: &ModuleSpecifier) -> Result<Emitted, SyntaxError> {
     let text = normalize_source(code.into());
-    check_nesting(&text, specifier, MediaType::TypeScript)?;
     nesting::on_parser_stack(|| {
+        check_nesting(&text, specifier, MediaType::TypeScript)?;
         let wrapper = wrapper_item();
         let parsed = deno_ast::parse_module_with_post_process(
             params(specifier, text.clone(), MediaType::TypeScript),
@@ -50,6 +50,7 @@ pub fn prepare_execution(code: &str, specifier: &ModuleSpecifier) -> Result<Emit
         reject_recovered_errors(&parsed, &text, true)?;
         emit(parsed)
     })
+    .unwrap_or_else(|panic| Err(SyntaxError(panic.message(specifier))))
 }
 
 /// Text nested deeper than swc can parse on its stack is a syntax error (see `nesting.rs`).
@@ -112,13 +113,14 @@ pub fn transpile_module(
     media_type: MediaType,
 ) -> Result<Emitted, SyntaxError> {
     let text = normalize_source(text);
-    check_nesting(&text, specifier, media_type)?;
     nesting::on_parser_stack(|| {
+        check_nesting(&text, specifier, media_type)?;
         let parsed = deno_ast::parse_module(params(specifier, text.clone(), media_type))
             .map_err(|e| SyntaxError(describe(&e, &text)))?;
         reject_recovered_errors(&parsed, &text, false)?;
         emit(parsed)
     })
+    .unwrap_or_else(|panic| Err(SyntaxError(panic.message(specifier))))
 }
 
 fn params(specifier: &ModuleSpecifier, text: Arc<str>, media_type: MediaType) -> ParseParams {
@@ -294,6 +296,18 @@ mod tests {
         assert_eq!(body("const a = 1\r\nconst b = 2\ra + b"), "const a = 1; const b = 2; return a + b;");
         assert!(prepare_execution("\u{feff}\u{feff}RRO86'_", &url).is_err(), "two BOMs: a syntax error, not a panic");
         assert_eq!(body("\u{feff}\u{feff}1"), "return 1;");
+    }
+
+    #[test]
+    fn a_parser_panic_is_a_syntax_error() {
+        // swc unwraps a failed BigInt parse of `0x_2n` (found by fuzzing; `deno run` panics).
+        let url = ModuleSpecifier::parse("file:///ws/$code.ts").unwrap();
+        for code in ["0x_2n", "2\r<0x_2n\u{cc}b", "const a = 0b_1n"] {
+            let err = prepare_execution(code, &url).unwrap_err();
+            assert!(err.0.starts_with("Invalid or unexpected token in file:///ws/$code.ts"), "{code}: {}", err.0);
+            assert!(transpile_module(code.into(), &url, MediaType::TypeScript).is_err(), "{code}");
+        }
+        assert_eq!(body("0x1_2n"), "return 0x1_2n;", "a separator between digits is fine");
     }
 
     #[test]

@@ -230,11 +230,32 @@ pub fn mark_parser_stack() {
     ON_PARSER_STACK.with(|c| c.set(true));
 }
 
-/// Runs `parse` on a stack of [`PARSER_STACK`]: here if this thread has one, otherwise on a
-/// short-lived thread (tokio's workers have 2 MiB).
-pub fn on_parser_stack<R: Send>(parse: impl FnOnce() -> R + Send) -> R {
+/// A panic inside swc: it panics on a few malformed inputs instead of reporting them (`0x_1n`,
+/// found by fuzzing; `deno run` panics on it too). The text is at fault, not the server, so it
+/// comes back as an error of that text; it never unwinds into the caller, which may be a V8
+/// callback (module loading), where a panic cannot unwind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParserPanic(pub String);
+
+impl ParserPanic {
+    /// What the user is told, in V8's words for an unreadable token, with swc's own message.
+    pub fn message(&self, specifier: &deno_ast::ModuleSpecifier) -> String {
+        format!("Invalid or unexpected token in {specifier} (the parser failed on this text: {})", self.0)
+    }
+}
+
+/// Runs `parse` (anything that lexes or parses with swc) on a stack of [`PARSER_STACK`]: here
+/// if this thread has one, otherwise on a short-lived thread (tokio's workers have 2 MiB). A
+/// panic inside is caught and returned as [`ParserPanic`].
+pub fn on_parser_stack<R: Send>(parse: impl FnOnce() -> R + Send) -> Result<R, ParserPanic> {
+    let caught = || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).map_err(|panic| {
+            let text = panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied());
+            ParserPanic(text.unwrap_or("a panic").to_owned())
+        })
+    };
     if ON_PARSER_STACK.with(|c| c.get()) {
-        return parse();
+        return caught();
     }
     std::thread::scope(|scope| {
         let thread = std::thread::Builder::new()
@@ -242,7 +263,7 @@ pub fn on_parser_stack<R: Send>(parse: impl FnOnce() -> R + Send) -> R {
             .stack_size(PARSER_STACK)
             .spawn_scoped(scope, || {
                 mark_parser_stack();
-                parse()
+                caught()
             })
             .expect("spawning a parser thread");
         match thread.join() {

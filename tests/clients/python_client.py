@@ -424,6 +424,13 @@ async def check_logging(report: Report, session: ClientSession, lines: list[str]
         await session.call_tool("run_deno_code", {"deno_code": "console.log('to the log'); 1"})
     except Exception as e:
         problems.append(f"call failed: {e!r}")
+    # Over HTTP with a session, rmcp sends logging notifications on the standalone GET stream
+    # (only progress and cancellation ride the call's own stream), so a line may arrive just
+    # after the result: wait for it, bounded.
+    for _ in range(50):
+        if "to the log" in lines:
+            break
+        await anyio.sleep(0.1)
     if "to the log" not in lines:
         problems.append(f"logging callbacks {lines}")
     report.check("run_deno_code: printed lines reach the logging_callback", problems)
