@@ -209,6 +209,16 @@ pub const ENV_VARS: &[EnvVar] = &[
         help: "A PEM file of more certificate authorities to trust, e.g. a TLS-intercepting proxy's.",
     },
     EnvVar {
+        name: "MCP_CONDUCTOR_EGRESS",
+        aliases: &[],
+        default: "none (code reaches what MCP_CONDUCTOR_RUN_ARGS allows, with no credentials added)",
+        help: "An egress policy file (YAML or JSON; docs/egress.md): the hosts code may reach (it narrows \
+            allow-net, never widens it), the methods and path prefixes fetch() may use, and headers the server \
+            adds to those requests itself, e.g. `Authorization: Bearer ${GITHUB_TOKEN}`: the variables it names \
+            are taken out of the environment at startup, so code never sees them. Re-read when it changes; a \
+            missing or invalid file is a startup error. Must be absolute.",
+    },
+    EnvVar {
         name: "MCP_CONDUCTOR_HTTP_HOST",
         aliases: &[],
         default: "`127.0.0.1`",
@@ -419,6 +429,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub tls_ca_stores: Vec<CaStore>,
     pub tls_ca_file: Option<PathBuf>,
+    /// `MCP_CONDUCTOR_EGRESS`: the egress policy file.
+    pub egress: Option<PathBuf>,
     pub packages: PackageSettings,
     pub results: ResultsSettings,
     /// `MCP_CONDUCTOR_ROOT` (or its alias) was set: the root is not derived from the workspace.
@@ -937,6 +949,12 @@ impl Config {
                 .collect::<Result<Vec<_>, _>>()?,
         };
         let tls_ca_file = env.var("MCP_CONDUCTOR_TLS_CA_FILE").map(|(_, p)| PathBuf::from(p));
+        let egress = match env.var("MCP_CONDUCTOR_EGRESS") {
+            Some((_, path)) if !Path::new(&path).is_absolute() => {
+                return Err(ConfigError(format!("MCP_CONDUCTOR_EGRESS must be an absolute path, got '{path}'")));
+            }
+            other => other.map(|(_, p)| PathBuf::from(p)),
+        };
         let packages = PackageSettings::from_env(&env, &root)?;
         let results = ResultsSettings::from_env(&env, &root, &workspace, home.as_deref())?;
         Ok(Config {
@@ -947,6 +965,7 @@ impl Config {
             log_format,
             tls_ca_stores,
             tls_ca_file,
+            egress,
             pool_size,
             limits,
             playbooks_dir: root.join("playbooks"),

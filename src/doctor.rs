@@ -66,6 +66,15 @@ pub fn run() -> bool {
         Ok(false) => report.ok("OpenTelemetry: traces off (no OTEL_EXPORTER_OTLP_ENDPOINT)"),
         Err(e) => report.error(&e),
     }
+    if let Some(path) = &config.egress {
+        match crate::egress::load(path) {
+            Ok(policy) => {
+                let rules: Vec<String> = policy.rules.iter().map(|r| format!("{} {}", r.name, r.describe())).collect();
+                report.ok(&format!("egress policy {}: {} rule(s): {}", path.display(), rules.len(), rules.join("; ")));
+            }
+            Err(e) => report.error(&e),
+        }
+    }
     // Before any thread exists (the async runtime below starts some): see `engine::init`.
     crate::engine::init(config.limits.max_memory_bytes);
     if let Err(e) = config.prepare_workspace() {

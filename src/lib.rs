@@ -6,6 +6,7 @@
 //! - [`checks`]: the files and directories the configuration names, checked at startup
 //! - [`doctor`]: `mcp-conductor doctor`
 //! - [`run_args`]: the `MCP_CONDUCTOR_RUN_ARGS` permission grammar
+//! - [`egress`]: the egress policy (hosts, methods, paths, credentials added by the server)
 //! - [`engine`]: V8: platform setup, isolate parameters, the heap-limit policy
 //! - [`sandbox`]: executions (worker, module loader, glue extension, output, results)
 //! - [`proxy`]: upstream MCP servers for `mcpFactory`
@@ -20,6 +21,7 @@
 pub mod checks;
 pub mod config;
 pub mod doctor;
+pub mod egress;
 pub mod engine;
 pub mod http;
 pub mod metrics;
@@ -57,7 +59,16 @@ use crate::sandbox::{Host, contract, PermissionSet, ResultStore, Sandbox, Sandbo
 /// since relative permission paths resolve against it). `host` answers `mcpFactory`.
 pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<Sandbox, Box<dyn std::error::Error>> {
     let packages = Arc::new(packages::Packages::new(config.packages.dir.clone(), config.packages.import_map.clone()));
-    let permissions = PermissionSet::new(&config.run_args, &server_owned(config, &packages))?;
+    let mut owned = server_owned(config, &packages);
+    let egress = match &config.egress {
+        Some(path) => {
+            let egress = egress::Egress::new(path.clone(), &config.run_args, owned.clone())?;
+            owned = egress.owned().clone();
+            Some(Arc::new(egress))
+        }
+        None => None,
+    };
+    let permissions = PermissionSet::new(&config.run_args, &owned)?;
     let root_certs = sandbox::root_certs::build(&config.tls_ca_stores, config.tls_ca_file.as_deref())?;
     let path = |p: &std::path::Path| Value::String(p.display().to_string());
     let mut base_globals = Map::new();
@@ -70,6 +81,7 @@ pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<San
     let sandbox_config = SandboxConfig {
         workspace: config.workspace.clone(),
         permissions,
+        egress,
         no_remote: config.run_args.no_remote,
         base_globals,
         limits: config.limits,

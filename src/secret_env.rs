@@ -3,7 +3,9 @@
 //! set, the process re-executes itself without them and hands them over through a pipe, so they
 //! are neither in `Deno.env` (even with `allow-env`) nor in the initial environment block
 //! (`/proc/<pid>/environ`, which a subprocess started with `allow-run` could read). The server
-//! reads them back with [`taken`].
+//! reads them back with [`taken`]. The variables the egress policy's credentials name
+//! (`${NAME}` in the `MCP_CONDUCTOR_EGRESS` file at startup) are taken the same way and read
+//! back with [`taken_egress`].
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -21,6 +23,18 @@ static TAKEN: OnceLock<HashMap<String, String>> = OnceLock::new();
 pub fn taken(name: &str) -> Option<String> {
     debug_assert!(SECRET_VARS.contains(&name), "{name} is not a secret variable");
     TAKEN.get().and_then(|secrets| secrets.get(name).cloned())
+}
+
+/// A variable the egress policy named at startup (see the module docs).
+pub fn taken_egress(name: &str) -> Option<String> {
+    TAKEN.get().and_then(|secrets| secrets.get(name).cloned())
+}
+
+/// The variables `${NAME}` placeholders of the egress policy file name (read as text: the file
+/// is validated later, with errors that name the rule).
+fn egress_vars() -> Vec<String> {
+    let Some(path) = std::env::var_os("MCP_CONDUCTOR_EGRESS").filter(|p| !p.is_empty()) else { return Vec::new() };
+    std::fs::read_to_string(path).map(|text| crate::egress::policy::placeholders(&text)).unwrap_or_default()
 }
 
 /// Takes [`SECRET_VARS`] out of the process (see the module). Call first thing in `main`, before
@@ -43,7 +57,8 @@ pub fn take_from_env() {
         return;
     }
     let mut secrets = HashMap::new();
-    for name in SECRET_VARS {
+    let names: Vec<String> = SECRET_VARS.iter().map(|n| n.to_string()).chain(egress_vars()).collect();
+    for name in &names {
         if let Ok(value) = std::env::var(name)
             && !value.trim().is_empty()
         {

@@ -50,8 +50,10 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         let main_url = ModuleSpecifier::from_file_path(config.workspace.join(MAIN_MODULE_NAME))
             .expect("workspace is absolute");
         let log = Arc::new(OutputLog::new(config.limits.max_output_bytes));
-        let permissions = config.permissions.container();
-        let packages_rule = config.permissions.packages_rule().clone();
+        let egress = config.egress.as_ref().map(|e| e.current());
+        let permission_set = egress.as_ref().map_or(&config.permissions, |e| &e.permissions);
+        let permissions = permission_set.container();
+        let packages_rule = permission_set.packages_rule().clone();
         let loader = Rc::new(SandboxLoader::new(
             permissions.clone(),
             config.no_remote,
@@ -72,6 +74,9 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         };
         let bootstrap = Instant::now();
         let mut built = worker::build(setup, &control);
+        if let Ok(ready) = &mut built {
+            super::egress_gate::install(&mut ready.worker, egress.as_ref().map(|e| e.policy.clone()));
+        }
         let cpu_built = thread_cpu_ms();
         if let Ok(ready) = &mut built
             && let Err(e) = warm_up(&mut ready.worker, &config.base_globals).await

@@ -199,7 +199,12 @@ pub fn core_failure(error: CoreError, loading: bool) -> Failure {
     } else {
         ErrorType::Runtime
     };
-    let message = if error_type == ErrorType::Permission {
+    let message = if error_type == ErrorType::Permission && message.contains("egress policy") {
+        format!(
+            "{message}\n(The egress policy is the server administrator's (MCP_CONDUCTOR_EGRESS); code cannot \
+             change it.)"
+        )
+    } else if error_type == ErrorType::Permission {
         format!(
             "{message}\n(Permissions are fixed by the server's administrator through \
              MCP_CONDUCTOR_RUN_ARGS; the PERMISSIONS global lists what this sandbox allows.)"

@@ -20,6 +20,9 @@ use crate::config::Limits;
 pub struct SandboxConfig {
     pub workspace: PathBuf,
     pub permissions: PermissionSet,
+    /// The egress policy (`MCP_CONDUCTOR_EGRESS`): when set, its permission set replaces
+    /// `permissions` (net narrowed to the policy's hosts) and its rules gate every `fetch`.
+    pub egress: Option<Arc<crate::egress::Egress>>,
     /// `no-remote` / `cached-only`.
     pub no_remote: bool,
     /// Globals every execution gets (`WORKSPACE_DIR`, `ROOT_DIR`, `PLAYBOOKS_DIR`, `PERMISSIONS`).

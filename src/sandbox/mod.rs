@@ -16,6 +16,7 @@ mod confined_fs;
 pub mod contract;
 mod control;
 mod cost_bounds;
+mod egress_gate;
 mod execution;
 mod failure;
 mod fault;

@@ -36,7 +36,8 @@ Imports: `node:` built-ins, and npm packages the administrator installed (`npm:n
 `progress(current, total?, message?)` sends MCP progress notifications while the code runs (when the call has a progressToken). \
 `mcp.image(data, mimeType)`, `mcp.audio(data, mimeType)` (Uint8Array, ArrayBuffer or base64) and `mcp.file(path, mimeType?)` add \
 image, audio and embedded-file content to this tool's result. Permissions are set \
-by the administrator and cannot be changed by code. Result: {status, output, returnValue | error, \
+by the administrator and cannot be changed by code; when an egress policy is set, `fetch` to an API it covers gets \
+the credentials added by the server (send none) and a request outside it throws NotCapable naming the rule. Result: {status, output, returnValue | error, \
 errorType (syntax|runtime|timeout|permission|exit|memory|limit), executionTime}; `truncated` when \
 output exceeded the cap, `returnValueFile` when a large result was written to a file on the server (out of code's reach).";
 

@@ -1,0 +1,240 @@
+//! Egress policy: which hosts, methods and paths code may reach, and credentials the server adds
+//! to those requests itself, so code never holds them (`MCP_CONDUCTOR_EGRESS`, docs/egress.md).
+//!
+//! - [`policy`]: the file format, validation, the decision for one request.
+//! - this module: the file as the server sees it over time (read at startup, re-read when it
+//!   changes, between executions, never during one), and what it narrows: `allow-net` becomes
+//!   the hosts both `MCP_CONDUCTOR_RUN_ARGS` and the policy allow, so every route out of the
+//!   sandbox (fetch, WebSocket, `Deno.connect`, `node:net`/`http`/`https`, QUIC, DNS-named
+//!   imports) is held to the policy's hosts by Deno's own permission check.
+//! - `sandbox/egress_gate.rs`: the per-request checks below JavaScript (methods, paths,
+//!   credentials) for `fetch`, on the execution thread.
+//!
+//! Credentials in `${NAME}` placeholders come from variables the server takes out of its
+//! environment at startup (`secret_env`): code never sees them, even with `allow-env`.
+
+pub mod policy;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub use policy::{Decision, Policy, Rule};
+
+use crate::run_args::{Grant, Kind, RunArgs};
+use crate::sandbox::{PermissionSet, ServerOwned};
+
+/// Identity of the file's content, as far as one `stat` tells.
+type Stamp = Option<(std::time::SystemTime, u64, u64)>;
+
+fn stamp(path: &Path) -> Stamp {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len(), meta.ino()))
+}
+
+/// Variables taken out of the environment at startup (see `secret_env`).
+struct TakenSecrets;
+
+impl policy::SecretSource for TakenSecrets {
+    fn variable(&self, name: &str) -> Option<String> {
+        crate::secret_env::taken_egress(name)
+    }
+}
+
+/// Reads and validates the policy file.
+pub fn load(path: &Path) -> Result<Policy, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("MCP_CONDUCTOR_EGRESS: cannot read {}: {e}", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("/"));
+    Policy::parse(&text, base, &TakenSecrets).map_err(|e| format!("MCP_CONDUCTOR_EGRESS {}: {e}", path.display()))
+}
+
+/// A policy and the permissions it narrows `MCP_CONDUCTOR_RUN_ARGS` to.
+pub struct InForce {
+    pub policy: Arc<Policy>,
+    pub permissions: PermissionSet,
+}
+
+/// The policy in effect, re-read when its file changes.
+pub struct Egress {
+    path: PathBuf,
+    run_args: RunArgs,
+    /// The server-owned files, with the policy file and its credential files added.
+    owned: ServerOwned,
+    /// Credential files named at startup: the only ones a reload may read (they are hidden from
+    /// code from the start; a file named later would not be).
+    startup_files: Vec<PathBuf>,
+    current: Mutex<(Stamp, Arc<InForce>)>,
+}
+
+impl Egress {
+    /// Reads the file: a missing or invalid file is a startup error. The policy file and the
+    /// credential files it names join `owned` (code can never read them).
+    pub fn new(path: PathBuf, run_args: &RunArgs, mut owned: ServerOwned) -> Result<Egress, String> {
+        let stamp = stamp(&path);
+        let policy = load(&path)?;
+        owned.add_with_projected_volume(path.clone());
+        for file in &policy.credential_files {
+            owned.add_with_projected_volume(file.clone());
+        }
+        let in_force = Self::in_force(policy, run_args, &owned)?;
+        tracing::info!(rules = in_force.policy.rules.len(), "egress policy read: {}", path.display());
+        if !run_args.allow.contains_key(&Kind::Net) {
+            tracing::warn!("egress policy has no effect: MCP_CONDUCTOR_RUN_ARGS grants no net access");
+        }
+        Ok(Egress {
+            startup_files: in_force.policy.credential_files.clone(),
+            path,
+            run_args: run_args.clone(),
+            owned,
+            current: Mutex::new((stamp, Arc::new(in_force))),
+        })
+    }
+
+    fn in_force(policy: Policy, run_args: &RunArgs, owned: &ServerOwned) -> Result<InForce, String> {
+        let permissions = PermissionSet::new(&narrow(run_args, &policy), owned).map_err(|e| e.to_string())?;
+        Ok(InForce { policy: Arc::new(policy), permissions })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The server-owned files including the policy's (for the sandbox's own permission set).
+    pub fn owned(&self) -> &ServerOwned {
+        &self.owned
+    }
+
+    /// The policy for the next execution: re-read if the file changed. A file that became
+    /// invalid or unreadable keeps the last good policy (with an error in the log): a typo
+    /// during an edit must not open the sandbox, nor close it.
+    pub fn current(&self) -> Arc<InForce> {
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let now = stamp(&self.path);
+        if now != current.0 {
+            current.0 = now;
+            let reloaded = load(&self.path).and_then(|policy| {
+                if let Some(file) = policy.credential_files.iter().find(|f| !self.startup_files.contains(f)) {
+                    return Err(format!(
+                        "credential file {} was not named when the server started (restart the server to use it: \
+                         only files named at startup are hidden from code)",
+                        file.display()
+                    ));
+                }
+                Self::in_force(policy, &self.run_args, &self.owned)
+            });
+            match reloaded {
+                Ok(in_force) => {
+                    tracing::info!(rules = in_force.policy.rules.len(), "egress policy re-read (changed): {}", self.path.display());
+                    current.1 = Arc::new(in_force);
+                }
+                Err(e) => tracing::error!("egress policy not reloaded, the previous one stays in effect: {e}"),
+            }
+        }
+        current.1.clone()
+    }
+}
+
+/// `args` with `allow-net` narrowed to what `policy` allows too (see the module docs). The
+/// result never grants a host `args` did not.
+pub fn narrow(args: &RunArgs, policy: &Policy) -> RunArgs {
+    let mut narrowed = args.clone();
+    let wanted = policy.net_descriptors();
+    let allowed = match args.allow.get(&Kind::Net) {
+        None => return narrowed,
+        Some(Grant::All) => wanted,
+        Some(Grant::Only(granted)) => intersect(granted, &wanted),
+    };
+    if allowed.is_empty() {
+        narrowed.allow.remove(&Kind::Net);
+    } else {
+        narrowed.allow.insert(Kind::Net, Grant::Only(allowed));
+    }
+    narrowed
+}
+
+/// `host[:port]` (IPv6 in brackets) → (host pattern, port).
+fn split_entry(entry: &str) -> Option<(policy::HostPattern, Option<u16>)> {
+    let (host, port) = if let Some(rest) = entry.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        (host, after.strip_prefix(':'))
+    } else if entry.matches(':').count() == 1 {
+        let (host, port) = entry.split_once(':')?;
+        (host, Some(port))
+    } else {
+        (entry, None)
+    };
+    let port = match port {
+        Some(p) => Some(p.parse().ok()?),
+        None => None,
+    };
+    Some((policy::HostPattern::parse(host).ok()?, port))
+}
+
+/// Entries both lists allow: a policy entry that a granted entry covers, and a granted entry a
+/// policy entry covers (with the policy's port).
+fn intersect(granted: &[String], wanted: &[String]) -> Vec<String> {
+    use policy::HostPattern::{Domain, Exact};
+    let covers = |outer: &policy::HostPattern, inner: &policy::HostPattern| match (outer, inner) {
+        (Exact(a), Exact(b)) => a == b,
+        (Domain(d), Exact(b)) | (Domain(d), Domain(b)) => b == d || b.ends_with(&format!(".{d}")),
+        (Exact(_), Domain(_)) => false,
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |entry: String| {
+        if !out.contains(&entry) {
+            out.push(entry);
+        }
+    };
+    for want in wanted {
+        let Some((want_host, Some(want_port))) = split_entry(want) else { continue };
+        for grant in granted {
+            let Some((grant_host, grant_port)) = split_entry(grant) else { continue };
+            if grant_port.is_some_and(|p| p != want_port) {
+                continue;
+            }
+            if covers(&grant_host, &want_host) {
+                push(want.clone());
+            } else if covers(&want_host, &grant_host) {
+                push(format!("{}:{want_port}", bracketed(&grant_host.descriptor())));
+            }
+        }
+    }
+    out
+}
+
+fn bracketed(host: &str) -> String {
+    if host.contains(':') { format!("[{host}]") } else { host.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(hosts: &[&str]) -> Policy {
+        let rules: Vec<String> = hosts.iter().map(|h| format!("  - host: '{h}'\n")).collect();
+        Policy::parse(&format!("rules:\n{}", rules.concat()), Path::new("/"), &TakenSecrets).unwrap()
+    }
+
+    fn net(args: &RunArgs) -> Option<Grant> {
+        args.allow.get(&Kind::Net).cloned()
+    }
+
+    #[test]
+    fn narrowing_never_widens() {
+        let p = policy(&["api.github.com", "*.example.com"]);
+        let all = RunArgs::parse("allow-net").unwrap();
+        assert_eq!(net(&narrow(&all, &p)), Some(Grant::Only(vec!["api.github.com:443".into(), "*.example.com:443".into()])));
+        let none = RunArgs::parse("").unwrap();
+        assert_eq!(net(&narrow(&none, &p)), None, "no net granted, none after");
+        let some = RunArgs::parse("allow-net=api.github.com,a.example.com:8443,b.example.com,other.org").unwrap();
+        assert_eq!(
+            net(&narrow(&some, &p)),
+            Some(Grant::Only(vec!["api.github.com:443".into(), "b.example.com:443".into()])),
+            "a port the policy does not name is dropped; other.org is not in the policy"
+        );
+        let wide = RunArgs::parse("allow-net=*.github.com").unwrap();
+        assert_eq!(net(&narrow(&wide, &p)), Some(Grant::Only(vec!["api.github.com:443".into()])));
+        let disjoint = RunArgs::parse("allow-net=other.org").unwrap();
+        assert_eq!(net(&narrow(&disjoint, &p)), None, "nothing in common: no net at all");
+    }
+}

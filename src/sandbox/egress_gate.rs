@@ -1,0 +1,73 @@
+//! The egress policy below JavaScript (`crate::egress`): every `fetch` request, each redirect
+//! hop included (Deno follows redirects in JS, calling `op_fetch` again per hop), passes
+//! deno_fetch's request hook on the execution thread after Deno's permission check and before
+//! anything is sent. There the policy refuses it (an error naming the rule) or adds the rule's
+//! credentials, over any header of that name the code set. The credentials exist only in the
+//! `http::Request` Rust sends: never in JS objects, error text, logs, metrics or spans.
+//!
+//! deno_fetch's hook is a plain `fn` (no state): the policy of the execution running on this
+//! thread is kept in a thread-local, set by [`install`] for the life of the worker.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use deno_error::JsErrorBox;
+use deno_runtime::deno_fetch;
+
+use crate::egress::{Decision, Policy};
+
+thread_local! {
+    static POLICY: RefCell<Option<Arc<Policy>>> = const { RefCell::new(None) };
+}
+
+/// Puts `policy` in force for the worker on this thread (its `fetch` requests go through
+/// [`check_request`]). Without a policy, nothing changes.
+pub fn install(worker: &mut deno_runtime::worker::MainWorker, policy: Option<Arc<Policy>>) {
+    let Some(policy) = policy else { return };
+    POLICY.with(|p| *p.borrow_mut() = Some(policy));
+    let state = worker.js_runtime.op_state();
+    let mut state = state.borrow_mut();
+    let mut options = state.take::<deno_fetch::Options>();
+    options.request_builder_hook = Some(check_request);
+    state.put(options);
+}
+
+/// deno_fetch's request hook (see the module docs).
+fn check_request(request: &mut http::Request<deno_fetch::ReqBody>) -> Result<(), JsErrorBox> {
+    // What deno_runtime's own hook does, which this one replaces: code may not send the header
+    // Deno Deploy uses to recognize its own requests.
+    request.headers_mut().remove("x-deno-fetch-token");
+    let Some(policy) = POLICY.with(|p| p.borrow().clone()) else {
+        return Err(JsErrorBox::new("NotCapable", "the egress policy is not available on this thread; request refused"));
+    };
+    let url = deno_core::url::Url::parse(&request.uri().to_string())
+        .map_err(|e| JsErrorBox::new("NotCapable", format!("request URL not understood by the egress policy: {e}")))?;
+    let method = request.method().as_str().to_string();
+    match policy.decide_http(&method, &url) {
+        Decision::Allow(rule) => {
+            for (name, value) in &rule.headers {
+                request.headers_mut().insert(name.clone(), value.clone());
+            }
+            tracing::info!(
+                target: "mcp_conductor::egress",
+                rule = %rule.name,
+                method = %method,
+                host = url.host_str().unwrap_or(""),
+                path = url.path(),
+                credentials = !rule.headers.is_empty(),
+                "egress allowed"
+            );
+            Ok(())
+        }
+        Decision::Refuse(reason) => {
+            tracing::info!(
+                target: "mcp_conductor::egress",
+                method = %method,
+                host = url.host_str().unwrap_or(""),
+                path = url.path(),
+                "egress refused"
+            );
+            Err(JsErrorBox::new("NotCapable", reason))
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The egress policy (`MCP_CONDUCTOR_EGRESS`, docs/egress.md) against real HTTPS servers with a
+//! private CA (`MCP_CONDUCTOR_TLS_CA_FILE`) that echo what they received: the credential arrives
+//! and code cannot find it anywhere; methods, paths and hosts outside the rules are refused with
+//! the rule named; a redirect to another host arrives without it; a changed file applies to the
+//! next execution.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use common::Server;
+use serde_json::Value;
+
+const SECRET: &str = "s3cret-egress-token-7f1c";
+
+/// HTTPS servers on 127.0.0.1 that answer every request with a JSON echo of its method, path
+/// and headers, and `.../redirect?to=URL` with a 302 to URL.
+struct EchoServers {
+    child: Child,
+    ports: Vec<u16>,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for EchoServers {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl EchoServers {
+    fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    fn start(count: usize) -> EchoServers {
+        let dir = tempfile::tempdir().unwrap();
+        let openssl = |args: &[&str]| {
+            let ok = Command::new("openssl").args(args).current_dir(dir.path()).stderr(Stdio::null()).status().expect("openssl");
+            assert!(ok.success(), "openssl {args:?}");
+        };
+        openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=egress test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
+            "-keyout", "ca.key", "-out", "ca.pem"]);
+        openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "key.pem", "-out", "server.csr"]);
+        std::fs::write(dir.path().join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
+        openssl(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "1", "-extfile", "ext.cnf", "-out", "cert.pem"]);
+        let script = r#"
+import http.server, json, ssl, sys, threading, urllib.parse
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        url = urllib.parse.urlparse(self.path)
+        if url.path.endswith("/redirect"):
+            self.send_response(302); self.send_header("location", urllib.parse.parse_qs(url.query)["to"][0])
+            self.send_header("content-length", "0"); self.end_headers(); return
+        length = int(self.headers.get("content-length") or 0)
+        if length: self.rfile.read(length)
+        body = json.dumps({"method": self.command, "path": self.path,
+                           "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
+        self.send_response(200); self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    do_GET = do_POST = do_DELETE = do_PUT = answer
+    def log_message(self, *a): pass
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain("cert.pem", "key.pem")
+ports = []
+for _ in range(int(sys.argv[1])):
+    s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    s.socket = c.wrap_socket(s.socket, server_side=True)
+    ports.append(s.server_address[1])
+    threading.Thread(target=s.serve_forever, daemon=True).start()
+print(" ".join(map(str, ports)), flush=True)
+threading.Event().wait()
+"#;
+        let mut child = Command::new("python3")
+            .args(["-c", script, &count.to_string()])
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let ports = line.split_whitespace().map(|p| p.parse().expect("port")).collect();
+        EchoServers { child, ports, dir }
+    }
+}
+
+/// A policy: the first server with a credential, GET/POST under /repos/ only; the second
+/// server with no credential (a redirect target).
+fn policy(ports: &[u16], paths: &str) -> String {
+    format!(
+        "rules:\n  - name: api\n    host: 127.0.0.1\n    port: {}\n    methods: [GET, POST]\n    paths: [{paths}]\n    headers:\n      Authorization: Bearer ${{EGRESS_TEST_TOKEN}}\n  - name: elsewhere\n    host: 127.0.0.1\n    port: {}\n",
+        ports[0], ports[1]
+    )
+}
+
+async fn start(servers: &EchoServers, policy_file: &Path, run_args: &str) -> Server {
+    let ca = servers.ca().display().to_string();
+    let file = policy_file.display().to_string();
+    Server::start_env(
+        run_args,
+        &[("MCP_CONDUCTOR_EGRESS", &file), ("MCP_CONDUCTOR_TLS_CA_FILE", &ca), ("EGRESS_TEST_TOKEN", SECRET)],
+    )
+    .await
+}
+
+fn echo(run: &common::Run) -> Value {
+    let text = run.value().as_str().unwrap_or_else(|| panic!("a JSON text: {run:?}"));
+    serde_json::from_str(text).unwrap()
+}
+
+#[tokio::test]
+async fn credentials_reach_the_host_and_never_the_code() {
+    let servers = EchoServers::start(3);
+    let (api, other, outside) = (servers.ports[0], servers.ports[1], servers.ports[2]);
+    let policy_file = servers.dir.path().join("egress.yaml");
+    std::fs::write(&policy_file, policy(&servers.ports, "/repos/")).unwrap();
+    let s = start(&servers, &policy_file, "allow-net,allow-env,allow-read").await;
+
+    // The credential arrives, over the code's own header of that name.
+    let r = s
+        .run(&format!(
+            "await (await fetch('https://127.0.0.1:{api}/repos/a?x=1', {{ headers: {{ authorization: 'mine' }} }})).text()"
+        ))
+        .await;
+    let seen = echo(&r);
+    assert_eq!(seen["headers"]["authorization"], format!("Bearer {SECRET}"), "{seen}");
+    assert_eq!(seen["path"], "/repos/a?x=1");
+
+    // Nowhere code can look: environment (allow-env), /proc (allow-read), the Request and
+    // Response objects, the policy file itself.
+    let hunt = format!(
+        "const found = [];
+         const look = (where, text) => {{ if (String(text).includes('{SECRET}')) found.push(where) }};
+         look('env', JSON.stringify(Deno.env.toObject()));
+         look('env.get', Deno.env.get('EGRESS_TEST_TOKEN'));
+         look('process.env', JSON.stringify(process.env));
+         for (const f of ['/proc/self/environ', '/proc/' + Deno.pid + '/environ', '/proc/1/environ', '{policy}']) {{
+           try {{ look(f, Deno.readTextFileSync(f)) }} catch {{}}
+         }}
+         const req = new Request('https://127.0.0.1:{api}/repos/b');
+         const res = await fetch(req);
+         look('request', JSON.stringify([...req.headers]));
+         look('response headers', JSON.stringify([...res.headers]));
+         await res.text();
+         found",
+        policy = policy_file.display()
+    );
+    let r = s.run(&hunt).await;
+    assert_eq!(r.value(), &serde_json::json!([]), "{r:?}");
+
+    // A method or a path outside the rule: refused, the rule named, the secret nowhere.
+    let r = s.run(&format!("await fetch('https://127.0.0.1:{api}/repos/a', {{ method: 'DELETE' }})")).await;
+    assert_eq!(r.status(), "error");
+    assert!(r.error().contains("'api'") && r.error().contains("GET, POST only"), "{r:?}");
+    assert!(!r.error().contains(SECRET));
+    let r = s.run(&format!("await fetch('https://127.0.0.1:{api}/admin')")).await;
+    assert!(r.error().contains("paths starting with /repos/ only"), "{r:?}");
+    assert!(r.error().contains("NotCapable") && r.error().contains("MCP_CONDUCTOR_EGRESS"), "{r:?}");
+    assert_eq!(r.error_type(), "permission");
+
+    // A redirect to another host is followed without the credential.
+    let target = format!("https://127.0.0.1:{other}/landed");
+    let r = s.run(&format!("await (await fetch('https://127.0.0.1:{api}/repos/redirect?to={target}')).text()")).await;
+    let landed = echo(&r);
+    assert_eq!(landed["path"], "/landed", "{landed}");
+    assert!(landed["headers"].get("authorization").is_none(), "the credential stays with its host: {landed}");
+    let r = s.run(&format!("await (await fetch('https://127.0.0.1:{other}/redirect?to=https://127.0.0.1:{api}/repos/c')).text()")).await;
+    assert_eq!(echo(&r)["headers"]["authorization"], format!("Bearer {SECRET}"), "a hop into the rule gets it: {r:?}");
+    let r = s.run(&format!("await (await fetch('https://127.0.0.1:{other}/x', {{ headers: {{ authorization: 'mine' }} }})).text()")).await;
+    assert_eq!(echo(&r)["headers"]["authorization"], "mine", "another host: the code's own header, untouched");
+
+    // A host outside the policy is unreachable by every route, though RUN_ARGS allow all net.
+    for code in [
+        format!("await fetch('https://127.0.0.1:{outside}/')"),
+        format!("await Deno.connect({{ hostname: '127.0.0.1', port: {outside} }})"),
+        format!(
+            "const net = await import('node:net');
+             await new Promise((ok, fail) => {{ const c = net.connect({outside}, '127.0.0.1', ok); c.on('error', fail) }})"
+        ),
+    ] {
+        let r = s.run(&code).await;
+        assert_eq!(r.status(), "error", "{code}: {r:?}");
+        assert!(r.error().contains("NotCapable") || r.error().contains("net access"), "{code}: {r:?}");
+    }
+    s.assert_healthy().await;
+}
+
+#[tokio::test]
+async fn a_changed_policy_applies_to_the_next_execution() {
+    let servers = EchoServers::start(2);
+    let api = servers.ports[0];
+    let policy_file = servers.dir.path().join("egress.yaml");
+    std::fs::write(&policy_file, policy(&servers.ports, "/repos/")).unwrap();
+    let s = start(&servers, &policy_file, "allow-net").await;
+    let fetch_user = format!("(await fetch('https://127.0.0.1:{api}/user')).status");
+    assert!(s.run(&fetch_user).await.error().contains("paths starting with /repos/ only"));
+
+    std::fs::write(&policy_file, policy(&servers.ports, "/repos/, /user")).unwrap();
+    let mut status = Value::Null;
+    for _ in 0..10 {
+        // A worker prepared before the change may still hold the old policy.
+        status = s.run(&fetch_user).await.text["returnValue"].clone();
+        if status == 200 {
+            break;
+        }
+    }
+    assert_eq!(status, 200, "the new path is allowed");
+
+    // A broken edit keeps the last good policy.
+    std::fs::write(&policy_file, "rules: [ {host: ").unwrap();
+    for _ in 0..3 {
+        assert_eq!(s.run(&fetch_user).await.value(), &serde_json::json!(200));
+    }
+    s.assert_healthy().await;
+}
+
+#[test]
+fn a_bad_policy_stops_the_server_with_the_rule_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("egress.yaml");
+    std::fs::write(&file, "rules:\n  - host: api.example.com\n    method: [GET]\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-conductor"))
+        .arg("doctor")
+        .env("MCP_CONDUCTOR_EGRESS", &file)
+        .env("MCP_CONDUCTOR_WORKSPACE", dir.path().join("ws"))
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("unknown field `method`") && text.contains("MCP_CONDUCTOR_EGRESS"), "{text}");
+}
