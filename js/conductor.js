@@ -3,7 +3,7 @@
 // It installs one frozen, non-enumerable hook on globalThis under Symbol.for("mcp-conductor"):
 //   harden() - called once per worker before its job: disables APIs the sandbox does not offer.
 //   setup()  - defines the globals the server put in the op state: WORKSPACE_DIR, ROOT_DIR,
-//              PLAYBOOKS_DIR, PERMISSIONS while the worker warms up, per-call globals later.
+//              PLAYBOOKS_DIR, PERMISSIONS, EGRESS while the worker warms up, per-call globals later.
 //   run(fn)  - called by the wrapped user module (see src/sandbox/code.rs): runs the user's
 //              statements and resolves to the JSON text of their result.
 // Builtins are captured here, at load time, so user code replacing JSON.stringify & co. cannot

@@ -76,6 +76,8 @@ pub fn build_sandbox(config: &Config, host: Option<Arc<dyn Host>>) -> Result<San
     base_globals.insert(contract::ROOT_DIR.into(), path(&config.root));
     base_globals.insert(contract::PLAYBOOKS_DIR.into(), path(&config.playbooks_dir));
     base_globals.insert(contract::PERMISSIONS.into(), config.run_args.flags().into());
+    // Per execution when a policy is in force (`execution.rs`).
+    base_globals.insert(contract::EGRESS.into(), Value::Null);
     let results = Arc::new(ResultStore::new(config.results.dir.clone(), config.results.ttl, config.results.max_bytes));
     results.start_sweeper();
     let sandbox_config = SandboxConfig {

@@ -49,17 +49,30 @@ impl EchoServers {
         openssl(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
             "-days", "1", "-extfile", "ext.cnf", "-out", "cert.pem"]);
         let script = r#"
-import http.server, json, ssl, sys, threading, urllib.parse
+import base64, hashlib, http.server, json, ssl, sys, threading, urllib.parse
 class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
     def answer(self):
         url = urllib.parse.urlparse(self.path)
+        echo = json.dumps({"method": self.command, "path": self.path,
+                           "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
+        if self.headers.get("upgrade", "").lower() == "websocket":
+            # A WebSocket handshake: accept it and send the echo as one text frame.
+            key = self.headers["sec-websocket-key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+            self.send_response(101); self.send_header("upgrade", "websocket"); self.send_header("connection", "Upgrade")
+            self.send_header("sec-websocket-accept", base64.b64encode(hashlib.sha1(key.encode()).digest()).decode())
+            self.end_headers()
+            size = bytes([len(echo)]) if len(echo) < 126 else bytes([126]) + len(echo).to_bytes(2, "big")
+            self.wfile.write(bytes([0x81]) + size + echo); self.wfile.flush()
+            self.rfile.read(2)
+            self.close_connection = True
+            return
         if url.path.endswith("/redirect"):
             self.send_response(302); self.send_header("location", urllib.parse.parse_qs(url.query)["to"][0])
             self.send_header("content-length", "0"); self.end_headers(); return
         length = int(self.headers.get("content-length") or 0)
         if length: self.rfile.read(length)
-        body = json.dumps({"method": self.command, "path": self.path,
-                           "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
+        body = echo
         self.send_response(200); self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body))); self.end_headers(); self.wfile.write(body)
     do_GET = do_POST = do_DELETE = do_PUT = answer
@@ -171,6 +184,40 @@ async fn credentials_reach_the_host_and_never_the_code() {
     assert_eq!(echo(&r)["headers"]["authorization"], format!("Bearer {SECRET}"), "a hop into the rule gets it: {r:?}");
     let r = s.run(&format!("await (await fetch('https://127.0.0.1:{other}/x', {{ headers: {{ authorization: 'mine' }} }})).text()")).await;
     assert_eq!(echo(&r)["headers"]["authorization"], "mine", "another host: the code's own header, untouched");
+
+    // A WebSocket handshake passes the same rules and gets the same credential.
+    let ws = |path: &str| {
+        format!(
+            "const ws = new WebSocket('wss://127.0.0.1:{api}{path}');
+             await new Promise((ok) => {{ ws.onmessage = (e) => {{ ok(e.data); ws.close() }}; ws.onerror = (e) => ok('error: ' + e.message) }})"
+        )
+    };
+    let r = s.run(&ws("/repos/socket")).await;
+    let seen = echo(&r);
+    assert_eq!(seen["headers"]["authorization"], format!("Bearer {SECRET}"), "{seen}");
+    let r = s.run(&ws("/admin")).await;
+    let text = r.value().as_str().unwrap_or_default().to_string();
+    assert!(text.starts_with("error: ") && text.contains("'api'") && text.contains("/repos/"), "{r:?}");
+    let r = s
+        .run(&format!(
+            "const ws = new WebSocket('wss://127.0.0.1:{api}/repos/x', {{ headers: {{ authorization: 'mine' }} }});
+             await new Promise((ok) => {{ ws.onmessage = (e) => {{ ok(e.data); ws.close() }}; ws.onerror = (e) => ok('error: ' + e.message) }})"
+        ))
+        .await;
+    assert_eq!(echo(&r)["headers"]["authorization"], format!("Bearer {SECRET}"), "over the code's own header: {r:?}");
+    let r = s
+        .run(&format!(
+            "const ws = new WebSocket('wss://127.0.0.1:{other}/x', {{ headers: {{ authorization: 'mine' }} }});
+             await new Promise((ok) => {{ ws.onmessage = (e) => {{ ok(e.data); ws.close() }}; ws.onerror = (e) => ok('error: ' + e.message) }})"
+        ))
+        .await;
+    assert_eq!(echo(&r)["headers"]["authorization"], "mine", "code's headers do reach the handshake: {r:?}");
+
+    // The rules, never the values, are in EGRESS.
+    let r = s.run("EGRESS").await;
+    let rules = r.value().to_string();
+    assert!(rules.contains("api: https://127.0.0.1:") && rules.contains("adds authorization itself"), "{rules}");
+    assert!(!rules.contains(SECRET));
 
     // A host outside the policy is unreachable by every route, though RUN_ARGS allow all net.
     for code in [

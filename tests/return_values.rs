@@ -57,9 +57,9 @@ async fn values_json_cannot_hold_are_readable() {
 async fn injected_and_per_call_globals() {
     let s = Server::start("").await;
     let ws = s.ws().display().to_string();
-    let r = s.run("[WORKSPACE_DIR, ROOT_DIR, PLAYBOOKS_DIR, PERMISSIONS]").await;
+    let r = s.run("[WORKSPACE_DIR, ROOT_DIR, PLAYBOOKS_DIR, PERMISSIONS, EGRESS]").await;
     let root = s.ws().parent().unwrap().display().to_string();
-    assert_eq!(r.value(), &json!([ws, root, format!("{root}/playbooks"), []]));
+    assert_eq!(r.value(), &json!([ws, root, format!("{root}/playbooks"), [], null]));
 
     let r = s
         .run_args(json!({ "deno_code": "`${greeting}, ${user.name}`", "globals": { "greeting": "hi", "user": { "name": "ada" } } }))

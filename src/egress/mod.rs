@@ -8,7 +8,7 @@
 //!   sandbox (fetch, WebSocket, `Deno.connect`, `node:net`/`http`/`https`, QUIC, DNS-named
 //!   imports) is held to the policy's hosts by Deno's own permission check.
 //! - `sandbox/egress_gate.rs`: the per-request checks below JavaScript (methods, paths,
-//!   credentials) for `fetch`, on the execution thread.
+//!   credentials) for `fetch` and WebSocket handshakes, on the execution thread.
 //!
 //! Credentials in `${NAME}` placeholders come from variables the server takes out of its
 //! environment at startup (`secret_env`): code never sees them, even with `allow-env`.

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Hosts bind every route (Deno's permission check, narrowed: see the parent module); methods,
-//! paths and headers apply to the requests the server sees whole (fetch).
+//! paths and headers apply to the requests the server sees whole (fetch, WebSocket handshakes).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

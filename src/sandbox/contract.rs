@@ -31,7 +31,9 @@ pub const WORKSPACE_DIR: &str = "WORKSPACE_DIR";
 pub const ROOT_DIR: &str = "ROOT_DIR";
 pub const PLAYBOOKS_DIR: &str = "PLAYBOOKS_DIR";
 pub const PERMISSIONS: &str = "PERMISSIONS";
-pub const SERVER_GLOBALS: [&str; 4] = [WORKSPACE_DIR, ROOT_DIR, PLAYBOOKS_DIR, PERMISSIONS];
+/// The egress policy's rules as text (no credential values), or `null` without a policy.
+pub const EGRESS: &str = "EGRESS";
+pub const SERVER_GLOBALS: [&str; 5] = [WORKSPACE_DIR, ROOT_DIR, PLAYBOOKS_DIR, PERMISSIONS, EGRESS];
 
 /// Globals the glue defines itself (`defineGlobal(...)` in `harden()`).
 pub const GLUE_GLOBALS: [&str; 4] = ["mcpFactory", "importPlaybook", "progress", "mcp"];

@@ -4,6 +4,7 @@
 //! anything is sent. There the policy refuses it (an error naming the rule) or adds the rule's
 //! credentials, over any header of that name the code set. The credentials exist only in the
 //! `http::Request` Rust sends: never in JS objects, error text, logs, metrics or spans.
+//! WebSocket handshakes pass the same hook (`vendor/deno_websocket`).
 //!
 //! deno_fetch's hook is a plain `fn` (no state): the policy of the execution running on this
 //! thread is kept in a thread-local, set by [`install`] for the life of the worker.

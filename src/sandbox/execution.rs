@@ -79,7 +79,7 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         }
         let cpu_built = thread_cpu_ms();
         if let Ok(ready) = &mut built
-            && let Err(e) = warm_up(&mut ready.worker, &config.base_globals).await
+            && let Err(e) = warm_up(&mut ready.worker, &globals_with(&config.base_globals, egress.as_deref())).await
         {
             // Never run code in a worker the glue could not harden.
             tracing::error!("worker warm-up failed: {e}");
@@ -256,6 +256,15 @@ async fn run_job(
 /// importing it again yields the same empty module, so no state a job could observe differs.
 /// No GC here: it cost ~2 ms of CPU per execution (9% under load), the engine collects when
 /// the job allocates enough, and the worker's whole heap is freed when the job ends.
+/// The server's globals, with `EGRESS` describing the policy in force (when there is one).
+fn globals_with<'a>(base: &'a Map<String, Value>, egress: Option<&crate::egress::InForce>) -> std::borrow::Cow<'a, Map<String, Value>> {
+    let Some(egress) = egress else { return std::borrow::Cow::Borrowed(base) };
+    let rules: Vec<Value> = egress.policy.rules.iter().map(|r| Value::String(format!("{}: {}", r.name, r.describe()))).collect();
+    let mut globals = base.clone();
+    globals.insert(super::contract::EGRESS.into(), Value::Array(rules));
+    std::borrow::Cow::Owned(globals)
+}
+
 async fn warm_up(worker: &mut MainWorker, base_globals: &Map<String, Value>) -> Result<(), CoreError> {
     worker
         .execute_script(
