@@ -15,8 +15,7 @@ use serde_json::Value;
 
 const SECRET: &str = "s3cret-egress-token-7f1c";
 
-/// HTTPS servers on 127.0.0.1 that answer every request with a JSON echo of its method, path
-/// and headers, and `.../redirect?to=URL` with a 302 to URL.
+/// HTTPS echo servers on 127.0.0.1 (`tests/fixtures/https_echo.py`).
 struct EchoServers {
     child: Child,
     ports: Vec<u16>,
@@ -35,67 +34,21 @@ impl EchoServers {
         self.dir.path().join("ca.pem")
     }
 
+    /// `tests/fixtures/https_echo.py`: a private CA in `dir`, `count` servers.
     fn start(count: usize) -> EchoServers {
         let dir = tempfile::tempdir().unwrap();
-        let openssl = |args: &[&str]| {
-            let ok = Command::new("openssl").args(args).current_dir(dir.path()).stderr(Stdio::null()).status().expect("openssl");
-            assert!(ok.success(), "openssl {args:?}");
-        };
-        openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=egress test CA",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
-            "-keyout", "ca.key", "-out", "ca.pem"]);
-        openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "key.pem", "-out", "server.csr"]);
-        std::fs::write(dir.path().join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
-        openssl(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "1", "-extfile", "ext.cnf", "-out", "cert.pem"]);
-        let script = r#"
-import base64, hashlib, http.server, json, ssl, sys, threading, urllib.parse
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def answer(self):
-        url = urllib.parse.urlparse(self.path)
-        echo = json.dumps({"method": self.command, "path": self.path,
-                           "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
-        if self.headers.get("upgrade", "").lower() == "websocket":
-            # A WebSocket handshake: accept it and send the echo as one text frame.
-            key = self.headers["sec-websocket-key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-            self.send_response(101); self.send_header("upgrade", "websocket"); self.send_header("connection", "Upgrade")
-            self.send_header("sec-websocket-accept", base64.b64encode(hashlib.sha1(key.encode()).digest()).decode())
-            self.end_headers()
-            size = bytes([len(echo)]) if len(echo) < 126 else bytes([126]) + len(echo).to_bytes(2, "big")
-            self.wfile.write(bytes([0x81]) + size + echo); self.wfile.flush()
-            self.rfile.read(2)
-            self.close_connection = True
-            return
-        if url.path.endswith("/redirect"):
-            self.send_response(302); self.send_header("location", urllib.parse.parse_qs(url.query)["to"][0])
-            self.send_header("content-length", "0"); self.end_headers(); return
-        length = int(self.headers.get("content-length") or 0)
-        if length: self.rfile.read(length)
-        body = echo
-        self.send_response(200); self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body))); self.end_headers(); self.wfile.write(body)
-    do_GET = do_POST = do_DELETE = do_PUT = answer
-    def log_message(self, *a): pass
-c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain("cert.pem", "key.pem")
-ports = []
-for _ in range(int(sys.argv[1])):
-    s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-    s.socket = c.wrap_socket(s.socket, server_side=True)
-    ports.append(s.server_address[1])
-    threading.Thread(target=s.serve_forever, daemon=True).start()
-print(" ".join(map(str, ports)), flush=True)
-threading.Event().wait()
-"#;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/https_echo.py");
         let mut child = Command::new("python3")
-            .args(["-c", script, &count.to_string()])
-            .current_dir(dir.path())
+            .arg(script)
+            .arg(dir.path())
+            .arg(count.to_string())
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let ports = line.split_whitespace().map(|p| p.parse().expect("port")).collect();
+        let ports: Vec<u16> = line.split_whitespace().map(|p| p.parse().expect("port")).collect();
+        assert_eq!(ports.len(), count, "https_echo.py started");
         EchoServers { child, ports, dir }
     }
 }

@@ -1,6 +1,6 @@
 """The egress policy (docs/egress.md) through the official Python SDK over stdio, against the
-release binary: HTTPS echo servers with a private CA (MCP_CONDUCTOR_TLS_CA_FILE) show what
-arrived. The credential reaches its host; code finds it nowhere (environment with allow-env,
+release binary: HTTPS echo servers with a private CA (MCP_CONDUCTOR_TLS_CA_FILE;
+tests/fixtures/https_echo.py) show what arrived. The credential reaches its host; code finds it nowhere (environment with allow-env,
 /proc with allow-read, the policy file, Request/Response objects, error text); the server's own
 log never contains it; refusals name the rule; a redirect to another host arrives without it.
 Run by .ci/clients (MCP_CONDUCTOR_BIN names the binary)."""
@@ -22,43 +22,7 @@ from python_client import Report  # noqa: E402
 
 SECRET = "py-egress-secret-51d3"
 
-ECHO = r"""
-import http.server, json, ssl, sys, threading, urllib.parse
-class H(http.server.BaseHTTPRequestHandler):
-    def answer(self):
-        url = urllib.parse.urlparse(self.path)
-        if url.path.endswith("/redirect"):
-            self.send_response(302); self.send_header("location", urllib.parse.parse_qs(url.query)["to"][0])
-            self.send_header("content-length", "0"); self.end_headers(); return
-        body = json.dumps({"method": self.command, "path": self.path,
-                           "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
-        self.send_response(200); self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body))); self.end_headers(); self.wfile.write(body)
-    do_GET = do_POST = do_DELETE = answer
-    def log_message(self, *a): pass
-c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain("cert.pem", "key.pem")
-ports = []
-for _ in range(2):
-    s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-    s.socket = c.wrap_socket(s.socket, server_side=True)
-    ports.append(s.server_address[1])
-    threading.Thread(target=s.serve_forever, daemon=True).start()
-print(" ".join(map(str, ports)), flush=True)
-threading.Event().wait()
-"""
-
-
-def certificates(directory: Path) -> None:
-    def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=directory, check=True, stderr=subprocess.DEVNULL)
-
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=egress CA",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
-            "-keyout", "ca.key", "-out", "ca.pem")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "key.pem", "-out", "server.csr")
-    (directory / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "1", "-extfile", "ext.cnf", "-out", "cert.pem")
+ECHO = Path(__file__).resolve().parent.parent / "fixtures" / "https_echo.py"
 
 
 async def run(session: ClientSession, code: str) -> dict:
@@ -69,8 +33,7 @@ async def run(session: ClientSession, code: str) -> dict:
 async def main() -> int:
     report = Report("python-egress")
     home = Path(tempfile.mkdtemp(prefix="conductor-egress-")).resolve()
-    certificates(home)
-    echo = subprocess.Popen([sys.executable, "-c", ECHO], cwd=home, stdout=subprocess.PIPE, text=True)
+    echo = subprocess.Popen([sys.executable, str(ECHO), str(home), "2"], stdout=subprocess.PIPE, text=True)
     try:
         api, other = map(int, echo.stdout.readline().split())
         policy = home / "egress.yaml"
