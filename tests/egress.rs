@@ -127,6 +127,28 @@ async fn credentials_reach_the_host_and_never_the_code() {
     assert!(r.error().contains("NotCapable") && r.error().contains("MCP_CONDUCTOR_EGRESS"), "{r:?}");
     assert_eq!(r.error_type(), "permission");
 
+    // A path disguised with encoded separators is refused (a server that decodes %2F before
+    // resolving `..` would serve /admin).
+    let r = s.run(&format!("await fetch('https://127.0.0.1:{api}/repos/..%2fadmin')")).await;
+    assert!(r.error().contains("encoded"), "{r:?}");
+
+    // Never through a client the code made (its proxy, CAs or Host could expose the credential);
+    // such a client still reaches rules without credentials.
+    let r = s
+        .run(&format!(
+            "const client = Deno.createHttpClient({{ allowHost: true }});
+             await fetch('https://127.0.0.1:{api}/repos/a', {{ client, headers: {{ host: 'evil.example' }} }})"
+        ))
+        .await;
+    assert!(r.error().contains("never sent through a Deno.createHttpClient client"), "{r:?}");
+    let r = s
+        .run(&format!(
+            "const client = Deno.createHttpClient({{}});
+             await (await fetch('https://127.0.0.1:{other}/x', {{ client }})).text()"
+        ))
+        .await;
+    assert_eq!(echo(&r)["path"], "/x");
+
     // A redirect to another host is followed without the credential.
     let target = format!("https://127.0.0.1:{other}/landed");
     let r = s.run(&format!("await (await fetch('https://127.0.0.1:{api}/repos/redirect?to={target}')).text()")).await;

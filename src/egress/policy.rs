@@ -308,12 +308,24 @@ impl Policy {
         }
         let method = method.to_ascii_uppercase();
         let path = url.path();
+        // The path is matched as sent; a server that decodes `%2F` or `%2E` before resolving
+        // `..` would serve another path than the one the prefix allowed.
+        let lower = path.to_ascii_lowercase();
+        let disguised = ["%2f", "%5c", "%2e", "%25"].iter().any(|e| lower.contains(e));
         let mut reasons = Vec::new();
         for rule in &candidates {
             if let Some(methods) = &rule.methods
                 && !methods.contains(&method)
             {
                 reasons.push(format!("rule {} allows {} only", rule.label(), methods.iter().cloned().collect::<Vec<_>>().join(", ")));
+                continue;
+            }
+            if rule.paths.is_some() && disguised {
+                reasons.push(format!(
+                    "rule {} checks paths, and this one has an encoded '/', '\\', '.' or '%' (a server that decodes them \
+                     could serve another path)",
+                    rule.label()
+                ));
                 continue;
             }
             if let Some(paths) = &rule.paths
@@ -387,6 +399,12 @@ mod tests {
         let p = policy(GITHUB).unwrap();
         let Decision::Refuse(why) = p.decide_http("DELETE", &url("https://api.github.com/repos/a")) else { panic!() };
         assert!(why.contains("'github'") && why.contains("GET, POST only"), "{why}");
+        for disguised in ["/repos/..%2fadmin", "/repos/%2E%2E%2Fadmin", "/repos/%5c..", "/repos/%252f"] {
+            let Decision::Refuse(why) = p.decide_http("GET", &url(&format!("https://api.github.com{disguised}"))) else {
+                panic!("{disguised}")
+            };
+            assert!(why.contains("encoded"), "{why}");
+        }
         let Decision::Refuse(why) = p.decide_http("GET", &url("https://api.github.com/gists")) else { panic!() };
         assert!(why.contains("paths starting with /repos/, /user only"), "{why}");
         let Decision::Refuse(why) = p.decide_http("GET", &url("http://api.github.com/repos/a")) else { panic!() };

@@ -45,6 +45,28 @@ fn check_request(request: &mut http::Request<deno_fetch::ReqBody>) -> Result<(),
         .map_err(|e| JsErrorBox::new("NotCapable", format!("request URL not understood by the egress policy: {e}")))?;
     let method = request.method().as_str().to_string();
     match policy.decide_http(&method, &url) {
+        Decision::Allow(rule) if !rule.headers.is_empty() && request.extensions().get::<deno_fetch::ThroughCustomClient>().is_some() => {
+            // The code chose that client's proxy (a `tcp` proxy takes an https request in
+            // plaintext to its own address), certificate authorities and `allowHost`: any of
+            // them would hand the credential to someone else.
+            tracing::info!(
+                target: "mcp_conductor::egress",
+                rule = %rule.name,
+                method = %method,
+                host = url.host_str().unwrap_or(""),
+                path = url.path(),
+                "egress refused (custom client)"
+            );
+            Err(JsErrorBox::new(
+                "NotCapable",
+                format!(
+                    "{method} {url} refused by the egress policy: rule {} adds credentials, which are never sent through \
+                     a Deno.createHttpClient client (its proxy, certificate authorities or Host could expose them); \
+                     call fetch without `client`",
+                    rule.label()
+                ),
+            ))
+        }
         Decision::Allow(rule) => {
             for (name, value) in &rule.headers {
                 request.headers_mut().insert(name.clone(), value.clone());
