@@ -44,19 +44,13 @@ fn check_request(request: &mut http::Request<deno_fetch::ReqBody>) -> Result<(),
     let url = deno_core::url::Url::parse(&request.uri().to_string())
         .map_err(|e| JsErrorBox::new("NotCapable", format!("request URL not understood by the egress policy: {e}")))?;
     let method = request.method().as_str().to_string();
+    let through_custom_client = request.extensions().get::<deno_fetch::ThroughCustomClient>().is_some();
     match policy.decide_http(&method, &url) {
-        Decision::Allow(rule) if !rule.headers.is_empty() && request.extensions().get::<deno_fetch::ThroughCustomClient>().is_some() => {
+        Decision::Allow(rule) if !rule.headers.is_empty() && through_custom_client => {
             // The code chose that client's proxy (a `tcp` proxy takes an https request in
             // plaintext to its own address), certificate authorities and `allowHost`: any of
             // them would hand the credential to someone else.
-            tracing::info!(
-                target: "mcp_conductor::egress",
-                rule = %rule.name,
-                method = %method,
-                host = url.host_str().unwrap_or(""),
-                path = url.path(),
-                "egress refused (custom client)"
-            );
+            audit("refused (custom client)", Some(&rule.name), &method, &url);
             Err(JsErrorBox::new(
                 "NotCapable",
                 format!(
@@ -71,26 +65,24 @@ fn check_request(request: &mut http::Request<deno_fetch::ReqBody>) -> Result<(),
             for (name, value) in &rule.headers {
                 request.headers_mut().insert(name.clone(), value.clone());
             }
-            tracing::info!(
-                target: "mcp_conductor::egress",
-                rule = %rule.name,
-                method = %method,
-                host = url.host_str().unwrap_or(""),
-                path = url.path(),
-                credentials = !rule.headers.is_empty(),
-                "egress allowed"
-            );
+            audit(if rule.headers.is_empty() { "allowed" } else { "allowed, credentials added" }, Some(&rule.name), &method, &url);
             Ok(())
         }
         Decision::Refuse(reason) => {
-            tracing::info!(
-                target: "mcp_conductor::egress",
-                method = %method,
-                host = url.host_str().unwrap_or(""),
-                path = url.path(),
-                "egress refused"
-            );
+            audit("refused", None, &method, &url);
             Err(JsErrorBox::new("NotCapable", reason))
         }
     }
+}
+
+/// The audit line of one decision: never a header value, a query or a body.
+fn audit(outcome: &str, rule: Option<&str>, method: &str, url: &deno_core::url::Url) {
+    tracing::info!(
+        target: "mcp_conductor::egress",
+        rule = rule.unwrap_or("none"),
+        method,
+        host = url.host_str().unwrap_or(""),
+        path = url.path(),
+        "egress {outcome}"
+    );
 }
