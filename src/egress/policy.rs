@@ -64,14 +64,15 @@ pub enum HostPattern {
 
 impl HostPattern {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let lower = text.trim().to_ascii_lowercase();
+        // `[::1]` and `::1` are one host (URLs bracket IPv6 addresses; the match compares bare).
+        let lower = text.trim().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
         let (pattern, name) = match lower.strip_prefix("*.") {
             Some(domain) => (HostPattern::Domain(domain.to_string()), domain),
             None => (HostPattern::Exact(lower.clone()), lower.as_str()),
         };
         let valid = !name.is_empty()
             && !name.contains('*')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
         if valid { Ok(pattern) } else { Err(format!("host {text:?} is not a host name, an IP address or *.domain")) }
     }
 
@@ -421,6 +422,9 @@ mod tests {
         }
         assert!(matches!(p.decide_http("GET", &url("https://notexample.com/")), Decision::Refuse(_)));
         assert_eq!(p.net_descriptors(), ["api.github.com:443", "*.example.com:443"]);
+        let v6 = policy("rules:\n  - host: '[::1]'\n    port: 8443\n").unwrap();
+        assert!(matches!(v6.decide_http("GET", &url("https://[::1]:8443/")), Decision::Allow(_)));
+        assert_eq!(v6.net_descriptors(), ["[::1]:8443"]);
     }
 
     #[test]
