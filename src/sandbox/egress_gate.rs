@@ -33,6 +33,17 @@ pub fn install(worker: &mut deno_runtime::worker::MainWorker, policy: Option<Arc
     state.put(options);
 }
 
+/// The policy in force when the job arrives, for a worker prepared before a change: fetch and
+/// WebSocket follow it at once (the permission check, which holds raw sockets to the hosts,
+/// keeps the policy the worker was built with).
+pub fn refresh(policy: Arc<Policy>) {
+    POLICY.with(|p| {
+        if let Some(current) = p.borrow_mut().as_mut() {
+            *current = policy;
+        }
+    });
+}
+
 /// deno_fetch's request hook (see the module docs).
 fn check_request(request: &mut http::Request<deno_fetch::ReqBody>) -> Result<(), JsErrorBox> {
     // What deno_runtime's own hook does, which this one replaces: code may not send the header
@@ -45,6 +56,15 @@ fn check_request(request: &mut http::Request<deno_fetch::ReqBody>) -> Result<(),
         .map_err(|e| JsErrorBox::new("NotCapable", format!("request URL not understood by the egress policy: {e}")))?;
     let method = request.method().as_str().to_string();
     let through_custom_client = request.extensions().get::<deno_fetch::ThroughCustomClient>().is_some();
+    if through_custom_client && request.headers().contains_key(http::header::HOST) {
+        // `allowHost`: a Host of the code's choosing would reach another site behind the same
+        // address (a shared front end routes by Host) under the rule of this one.
+        audit("refused (Host header)", None, &method, &url);
+        return Err(JsErrorBox::new(
+            "NotCapable",
+            format!("{method} {url} refused by the egress policy: a Host header chosen by the code is not sent (the rules are per host)"),
+        ));
+    }
     match policy.decide_http(&method, &url) {
         Decision::Allow(rule) if !rule.headers.is_empty() && through_custom_client => {
             // The code chose that client's proxy (a `tcp` proxy takes an https request in
@@ -55,8 +75,8 @@ fn check_request(request: &mut http::Request<deno_fetch::ReqBody>) -> Result<(),
                 "NotCapable",
                 format!(
                     "{method} {url} refused by the egress policy: rule {} adds credentials, which are never sent through \
-                     a Deno.createHttpClient client (its proxy, certificate authorities or Host could expose them); \
-                     call fetch without `client`",
+                     a client the code configured (Deno.createHttpClient, or a WebSocket with caCerts: its proxy, \
+                     certificate authorities or Host could expose them); connect without them",
                     rule.label()
                 ),
             ))

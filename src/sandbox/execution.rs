@@ -95,6 +95,9 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         let Ok(job) = jobs.await else {
             return; // the pool was dropped: the server is shutting down
         };
+        if let Some(now) = config.egress.as_ref().map(|e| e.current()) {
+            super::egress_gate::refresh(now.policy.clone());
+        }
         let built = match built {
             Ok(built) => built,
             // Stopped while it was still warming up (a very short timeout, a cancel): that is
@@ -262,6 +265,8 @@ fn globals_with<'a>(base: &'a Map<String, Value>, egress: Option<&crate::egress:
     let rules: Vec<Value> = egress.policy.rules.iter().map(|r| Value::String(format!("{}: {}", r.name, r.describe()))).collect();
     let mut globals = base.clone();
     globals.insert(super::contract::EGRESS.into(), Value::Array(rules));
+    // The flags as the policy narrowed them.
+    globals.insert(super::contract::PERMISSIONS.into(), egress.run_args.flags().into());
     std::borrow::Cow::Owned(globals)
 }
 

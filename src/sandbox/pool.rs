@@ -1,5 +1,6 @@
-//! Workers bootstrapped ahead of demand. Permissions are fixed for the server's lifetime, so a
-//! worker can be built before its job is known; each one runs exactly one execution and its
+//! Workers bootstrapped ahead of demand. Permissions are fixed when a worker is built (an egress
+//! policy that changed since reaches fetch and WebSocket at once, `egress_gate::refresh`, and
+//! the permission check from the next worker), so a worker can be built before its job is known; each one runs exactly one execution and its
 //! thread then ends (fresh state per execution stays a guarantee). Taking a worker spawns its
 //! replacement; when the pool is empty a call simply gets a worker that is still starting.
 

@@ -26,7 +26,7 @@ data: URLs, and of remote URLs or files when permitted). The value of the last e
 statement (or of a top-level `return`) is the result, awaited and converted to JSON \
 (BigInt -> \"10n\", functions -> \"[Function: f]\", cycles -> \"[Circular]\", Map -> object, Set -> array). \
 console output is captured in order. Globals: WORKSPACE_DIR (the cwd), ROOT_DIR, PLAYBOOKS_DIR, \
-PERMISSIONS (the sandbox's fixed Deno flags), EGRESS (the hosts an egress policy lets code reach, or null), plus any `globals` passed here. `mcpFactory` calls \
+PERMISSIONS (the sandbox's fixed Deno flags), EGRESS (the egress policy's rules, or null), plus any `globals` passed here. `mcpFactory` calls \
 tools of the upstream MCP servers listed by `list_mcp_servers`: \
 `const s = await mcpFactory.load(\"name\"); await s.tool_name({..})` (or `s.callTool(\"tool\", {..})`) returns \
 the tool's result (structuredContent or parsed JSON text) and throws when the tool fails; \

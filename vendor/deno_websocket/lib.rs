@@ -485,15 +485,21 @@ pub async fn op_ws_create(
 /// this one small benefits every op.
 /// mcp-conductor: the handshake request passes deno_fetch's request hook as a `fetch` does (the
 /// embedder's egress policy refuses it or adds headers). Returns the headers the hook added.
+/// `custom_client`: the handshake goes through a client the code configured (its own client,
+/// CAs or certificate checks off), marked as deno_fetch marks such fetches.
 fn check_with_request_hook(
   state: &OpState,
   url: &str,
+  custom_client: bool,
 ) -> Result<Vec<(http::HeaderName, http::HeaderValue)>, WebsocketError> {
   let Some(hook) = state.borrow::<FetchOptions>().request_builder_hook else {
     return Ok(Vec::new());
   };
   let mut request = http::Request::new(deno_fetch::ReqBody::empty());
   *request.uri_mut() = url.parse()?;
+  if custom_client {
+    request.extensions_mut().insert(deno_fetch::ThroughCustomClient);
+  }
   hook(&mut request).map_err(WebsocketError::RequestHook)?;
   Ok(
     request
@@ -526,17 +532,11 @@ async fn op_ws_create_inner(
       .expect(
         "Permission check should have been done in op_ws_check_permission",
       );
-    let added = check_with_request_hook(&s, &url)?;
+    let custom_client = client_rid.is_some()
+      || ca_certs.is_some()
+      || unsafely_ignore_certificate_errors;
+    let added = check_with_request_hook(&s, &url, custom_client)?;
     if !added.is_empty() {
-      if client_rid.is_some()
-        || ca_certs.is_some()
-        || unsafely_ignore_certificate_errors
-      {
-        return Err(WebsocketError::RequestHook(deno_error::JsErrorBox::new(
-          "NotCapable",
-          "headers the server adds to this WebSocket are not sent through a client with its own certificate authorities, proxy or certificate checks off",
-        )));
-      }
       let mut merged: Vec<(ByteString, ByteString)> = headers
         .take()
         .unwrap_or_default()
