@@ -69,7 +69,7 @@ pub fn run() -> bool {
     if let Some(path) = &config.egress {
         match crate::egress::load(path) {
             Ok(policy) => {
-                let rules: Vec<String> = policy.rules.iter().map(|r| format!("{} {}", r.name, r.describe())).collect();
+                let rules: Vec<String> = policy.rules.iter().map(|r| r.summary()).collect();
                 report.ok(&format!("egress policy {}: {} rule(s): {}", path.display(), rules.len(), rules.join("; ")));
             }
             Err(e) => report.error(&e),

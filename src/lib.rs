@@ -16,6 +16,7 @@
 //! - [`stdio`]: keeping the JSON-RPC stream away from everything else
 //! - [`http`]: the streamable HTTP transport (`mcp-conductor http`)
 //! - [`unique`]: file names unique across replicas sharing one ROOT
+//! - [`file_stamp`]: whether a file changed since it was read (reloads)
 //! - [`metrics`]: counters for `/metrics`
 
 pub mod checks;
@@ -23,6 +24,7 @@ pub mod config;
 pub mod doctor;
 pub mod egress;
 pub mod engine;
+pub mod file_stamp;
 pub mod http;
 pub mod metrics;
 pub mod packages;

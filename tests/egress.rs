@@ -7,7 +7,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use common::Server;
@@ -62,14 +62,20 @@ fn policy(ports: &[u16], paths: &str) -> String {
     )
 }
 
-async fn start(servers: &EchoServers, policy_file: &Path, run_args: &str) -> Server {
+/// `count` echo servers, the [`policy`] for them (paths `/repos/`) in a file, and a server
+/// with `run_args` under it.
+async fn start(count: usize, run_args: &str) -> (EchoServers, PathBuf, Server) {
+    let servers = EchoServers::start(count);
+    let policy_file = servers.dir.path().join("egress.yaml");
+    std::fs::write(&policy_file, policy(&servers.ports, "/repos/")).unwrap();
     let ca = servers.ca().display().to_string();
     let file = policy_file.display().to_string();
-    Server::start_env(
+    let server = Server::start_env(
         run_args,
         &[("MCP_CONDUCTOR_EGRESS", &file), ("MCP_CONDUCTOR_TLS_CA_FILE", &ca), ("EGRESS_TEST_TOKEN", SECRET)],
     )
-    .await
+    .await;
+    (servers, policy_file, server)
 }
 
 fn echo(run: &common::Run) -> Value {
@@ -79,11 +85,8 @@ fn echo(run: &common::Run) -> Value {
 
 #[tokio::test]
 async fn credentials_reach_the_host_and_never_the_code() {
-    let servers = EchoServers::start(3);
+    let (servers, policy_file, s) = start(3, "allow-net,allow-env,allow-read").await;
     let (api, other, outside) = (servers.ports[0], servers.ports[1], servers.ports[2]);
-    let policy_file = servers.dir.path().join("egress.yaml");
-    std::fs::write(&policy_file, policy(&servers.ports, "/repos/")).unwrap();
-    let s = start(&servers, &policy_file, "allow-net,allow-env,allow-read").await;
 
     // The credential arrives, over the code's own header of that name.
     let r = s
@@ -230,11 +233,8 @@ async fn credentials_reach_the_host_and_never_the_code() {
 /// the policy narrows both.
 #[tokio::test]
 async fn imports_are_held_to_the_policy_hosts_too() {
-    let servers = EchoServers::start(3);
+    let (servers, _policy_file, s) = start(3, "allow-all").await;
     let outside = servers.ports[2];
-    let policy_file = servers.dir.path().join("egress.yaml");
-    std::fs::write(&policy_file, policy(&servers.ports, "/repos/")).unwrap();
-    let s = start(&servers, &policy_file, "allow-all").await;
     let r = s.run(&format!("await import('https://127.0.0.1:{outside}/x.js?d=' + 'data')")).await;
     assert_eq!(r.status(), "error");
     assert!(r.error().contains("import access"), "{r:?}");
@@ -246,11 +246,8 @@ async fn imports_are_held_to_the_policy_hosts_too() {
 
 #[tokio::test]
 async fn a_changed_policy_applies_to_the_next_execution() {
-    let servers = EchoServers::start(2);
+    let (servers, policy_file, s) = start(2, "allow-net").await;
     let api = servers.ports[0];
-    let policy_file = servers.dir.path().join("egress.yaml");
-    std::fs::write(&policy_file, policy(&servers.ports, "/repos/")).unwrap();
-    let s = start(&servers, &policy_file, "allow-net").await;
     let fetch_user = format!("(await fetch('https://127.0.0.1:{api}/user')).status");
     assert!(s.run(&fetch_user).await.error().contains("paths under /repos/ only"));
 

@@ -20,17 +20,9 @@ use std::sync::{Arc, Mutex};
 
 pub use policy::{Decision, Policy, Rule};
 
+use crate::file_stamp::{Stamp, stamp};
 use crate::run_args::{Grant, Kind, RunArgs};
 use crate::sandbox::{PermissionSet, ServerOwned};
-
-/// Identity of the file's content, as far as one `stat` tells.
-type Stamp = Option<(std::time::SystemTime, u64, u64)>;
-
-fn stamp(path: &Path) -> Stamp {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len(), meta.ino()))
-}
 
 /// Variables taken out of the environment at startup (see `secret_env`).
 struct TakenSecrets;
@@ -65,7 +57,7 @@ pub struct Egress {
     /// Credential files named at startup: the only ones a reload may read (they are hidden from
     /// code from the start; a file named later would not be).
     startup_files: Vec<PathBuf>,
-    /// The stamps the policy in force was read with ([`Egress::stamps`]), and the policy.
+    /// The stamps the policy in force was read with ([`stamps`]), and the policy.
     current: Mutex<(Vec<Stamp>, Arc<InForce>)>,
 }
 
@@ -83,7 +75,7 @@ impl Egress {
         if !run_args.allow.contains_key(&Kind::Net) {
             tracing::warn!("egress policy has no effect: MCP_CONDUCTOR_RUN_ARGS grants no net access");
         }
-        let stamps = std::iter::once(&path).chain(&in_force.policy.credential_files).map(|p| stamp(p)).collect();
+        let stamps = stamps(&path, &in_force.policy);
         Ok(Egress {
             startup_files: in_force.policy.credential_files.clone(),
             path,
@@ -99,15 +91,6 @@ impl Egress {
         Ok(InForce { policy: Arc::new(policy), run_args, permissions })
     }
 
-    /// The stamps of the policy file and of the credential files it reads (a rotated Secret
-    /// is picked up without touching the policy).
-    fn stamps(&self, policy: &Policy) -> Vec<Stamp> {
-        std::iter::once(&self.path).chain(&policy.credential_files).map(|p| stamp(p)).collect()
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 
     /// The server-owned files including the policy's (for the sandbox's own permission set).
     pub fn owned(&self) -> &ServerOwned {
@@ -124,10 +107,10 @@ impl Egress {
     /// previous policy stays and the next execution looks again.
     pub fn current(&self) -> Arc<InForce> {
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        let before = self.stamps(&current.1.policy);
+        let before = stamps(&self.path, &current.1.policy);
         if before != current.0 && settled(&before) {
             let reloaded = load(&self.path).and_then(|policy| {
-                if self.stamps(&current.1.policy) != before {
+                if stamps(&self.path, &current.1.policy) != before {
                     return Err(RETRY.to_string());
                 }
                 if let Some(file) = policy.credential_files.iter().find(|f| !self.startup_files.contains(f)) {
@@ -142,7 +125,7 @@ impl Egress {
             match reloaded {
                 Ok(in_force) => {
                     tracing::info!(rules = in_force.policy.rules.len(), "egress policy re-read (changed): {}", self.path.display());
-                    current.0 = self.stamps(&in_force.policy);
+                    current.0 = stamps(&self.path, &in_force.policy);
                     current.1 = Arc::new(in_force);
                 }
                 Err(e) if e == RETRY => {}
@@ -154,6 +137,12 @@ impl Egress {
         }
         current.1.clone()
     }
+}
+
+/// The stamps of the policy file at `path` and of the credential files `policy` reads (a rotated
+/// Secret is picked up without touching the policy).
+fn stamps(path: &Path, policy: &Policy) -> Vec<Stamp> {
+    std::iter::once(path).chain(policy.credential_files.iter().map(PathBuf::as_path)).map(stamp).collect()
 }
 
 /// How long a changed file must stay unchanged before it is read (see [`Egress::current`]).
@@ -231,15 +220,11 @@ fn intersect(granted: &[String], wanted: &[String]) -> Vec<String> {
             if covers(&grant_host, &want_host) {
                 push(want.clone());
             } else if covers(&want_host, &grant_host) {
-                push(format!("{}:{want_port}", bracketed(&grant_host.descriptor())));
+                push(format!("{}:{want_port}", grant_host.descriptor()));
             }
         }
     }
     out
-}
-
-fn bracketed(host: &str) -> String {
-    if host.contains(':') { format!("[{host}]") } else { host.to_string() }
 }
 
 #[cfg(test)]
@@ -270,6 +255,9 @@ mod tests {
         );
         let wide = RunArgs::parse("allow-net=*.github.com").unwrap();
         assert_eq!(net(&narrow(&wide, &p)), Some(Grant::Only(vec!["api.github.com:443".into()])));
+        let v6 = policy(&["[::1]"]);
+        let granted = RunArgs::parse("allow-net=[::1]").unwrap();
+        assert_eq!(net(&narrow(&granted, &v6)), Some(Grant::Only(vec!["[::1]:443".into()])), "IPv6 bracketed once");
         let disjoint = RunArgs::parse("allow-net=other.org").unwrap();
         assert_eq!(net(&narrow(&disjoint, &p)), None, "nothing in common: no net at all");
         let everything = RunArgs::parse("allow-all").unwrap();

@@ -146,6 +146,11 @@ impl Rule {
         self.scheme == scheme && self.port == port && self.host.matches(host)
     }
 
+    /// `name: describe()`, as the `EGRESS` global and `doctor` list a rule.
+    pub fn summary(&self) -> String {
+        format!("{}: {}", self.name, self.describe())
+    }
+
     /// A one-line summary for the LLM (no credential values).
     pub fn describe(&self) -> String {
         let methods = self.methods.as_ref().map_or("any method".into(), |m| m.iter().cloned().collect::<Vec<_>>().join("/"));
@@ -167,6 +172,10 @@ pub struct Policy {
     /// The credential files the rules read (`{ file: ... }`), absolute.
     pub credential_files: Vec<PathBuf>,
 }
+
+/// Every refusal of the policy says this: the error's hint (`sandbox/failure.rs`) recognizes it
+/// and points at MCP_CONDUCTOR_EGRESS rather than MCP_CONDUCTOR_RUN_ARGS.
+pub const REFUSED: &str = "refused by the egress policy";
 
 /// Where a policy's credentials come from: the variables taken out of the environment at startup.
 pub trait SecretSource {
@@ -367,13 +376,13 @@ impl Policy {
             }
             return Decision::Allow(rule);
         }
-        Decision::Refuse(format!("{method} {scheme}://{shown}:{port}{path} refused by the egress policy: {}", reasons.join("; ")))
+        Decision::Refuse(format!("{method} {scheme}://{shown}:{port}{path} {REFUSED}: {}", reasons.join("; ")))
     }
 
     fn no_rule(&self, target: &str) -> String {
         let hosts: Vec<String> = self.rules.iter().map(|r| format!("{}://{}:{}", r.scheme, r.host.descriptor(), r.port)).collect();
         format!(
-            "{target} is not covered by any egress rule (MCP_CONDUCTOR_EGRESS allows {})",
+            "{target} {REFUSED}: it is not covered by any egress rule (MCP_CONDUCTOR_EGRESS allows {})",
             if hosts.is_empty() { "no host".into() } else { hosts.join(", ") }
         )
     }
@@ -382,9 +391,7 @@ impl Policy {
     pub fn net_descriptors(&self) -> Vec<String> {
         let mut list: Vec<String> = Vec::new();
         for rule in &self.rules {
-            let host = rule.host.descriptor();
-            let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host };
-            let entry = format!("{host}:{}", rule.port);
+            let entry = format!("{}:{}", rule.host.descriptor(), rule.port);
             if !list.contains(&entry) {
                 list.push(entry);
             }

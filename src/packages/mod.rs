@@ -16,9 +16,10 @@ pub mod spec;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use deno_core::url::Url;
+
+use crate::file_stamp::{Stamp, stamp};
 use import_map::ImportMap;
 
 pub use spec::PackageRef;
@@ -62,19 +63,10 @@ pub struct Manifest {
     pub import_map_problem: Option<String>,
 }
 
-/// Identity of a file's current content, as far as one `stat` tells.
-type Stamp = Option<(SystemTime, u64, u64)>;
-
 struct Loaded {
     stamps: [Stamp; 2],
     import_map_path: Option<PathBuf>,
     manifest: Option<Arc<Manifest>>,
-}
-
-fn stamp(path: &Path) -> Stamp {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len(), meta.ino()))
 }
 
 impl Packages {

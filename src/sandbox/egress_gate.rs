@@ -15,6 +15,7 @@ use std::sync::Arc;
 use deno_error::JsErrorBox;
 use deno_runtime::deno_fetch;
 
+use crate::egress::policy::REFUSED;
 use crate::egress::{Decision, Policy};
 
 thread_local! {
@@ -62,7 +63,7 @@ fn check_request(request: &mut http::Request<deno_fetch::ReqBody>) -> Result<(),
         audit("refused (Host header)", None, &method, &url);
         return Err(JsErrorBox::new(
             "NotCapable",
-            format!("{method} {url} refused by the egress policy: a Host header chosen by the code is not sent (the rules are per host)"),
+            format!("{method} {url} {REFUSED}: a Host header chosen by the code is not sent (the rules are per host)"),
         ));
     }
     match policy.decide_http(&method, &url) {
@@ -74,7 +75,7 @@ fn check_request(request: &mut http::Request<deno_fetch::ReqBody>) -> Result<(),
             Err(JsErrorBox::new(
                 "NotCapable",
                 format!(
-                    "{method} {url} refused by the egress policy: rule {} adds credentials, which are never sent through \
+                    "{method} {url} {REFUSED}: rule {} adds credentials, which are never sent through \
                      a client the code configured (Deno.createHttpClient, or a WebSocket with caCerts: its proxy, \
                      certificate authorities or Host could expose them); connect without them",
                     rule.label()

@@ -253,16 +253,10 @@ async fn run_job(
     (classify(ended, value, exit_code, control.reason(), request.timeout, max_heap_bytes >> 20), exit_code)
 }
 
-/// Work every execution needs, done while the worker waits for its job: the glue's hardening
-/// (once per worker), the server's globals, and the first use of the module-loading path (most
-/// of a small call's cost). The module loaded is an empty `data:` URL:
-/// importing it again yields the same empty module, so no state a job could observe differs.
-/// No GC here: it cost ~2 ms of CPU per execution (9% under load), the engine collects when
-/// the job allocates enough, and the worker's whole heap is freed when the job ends.
 /// The server's globals, with `EGRESS` describing the policy in force (when there is one).
 fn globals_with<'a>(base: &'a Map<String, Value>, egress: Option<&crate::egress::InForce>) -> std::borrow::Cow<'a, Map<String, Value>> {
     let Some(egress) = egress else { return std::borrow::Cow::Borrowed(base) };
-    let rules: Vec<Value> = egress.policy.rules.iter().map(|r| Value::String(format!("{}: {}", r.name, r.describe()))).collect();
+    let rules: Vec<Value> = egress.policy.rules.iter().map(|r| Value::String(r.summary())).collect();
     let mut globals = base.clone();
     globals.insert(super::contract::EGRESS.into(), Value::Array(rules));
     // The flags as the policy narrowed them.
@@ -270,6 +264,12 @@ fn globals_with<'a>(base: &'a Map<String, Value>, egress: Option<&crate::egress:
     std::borrow::Cow::Owned(globals)
 }
 
+/// Work every execution needs, done while the worker waits for its job: the glue's hardening
+/// (once per worker), the server's globals, and the first use of the module-loading path (most
+/// of a small call's cost). The module loaded is an empty `data:` URL:
+/// importing it again yields the same empty module, so no state a job could observe differs.
+/// No GC here: it cost ~2 ms of CPU per execution (9% under load), the engine collects when
+/// the job allocates enough, and the worker's whole heap is freed when the job ends.
 async fn warm_up(worker: &mut MainWorker, base_globals: &Map<String, Value>) -> Result<(), CoreError> {
     worker
         .execute_script(

@@ -199,7 +199,7 @@ pub fn core_failure(error: CoreError, loading: bool) -> Failure {
     } else {
         ErrorType::Runtime
     };
-    let message = if error_type == ErrorType::Permission && message.contains("egress policy") {
+    let message = if error_type == ErrorType::Permission && message.contains(crate::egress::policy::REFUSED) {
         format!(
             "{message}\n(The egress policy is the server administrator's (MCP_CONDUCTOR_EGRESS); code cannot \
              change it.)"
