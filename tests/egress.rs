@@ -229,6 +229,69 @@ async fn credentials_reach_the_host_and_never_the_code() {
     s.assert_healthy().await;
 }
 
+/// A socket (every route that writes its own bytes: Deno.connect(Tls), node:net, node:tls,
+/// node:http(s), a proxy) reaches only hosts whose rules check no method, path or credential:
+/// on it the code could send any request, and no credential could be added. Imports are held to
+/// the rule's methods and paths as a fetch is.
+#[tokio::test]
+async fn sockets_and_imports_cannot_step_around_a_rule() {
+    let (servers, _policy_file, s) = start(2, "allow-net,allow-import").await;
+    let (api, other) = (servers.ports[0], servers.ports[1]);
+    let node_get = |module: &str, port: u16| {
+        format!(
+            "const m = await import('node:{module}');
+             await new Promise((ok, fail) => {{
+               const req = m.get('{module}://127.0.0.1:{port}/repos/a', (res) => {{ res.resume(); ok(res.statusCode) }});
+               req.on('error', fail);
+             }})"
+        )
+    };
+    let refused = [
+        format!("await Deno.connect({{ hostname: '127.0.0.1', port: {api} }})"),
+        format!("await Deno.connectTls({{ hostname: '127.0.0.1', port: {api} }})"),
+        format!(
+            "const net = await import('node:net');
+             await new Promise((ok, fail) => {{ const c = net.connect({api}, '127.0.0.1', ok); c.on('error', fail) }})"
+        ),
+        format!(
+            "const tls = await import('node:tls');
+             await new Promise((ok, fail) => {{ const c = tls.connect({api}, '127.0.0.1', ok); c.on('error', fail) }})"
+        ),
+        node_get("https", api),
+        node_get("http", api),
+        format!("Deno.createHttpClient({{ proxy: {{ url: 'http://127.0.0.1:{api}' }} }})"),
+    ];
+    for code in &refused {
+        let r = s.run(code).await;
+        assert_eq!(r.status(), "error", "{code}: {r:?}");
+        let error = r.error();
+        assert!(
+            error.contains("refused by the egress policy") && error.contains("'api'") && error.contains("use fetch()"),
+            "{code}: {r:?}"
+        );
+        assert_eq!(r.error_type(), "permission", "{code}: {r:?}");
+    }
+    // A host whose rule checks nothing: sockets as before.
+    let r = s
+        .run(&format!(
+            "const c = await Deno.connect({{ hostname: '127.0.0.1', port: {other} }}); c.close(); 'connected'"
+        ))
+        .await;
+    assert_eq!(r.value(), &serde_json::json!("connected"), "{r:?}");
+    let r = s
+        .run(&format!(
+            "const net = await import('node:net');
+             await new Promise((ok, fail) => {{ const c = net.connect({other}, '127.0.0.1', () => {{ c.destroy(); ok('connected') }}); c.on('error', fail) }})"
+        ))
+        .await;
+    assert_eq!(r.value(), &serde_json::json!("connected"), "{r:?}");
+    // An import outside the rule's paths is refused before anything is sent.
+    let r = s.run(&format!("await import('https://127.0.0.1:{api}/admin/x.js')")).await;
+    assert_eq!(r.status(), "error");
+    assert!(r.error().contains("'api'") && r.error().contains("paths under /repos/ only"), "{r:?}");
+    s.assert_healthy().await;
+}
+
 /// Remote imports are checked against allow-import, not allow-net: `allow-all` grants both, and
 /// the policy narrows both.
 #[tokio::test]

@@ -146,6 +146,21 @@ impl Rule {
         self.scheme == scheme && self.port == port && self.host.matches(host)
     }
 
+    /// What the rule checks that only a request seen whole can honour (empty: nothing).
+    fn checks(&self) -> Vec<&'static str> {
+        let mut checks = Vec::new();
+        if self.methods.is_some() {
+            checks.push("checks methods");
+        }
+        if self.paths.is_some() {
+            checks.push("checks paths");
+        }
+        if !self.headers.is_empty() {
+            checks.push("adds credentials");
+        }
+        checks
+    }
+
     /// `name: describe()`, as the `EGRESS` global and `doctor` list a rule.
     pub fn summary(&self) -> String {
         format!("{}: {}", self.name, self.describe())
@@ -161,7 +176,8 @@ impl Rule {
             let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
             format!("; the server adds {} itself (do not send them)", names.join(", "))
         };
-        format!("{}://{}:{} ({methods}, {paths}{credentials})", self.scheme, self.host.descriptor(), self.port)
+        let route = if self.checks().is_empty() { "" } else { "; fetch() and WebSocket only, not node:http(s) or sockets" };
+        format!("{}://{}:{} ({methods}, {paths}{credentials}{route})", self.scheme, self.host.descriptor(), self.port)
     }
 }
 
@@ -203,6 +219,15 @@ fn under(path: &str, prefix: &str) -> bool {
     match path.strip_prefix(prefix) {
         Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
         None => false,
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 
@@ -379,6 +404,45 @@ impl Policy {
         Decision::Refuse(format!("{method} {scheme}://{shown}:{port}{path} {REFUSED}: {}", reasons.join("; ")))
     }
 
+    /// Whether a connection whose bytes the server does not read as requests (`Deno.connect`,
+    /// `Deno.connectTls`, `node:net`/`tls`/`http`/`https`/`dgram`, a proxy, a DNS server) may
+    /// reach `host:port`: only where a rule covers it that checks nothing such a connection could
+    /// escape (no methods, paths or credentials). A rule that checks them is honoured by `fetch`
+    /// and WebSocket alone; a socket would let the code send any method to any path, and a
+    /// credential could never be added to it. A port the API does not name is covered only if
+    /// every rule of the host is open.
+    pub fn decide_connection(&self, api: &str, host: &str, port: Option<u16>) -> Result<(), String> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let shown = match port {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        let candidates: Vec<&Rule> =
+            self.rules.iter().filter(|r| r.host.matches(bare) && port.is_none_or(|p| r.port == p)).collect();
+        if candidates.is_empty() {
+            return Err(format!("{api} to {}", self.no_rule(&shown)));
+        }
+        let open = |r: &&Rule| r.checks().is_empty();
+        let allowed = match port {
+            Some(_) => candidates.iter().any(open),
+            None => candidates.iter().all(open),
+        };
+        if allowed {
+            return Ok(());
+        }
+        let reasons: Vec<String> = candidates
+            .iter()
+            .filter(|r| !open(r))
+            .map(|r| format!("rule {} {}", r.label(), and_list(&r.checks())))
+            .collect();
+        Err(format!(
+            "{api} to {shown} {REFUSED}: {}, which only fetch() and WebSocket requests can honour (this API writes \
+             its own bytes to a socket; node:http/https, node:net, node:tls, Deno.connect and Deno.connectTls reach only \
+             hosts whose rules check none of these); use fetch()",
+            reasons.join("; ")
+        ))
+    }
+
     fn no_rule(&self, target: &str) -> String {
         let hosts: Vec<String> = self.rules.iter().map(|r| format!("{}://{}:{}", r.scheme, r.host.descriptor(), r.port)).collect();
         format!(
@@ -454,6 +518,34 @@ mod tests {
         assert!(why.contains("not covered by any egress rule"), "plain http is another origin: {why}");
         let Decision::Refuse(why) = p.decide_http("GET", &url("https://evil.example.net/")) else { panic!() };
         assert!(why.contains("https://api.github.com:443") && !why.contains("ghp_secret"), "{why}");
+    }
+
+    #[test]
+    fn connections_reach_only_hosts_whose_rules_check_nothing_a_socket_escapes() {
+        let p = policy(GITHUB).unwrap();
+        // The credentialed, method- and path-checked host: no socket, whatever the spelling.
+        for host in ["api.github.com", "API.GitHub.com", "api.github.com."] {
+            let refusal = p.decide_connection("Deno.connectTls()", host, Some(443)).unwrap_err();
+            assert!(refusal.contains(REFUSED), "{refusal}");
+            assert!(refusal.contains("'github'") && refusal.contains("checks methods, checks paths and adds credentials"), "{refusal}");
+            assert!(refusal.contains("use fetch()"), "{refusal}");
+        }
+        // An open rule: any socket to its host and port.
+        assert!(p.decide_connection("node:net.connect()", "www.example.com", Some(443)).is_ok());
+        assert!(p.decide_connection("node:net.connect()", "[::1]", Some(443)).unwrap_err().contains("not covered"));
+        // Another port, or a host no rule names.
+        assert!(p.decide_connection("node:net.connect()", "www.example.com", Some(22)).unwrap_err().contains("not covered"));
+        assert!(p.decide_connection("Deno.connect()", "evil.test", Some(443)).unwrap_err().starts_with("Deno.connect() to evil.test:443"));
+        // No port named: every rule of the host must be open.
+        assert!(p.decide_connection("x", "example.com", None).is_ok());
+        assert!(p.decide_connection("x", "api.github.com", None).is_err());
+        // An open rule beside a checked one for the same origin: the socket gets what fetch gets
+        // without credentials anyway.
+        let both = policy("rules:\n  - host: api.github.com\n    methods: [GET]\n  - host: api.github.com\n    name: open\n").unwrap();
+        assert!(both.decide_connection("Deno.connectTls()", "api.github.com", Some(443)).is_ok());
+        let only_paths = policy("rules:\n  - host: 10.0.0.1\n    paths: [/v1/]\n").unwrap();
+        let refusal = only_paths.decide_connection("node:net.connect()", "10.0.0.1", Some(443)).unwrap_err();
+        assert!(refusal.contains("checks paths,") && !refusal.contains("credentials"), "{refusal}");
     }
 
     #[test]

@@ -6,14 +6,22 @@
 //! `http::Request` Rust sends: never in JS objects, error text, logs, metrics or spans.
 //! WebSocket handshakes pass the same hook (`vendor/deno_websocket`).
 //!
-//! deno_fetch's hook is a plain `fn` (no state): the policy of the execution running on this
-//! thread is kept in a thread-local, set by [`install`] for the life of the worker.
+//! Every other connection (`Deno.connect`, `Deno.connectTls`, `node:net`, `node:tls`,
+//! `node:http(s)`, `node:dgram`, a proxy, a DNS server) is a socket whose bytes the server does
+//! not read as requests: deno_permissions' network check passes [`check_connection`] first
+//! (`vendor/deno_permissions`), which lets such a socket reach only hosts whose rules check no
+//! method, path or credential (`Policy::decide_connection`). Remote imports are requests the
+//! loader makes itself: [`check_import`].
+//!
+//! Both hooks are plain `fn`s (no state): the policy of the execution running on this thread is
+//! kept in a thread-local, set by [`install`] for the life of the worker.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
 use deno_error::JsErrorBox;
 use deno_runtime::deno_fetch;
+use deno_permissions::net_hook::NetTarget;
 
 use crate::egress::policy::REFUSED;
 use crate::egress::{Decision, Policy};
@@ -27,6 +35,7 @@ thread_local! {
 pub fn install(worker: &mut deno_runtime::worker::MainWorker, policy: Option<Arc<Policy>>) {
     let Some(policy) = policy else { return };
     POLICY.with(|p| *p.borrow_mut() = Some(policy));
+    deno_permissions::net_hook::set(check_connection);
     let state = worker.js_runtime.op_state();
     let mut state = state.borrow_mut();
     let mut options = state.take::<deno_fetch::Options>();
@@ -92,6 +101,61 @@ fn check_request(request: &mut http::Request<deno_fetch::ReqBody>) -> Result<(),
         Decision::Refuse(reason) => {
             audit("refused", None, &method, &url);
             Err(JsErrorBox::new("NotCapable", reason))
+        }
+    }
+}
+
+/// The APIs whose network check is about a name, not a connection: nothing is sent to the host.
+const NAME_LOOKUPS: &[&str] = &["node:dns.lookup()", "node:dns.lookupService()"];
+
+/// The APIs whose requests [`check_request`] sees whole (their `api_name`s in deno_fetch and
+/// deno_websocket).
+const SEEN_WHOLE: &[&str] = &["fetch()", "new WebSocket()", "WebSocket.abort()", "new WebSocketStream()", "WebSocketStream.abort()"];
+
+/// deno_permissions' network hook (see the module docs). Installed for the process once a worker
+/// runs under a policy; a thread without one (none should reach here) is refused.
+fn check_connection(target: NetTarget<'_>, api: &str) -> Result<(), String> {
+    let (host, port) = match target {
+        NetTarget::Url(_) if SEEN_WHOLE.contains(&api) => return Ok(()),
+        NetTarget::Host { .. } if NAME_LOOKUPS.contains(&api) => return Ok(()),
+        NetTarget::Url(url) => (url.host_str().unwrap_or_default().to_string(), url.port_or_known_default()),
+        NetTarget::Host { host, port } => (host.to_string(), port),
+    };
+    let Some(policy) = POLICY.with(|p| p.borrow().clone()) else {
+        return Err(format!("{api} to {host}: the egress policy is not available on this thread; connection refused"));
+    };
+    let decision = policy.decide_connection(api, &host, port);
+    tracing::info!(
+        target: "mcp_conductor::egress",
+        api,
+        host = host.as_str(),
+        port = port.unwrap_or(0),
+        "egress connection {}",
+        if decision.is_ok() { "allowed" } else { "refused" }
+    );
+    decision
+}
+
+/// A remote import (each redirect hop): a `GET` the policy must allow as it would a `fetch`.
+/// It carries no credentials (the loader's client is not the code's `fetch`); a rule that adds
+/// some still lets it through without them, as it lets a `fetch` through a client of the code's.
+pub fn check_import(url: &deno_core::url::Url) -> Result<(), String> {
+    let Some(policy) = POLICY.with(|p| p.borrow().clone()) else {
+        return Ok(()); // no policy: the import permissions alone decide
+    };
+    match policy.decide_http("GET", url) {
+        Decision::Allow(rule) => {
+            audit(
+                if rule.headers.is_empty() { "allowed (import)" } else { "allowed (import, without credentials)" },
+                Some(&rule.name),
+                "GET",
+                url,
+            );
+            Ok(())
+        }
+        Decision::Refuse(reason) => {
+            audit("refused (import)", None, "GET", url);
+            Err(reason)
         }
     }
 }

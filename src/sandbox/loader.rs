@@ -424,6 +424,9 @@ async fn fetch(
         if url != *specifier {
             permissions.check_specifier(&url, CheckSpecifierKind::Dynamic).map_err(JsErrorBox::from_err)?;
         }
+        // The egress policy's methods and paths hold imports too (hosts are already in the
+        // narrowed import permissions).
+        super::egress_gate::check_import(&url).map_err(|e| JsErrorBox::new("NotCapable", e))?;
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("mcp-conductor/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none());
