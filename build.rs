@@ -57,6 +57,10 @@ fn git_commit() -> Option<String> {
 #[allow(dead_code)]
 mod glue;
 
+#[path = "src/sandbox/call_trace.rs"]
+#[allow(dead_code)]
+mod call_trace;
+
 #[path = "src/sandbox/host.rs"]
 #[allow(dead_code)]
 mod host;

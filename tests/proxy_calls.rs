@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Server, upstream_entry};
-use serde_json::json;
+use serde_json::{Value, json};
 
 async fn server() -> Server {
     let servers = json!({
@@ -223,4 +223,59 @@ async fn resources_and_prompts() {
     let structured = listed.structured_content.unwrap();
     let up = structured["servers"].as_array().unwrap().iter().find(|s| s["name"] == "up").unwrap().clone();
     assert_eq!((up["resourceCount"].clone(), up["promptCount"].clone()), (json!(1), json!(1)));
+}
+
+/// Every result lists the code's tool calls, resource reads and prompts (not the listings), with
+/// their outcome; a call still pending when the execution ended is unfinished; at most 100.
+#[tokio::test]
+async fn results_trace_the_upstream_calls_the_code_made() {
+    let s = server().await;
+    let r = s
+        .run(
+            r#"
+            const up = await mcpFactory.load("up");
+            await up.listTools();
+            await up.callTool("add", { a: 1, b: 2 });
+            try { await up.callTool("fail", { text: "quota exceeded" }); } catch {}
+            await up.callToolRaw("fail", { text: "raw" });
+            await up.readResource("memo://note");
+            await up.getPrompt("greet", { who: "Ada" });
+            "done"
+            "#,
+        )
+        .await;
+    assert_eq!(r.value(), &json!("done"));
+    let calls = r.text["calls"].as_array().unwrap_or_else(|| panic!("calls listed: {r:?}"));
+    let seen: Vec<Value> = calls.iter().map(|c| json!([c["type"], c["server"], c["name"], c["status"], c["error"]])).collect();
+    assert_eq!(
+        seen,
+        [
+            json!(["tool", "up", "add", "ok", null]),
+            json!(["tool", "up", "fail", "error", "up.fail failed: quota exceeded"]),
+            json!(["tool", "up", "fail", "error", "the tool reported an error (isError)"]),
+            json!(["resource", "up", "memo://note", "ok", null]),
+            json!(["prompt", "up", "greet", "ok", null]),
+        ]
+    );
+    assert!(calls.iter().all(|c| c["duration"].as_f64().is_some_and(|d| d >= 0.0)), "{calls:?}");
+    assert_eq!(r.structured["calls"], r.text["calls"], "structuredContent carries the same list");
+    assert!(r.text.get("callsOmitted").is_none());
+
+    // A call the deadline cut short.
+    let r = s.run_timeout(r#"await (await mcpFactory.load("up")).callTool("slow", { ms: 10000 })"#, 700).await;
+    assert_eq!(r.error_type(), "timeout");
+    assert_eq!(r.text["calls"][0]["name"], json!("slow"));
+    assert_eq!(r.text["calls"][0]["status"], json!("unfinished"), "{r:?}");
+
+    // Code that calls nothing upstream: no list.
+    let r = s.run("1 + 1").await;
+    assert!(r.text.get("calls").is_none(), "{r:?}");
+
+    // Bounded: the first 100, the rest counted.
+    let r = s
+        .run(r#"const up = await mcpFactory.load("up"); for (let i = 0; i < 105; i++) await up.callTool("add", { a: i, b: 1 }); 1"#)
+        .await;
+    assert_eq!(r.text["calls"].as_array().map(Vec::len), Some(100));
+    assert_eq!(r.text["callsOmitted"], json!(5));
+    s.assert_healthy().await;
 }

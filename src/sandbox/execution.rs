@@ -18,6 +18,7 @@ use super::code::{SyntaxError, prepare_execution};
 use super::children;
 use super::control::Control;
 use super::failure::{self, Ended, classify, core_failure};
+use super::call_trace::CallTrace;
 use super::glue::{Attachments, JobGlobals, JobProgress, JobTrace, SpawnedChildren};
 use super::job::{ExecRequest, Job, SandboxConfig};
 use super::loader::SandboxLoader;
@@ -120,6 +121,7 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
         }
         let max_bytes = config.limits.max_content_bytes;
         worker.js_runtime.op_state().borrow_mut().put(Attachments { max_bytes, ..Default::default() });
+        worker.js_runtime.op_state().borrow_mut().put(CallTrace::default());
         let heap = config.limits.max_memory_bytes;
         let meter = Meter::start();
         let client = job.request.client.clone();
@@ -147,9 +149,19 @@ pub fn thread_main(config: Arc<SandboxConfig>, control: Arc<Control>, jobs: ones
             Some(message) => (Err(Failure::new(ErrorType::Limit, message)), Vec::new()),
             None => (result, attached.items),
         };
+        let (calls, calls_omitted) =
+            worker.js_runtime.op_state().borrow_mut().try_take::<CallTrace>().unwrap_or_default().finish();
         let (result, return_file) = spill_large_value(result, &config, &client);
         // Reply first: tearing the isolate down takes milliseconds nobody should wait for.
-        let outcome = Outcome { exit_code, return_file, attachments, usage, ..Outcome::new(log.finish(), result) };
+        let outcome = Outcome {
+            exit_code,
+            return_file,
+            attachments,
+            calls,
+            calls_omitted,
+            usage,
+            ..Outcome::new(log.finish(), result)
+        };
         let _ = job.reply.send(outcome);
         let cpu_replied = thread_cpu_ms();
         let spawned = std::mem::take(&mut worker.js_runtime.op_state().borrow_mut().borrow_mut::<SpawnedChildren>().0);

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use deno_core::{ExtensionFileSource, OpState, op2};
 
+use super::call_trace::CallTrace;
 use super::cost_bounds::op_conductor_check_cost;
 use super::contract::{GLUE_SPECIFIER, TEMPORAL_SPECIFIER};
 use super::host::{Host, HostError, HostRequest, encode_reply};
@@ -194,7 +195,8 @@ fn op_conductor_print(state: &mut OpState, #[string] msg: &str, is_err: bool) {
 }
 
 /// `mcpFactory`'s requests (`host.rs` decodes and encodes them). Pending while the host works;
-/// dropped (and the host's work aborted) when the execution ends first.
+/// dropped (and the host's work aborted) when the execution ends first. Requests for upstream
+/// data are traced (`call_trace.rs`) when the job put a [`CallTrace`] in the op state.
 #[op2]
 #[string]
 async fn op_conductor_host(state: Rc<RefCell<OpState>>, #[string] method: String, #[string] params: String) -> String {
@@ -202,10 +204,20 @@ async fn op_conductor_host(state: Rc<RefCell<OpState>>, #[string] method: String
         let state = state.borrow();
         (state.borrow::<GlueState>().host.clone(), state.try_borrow::<JobTrace>().map(|t| t.0.clone()))
     };
-    let reply = match (host, HostRequest::decode(&method, &params)) {
+    let request = HostRequest::decode(&method, &params);
+    let slot = match &request {
+        Ok(request) => state.borrow_mut().try_borrow_mut::<CallTrace>().and_then(|trace| trace.begin(request)),
+        Err(_) => None,
+    };
+    let reply = match (host, request) {
         (_, Err(e)) => Err(e),
         (Some(host), Ok(request)) => host.request(request, trace).await,
         (None, Ok(_)) => Err(HostError::new("mcpFactory is not available here")),
     };
+    if let Some(slot) = slot
+        && let Some(trace) = state.borrow_mut().try_borrow_mut::<CallTrace>()
+    {
+        trace.end(slot, &reply);
+    }
     encode_reply(reply)
 }

@@ -10,6 +10,7 @@
 //! thread that still does not answer within [`ABANDON_GRACE`] (stuck in a blocking call) is
 //! abandoned.
 
+mod call_trace;
 mod children;
 mod code;
 mod confined_fs;

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::call_trace::{CallEnd, CallKind, CallRecord};
 use super::glue::{Attachment, AttachmentKind};
 use super::output::Captured;
 use super::usage::Usage;
@@ -71,6 +72,10 @@ pub struct Outcome {
     pub return_file: Option<(String, usize)>,
     /// Images, audio and files for the tool result, after the JSON text item.
     pub attachments: Vec<Attachment>,
+    /// The `mcpFactory` requests for upstream data, in order (`call_trace.rs`), and how many
+    /// more were left out.
+    pub calls: Vec<CallRecord>,
+    pub calls_omitted: usize,
     /// The job's resources, when code ran.
     pub usage: Option<Usage>,
     /// Time spent waiting for a free execution slot (`MCP_CONDUCTOR_MAX_CONCURRENCY`).
@@ -92,6 +97,8 @@ impl Outcome {
             exit_code: None,
             return_file: None,
             attachments: Vec::new(),
+            calls: Vec::new(),
+            calls_omitted: 0,
             usage: None,
             queue_ms: 0.0,
             execution_time_ms: 0.0,
@@ -140,6 +147,30 @@ impl Outcome {
                     bytes: a.data.len() as u64,
                 })
                 .collect(),
+            calls: self
+                .calls
+                .iter()
+                .map(|call| CallView {
+                    kind: match call.kind {
+                        CallKind::Tool => "tool",
+                        CallKind::Resource => "resource",
+                        CallKind::Prompt => "prompt",
+                    },
+                    server: call.server.clone(),
+                    name: call.name.clone(),
+                    status: match call.end {
+                        CallEnd::Ok => "ok",
+                        CallEnd::Error(_) => "error",
+                        CallEnd::Unfinished => "unfinished",
+                    },
+                    duration: round(call.duration.as_secs_f64() * 1000.0),
+                    error: match &call.end {
+                        CallEnd::Error(message) => Some(message.clone()),
+                        _ => None,
+                    },
+                })
+                .collect(),
+            calls_omitted: (self.calls_omitted > 0).then_some(self.calls_omitted),
             queue_time: (self.queue_ms > 0.0).then(|| round(self.queue_ms)),
             execution_time: round(self.execution_time_ms),
             usage: self.usage.map(|u| UsageView {
@@ -197,6 +228,13 @@ pub struct RunResult {
     /// The content items `mcp.image()`, `mcp.audio()` and `mcp.file()` added after this one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentView>,
+    /// The `mcpFactory` tool calls, resource reads and prompts the code made, in order (at most
+    /// 100).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<CallView>,
+    /// How many more such requests were made than `calls` lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calls_omitted: Option<usize>,
     /// Milliseconds spent waiting for a free slot (`MCP_CONDUCTOR_MAX_CONCURRENCY`), when any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<f64>,
@@ -242,6 +280,25 @@ pub struct AttachmentView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
     pub bytes: u64,
+}
+
+/// One `mcpFactory` request for upstream data.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct CallView {
+    /// tool | resource | prompt
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The upstream server's name.
+    pub server: String,
+    /// The tool, the resource URI or the prompt name.
+    pub name: String,
+    /// ok | error | unfinished (still pending when the execution ended)
+    pub status: &'static str,
+    /// Milliseconds from the request to its answer (or to the end of the execution).
+    pub duration: f64,
+    /// Why it failed (status "error").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
