@@ -61,6 +61,10 @@ mod glue;
 #[allow(dead_code)]
 mod call_trace;
 
+#[path = "src/sandbox/state_slot.rs"]
+#[allow(dead_code)]
+mod state_slot;
+
 #[path = "src/sandbox/host.rs"]
 #[allow(dead_code)]
 mod host;

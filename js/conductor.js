@@ -16,6 +16,7 @@ import {
   op_conductor_may_adopt_fd,
   op_conductor_attach,
   op_conductor_progress,
+  op_conductor_state,
   op_conductor_track_child,
   op_conductor_memory_cap,
   op_conductor_check_cost,
@@ -330,6 +331,7 @@ function harden() {
   defineGlobal("importPlaybook", importPlaybook);
   defineGlobal("progress", progress);
   defineGlobal("mcp", mcp);
+  defineGlobal("state", state);
   // deno_runtime's default web-worker factory aborts; workers are not offered in the sandbox.
   class Worker {
     constructor() {
@@ -664,6 +666,37 @@ function progress(current, total, message) {
   lastProgress = current;
   op_conductor_progress(current, total ?? NaN, message ?? "");
 }
+
+// ---- state: JSON values kept between calls behind a state handle (src/sandbox/state_slot.rs) ----
+
+function checkStateKey(what, key) {
+  if (typeof key !== "string" || key === "") {
+    throw new TypeErrorCtor(`state.${what}(key): key must be a non-empty string, got ${typeof key === "string" ? '""' : typeof key}`);
+  }
+}
+
+const state = ObjectFreeze({
+  async get(key) {
+    checkStateKey("get", key);
+    const json = await op_conductor_state("get", key, "");
+    return json === null ? undefined : JSONParse(json);
+  },
+  async set(key, value) {
+    checkStateKey("set", key);
+    const json = JSONStringify(value);
+    if (json === undefined) {
+      throw new TypeErrorCtor(`state.set(key, value): the value must be JSON data, got ${typeof value}`);
+    }
+    await op_conductor_state("set", key, json);
+  },
+  async delete(key) {
+    checkStateKey("delete", key);
+    return JSONParse(await op_conductor_state("delete", key, ""));
+  },
+  async keys() {
+    return JSONParse(await op_conductor_state("keys", "", ""));
+  },
+});
 
 // ---- mcp: images, audio and files into the tool result (src/sandbox/glue.rs attachments) ----
 

@@ -111,6 +111,25 @@ pub const ENV_VARS: &[EnvVar] = &[
             deleted first, and a value larger than this fails with errorType \"limit\".",
     },
     EnvVar {
+        name: "MCP_CONDUCTOR_STATE_TTL",
+        aliases: &[],
+        default: "`3600000` (1 hour)",
+        help: "Time (ms) a state handle (run_deno_code's `state`) is kept after its last use; then it and its \
+            values are gone, and a call that passes it gets an error saying it expired.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_STATE_MAX_BYTES",
+        aliases: &[],
+        default: "`1048576`",
+        help: "Size of the values one state handle may hold (keys and JSON text); a `state.set` beyond it throws.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_STATE_MAX_HANDLES",
+        aliases: &[],
+        default: "`1000`",
+        help: "State handles alive at once (all clients); asking for a new one beyond it fails until one expires.",
+    },
+    EnvVar {
         name: "MCP_CONDUCTOR_MAX_CONTENT_BYTES",
         aliases: &[],
         default: "`16777216`",
@@ -433,6 +452,7 @@ pub struct Config {
     pub egress: Option<PathBuf>,
     pub packages: PackageSettings,
     pub results: ResultsSettings,
+    pub state: crate::state::StateSettings,
     /// `MCP_CONDUCTOR_ROOT` (or its alias) was set: the root is not derived from the workspace.
     root_from_env: bool,
     /// `$HOME`, for the default upstream-config files.
@@ -957,9 +977,15 @@ impl Config {
         };
         let packages = PackageSettings::from_env(&env, &root)?;
         let results = ResultsSettings::from_env(&env, &root, &workspace, home.as_deref())?;
+        let state = crate::state::StateSettings {
+            ttl: timeout_var(&env, "MCP_CONDUCTOR_STATE_TTL", 3_600_000)?,
+            max_bytes: count_var(&env, "MCP_CONDUCTOR_STATE_MAX_BYTES", 1 << 20, 1..=1 << 30)?,
+            max_handles: count_var(&env, "MCP_CONDUCTOR_STATE_MAX_HANDLES", 1000, 1..=1_000_000)?,
+        };
         Ok(Config {
             packages,
             results,
+            state,
             proxy,
             http,
             log_format,

@@ -227,6 +227,7 @@ fn execution(report: &mut Report, config: &Config, runtime: &tokio::runtime::Run
         lines: None,
         client: ClientId::stdio(),
         trace: None,
+        state: None,
     };
     let started = Instant::now();
     let outcome = runtime.block_on(sandbox.execute(request, Default::default()));

@@ -34,6 +34,7 @@ pub mod run_args;
 pub mod sandbox;
 pub mod secret_env;
 pub mod server;
+pub mod state;
 pub mod stdio;
 pub mod telemetry;
 pub mod unique;

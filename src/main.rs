@@ -230,6 +230,7 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
         config.max_timeout,
         &flags,
         metrics.clone(),
+        mcp_conductor::state::StateStore::new(config.state.clone()),
     );
     tracing::info!(
         engine = engine::NAME,

@@ -36,7 +36,7 @@ pub const EGRESS: &str = "EGRESS";
 pub const SERVER_GLOBALS: [&str; 5] = [WORKSPACE_DIR, ROOT_DIR, PLAYBOOKS_DIR, PERMISSIONS, EGRESS];
 
 /// Globals the glue defines itself (`defineGlobal(...)` in `harden()`).
-pub const GLUE_GLOBALS: [&str; 4] = ["mcpFactory", "importPlaybook", "progress", "mcp"];
+pub const GLUE_GLOBALS: [&str; 5] = ["mcpFactory", "importPlaybook", "progress", "mcp", "state"];
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,7 @@ use super::children;
 use super::control::Control;
 use super::failure::{self, Ended, classify, core_failure};
 use super::call_trace::CallTrace;
+use super::state_slot::JobState;
 use super::glue::{Attachments, JobGlobals, JobProgress, JobTrace, SpawnedChildren};
 use super::job::{ExecRequest, Job, SandboxConfig};
 use super::loader::SandboxLoader;
@@ -236,6 +237,9 @@ async fn run_job(
     }
     if let Some(trace) = request.trace {
         worker.js_runtime.op_state().borrow_mut().put(JobTrace(trace));
+    }
+    if let Some(slot) = request.state {
+        worker.js_runtime.op_state().borrow_mut().put(JobState(slot));
     }
     if !request.globals.is_empty()
         && let Err(e) = define_globals(worker, &request.globals)

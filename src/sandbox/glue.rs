@@ -15,6 +15,7 @@ use super::call_trace::CallTrace;
 use super::cost_bounds::op_conductor_check_cost;
 use super::contract::{GLUE_SPECIFIER, TEMPORAL_SPECIFIER};
 use super::host::{Host, HostError, HostRequest, encode_reply};
+use super::state_slot::{JobState, StateRequest};
 
 /// Receives `console.*` output: `(is_stderr, text)`.
 pub type PrintSink = Box<dyn Fn(bool, &str)>;
@@ -82,7 +83,7 @@ pub struct SpawnedChildren(pub Vec<u32>);
 
 deno_core::extension!(
     mcp_conductor,
-    ops = [op_conductor_globals, op_conductor_track_child, op_conductor_host, op_conductor_may_adopt_fd, op_conductor_progress, op_conductor_attach, op_conductor_memory_cap, op_conductor_check_cost],
+    ops = [op_conductor_globals, op_conductor_track_child, op_conductor_host, op_conductor_may_adopt_fd, op_conductor_progress, op_conductor_attach, op_conductor_memory_cap, op_conductor_check_cost, op_conductor_state],
     options = { state: GlueState },
     // Replaces deno_io's `op_print` (which writes to fd resources) so `console.*` lands in the
     // capture directly and in exact order. Runs after deno_io's middleware, so it wins. The
@@ -187,6 +188,27 @@ fn op_conductor_attach(state: &mut OpState, #[string] kind: &str, #[string] mime
     attachments.bytes += data.len();
     attachments.items.push(Attachment { kind, mime_type: mime_type.to_string(), data: data.to_vec() });
     Ok(())
+}
+
+/// `state.get/set/delete/keys` (the glue checks keys and serializes values): the store behind
+/// the call's state handle, or an error that says how to get one.
+#[op2]
+#[string]
+async fn op_conductor_state(
+    state: Rc<RefCell<OpState>>,
+    #[string] action: String,
+    #[string] key: String,
+    #[string] json: String,
+) -> Result<Option<String>, deno_error::JsErrorBox> {
+    let slot = state.borrow().try_borrow::<JobState>().map(|s| s.0.clone());
+    let Some(slot) = slot else {
+        return Err(deno_error::JsErrorBox::generic(
+            "state is only available to a call that passes a state handle: call run_deno_code with \
+             \"state\": \"new\" to get one (the result's stateHandle), then pass it back as \"state\"",
+        ));
+    };
+    let request = StateRequest::decode(&action, key, json).map_err(deno_error::JsErrorBox::generic)?;
+    slot.request(request).await.map_err(deno_error::JsErrorBox::generic)
 }
 
 #[op2(fast)]

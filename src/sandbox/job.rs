@@ -54,6 +54,8 @@ pub struct ExecRequest {
     /// The W3C `traceparent` (and `tracestate`) of the execution's span: `mcpFactory` requests
     /// are its children and hand it on to upstream servers (`src/telemetry.rs`).
     pub trace: Option<(String, Option<String>)>,
+    /// The store behind the call's state handle, when it passed one (`src/state/`).
+    pub state: Option<std::sync::Arc<dyn super::state_slot::StateSlot>>,
 }
 
 /// A request on its way to a worker thread. The thread never looks at the clock: the

@@ -37,6 +37,7 @@ mod result;
 mod results;
 pub mod root_certs;
 mod snapshot;
+pub mod state_slot;
 mod usage;
 mod worker;
 
@@ -55,7 +56,7 @@ pub use job::{ExecRequest, SandboxConfig};
 pub use output::{Captured, LineSink, Stream};
 pub use permissions::{PermissionSet, ServerOwned};
 pub use result::{ErrorType, Failure, Outcome, RunResult, Status, StructuredRunResult};
-pub use results::{ClientId, ResultStore};
+pub use results::{ClientId, ResultStore, human_duration};
 pub use usage::Usage;
 
 use control::Control;

@@ -1383,6 +1383,7 @@ pub const EXTENSIONS: &[ExtensionAudit] = &[
             "op_conductor_attach",
             "op_conductor_memory_cap",
             "op_conductor_check_cost",
+            "op_conductor_state",
         ],
         objects: &[],
     },

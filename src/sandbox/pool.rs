@@ -134,7 +134,7 @@ mod tests {
     fn job(code: &str) -> (Job, oneshot::Receiver<Outcome>) {
         let (reply, receiver) = oneshot::channel();
         let request =
-            ExecRequest { code: code.into(), timeout: Duration::from_secs(5), globals: Map::new(), progress: None, lines: None, client: Default::default(), trace: None };
+            ExecRequest { code: code.into(), timeout: Duration::from_secs(5), globals: Map::new(), progress: None, lines: None, client: Default::default(), trace: None, state: None };
         (Job { request, reply }, receiver)
     }
 

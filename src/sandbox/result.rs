@@ -20,6 +20,9 @@ pub enum ErrorType {
     Memory,
     /// A cap other than memory and time (`MCP_CONDUCTOR_MAX_CONTENT_BYTES`).
     Limit,
+    /// The call's state handle is unknown, expired or another client's, or no new one can be
+    /// made; no code ran.
+    State,
 }
 
 impl ErrorType {
@@ -76,6 +79,8 @@ pub struct Outcome {
     /// more were left out.
     pub calls: Vec<CallRecord>,
     pub calls_omitted: usize,
+    /// The state handle the call used or got (`src/state/`).
+    pub state_handle: Option<String>,
     /// The job's resources, when code ran.
     pub usage: Option<Usage>,
     /// Time spent waiting for a free execution slot (`MCP_CONDUCTOR_MAX_CONCURRENCY`).
@@ -99,6 +104,7 @@ impl Outcome {
             attachments: Vec::new(),
             calls: Vec::new(),
             calls_omitted: 0,
+            state_handle: None,
             usage: None,
             queue_ms: 0.0,
             execution_time_ms: 0.0,
@@ -171,6 +177,7 @@ impl Outcome {
                 })
                 .collect(),
             calls_omitted: (self.calls_omitted > 0).then_some(self.calls_omitted),
+            state_handle: self.state_handle.clone(),
             queue_time: (self.queue_ms > 0.0).then(|| round(self.queue_ms)),
             execution_time: round(self.execution_time_ms),
             usage: self.usage.map(|u| UsageView {
@@ -235,6 +242,10 @@ pub struct RunResult {
     /// How many more such requests were made than `calls` lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calls_omitted: Option<usize>,
+    /// The state handle this call used or was given (`"state"` of the call): pass it back as
+    /// `state` to keep the values its code stored with `state.set`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_handle: Option<String>,
     /// Milliseconds spent waiting for a free slot (`MCP_CONDUCTOR_MAX_CONCURRENCY`), when any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<f64>,

@@ -24,6 +24,7 @@ use crate::metrics::Metrics;
 use crate::playbooks::Store;
 use crate::proxy::ProxyManager;
 use crate::sandbox::{ClientId, Sandbox};
+use crate::state::{StateOwner, StateStore};
 
 /// The span of the tool call being handled (`src/telemetry.rs`), for the tool's own spans.
 #[derive(Clone)]
@@ -44,6 +45,8 @@ pub struct Conductor {
     /// Whose large results these calls write (`sandbox/results.rs`): `stdio`, or one per HTTP
     /// session ([`Conductor::for_new_client`]).
     client: ClientId,
+    /// State handles (`src/state/`), shared by every client of this process.
+    state: Arc<StateStore>,
 }
 
 impl Conductor {
@@ -55,6 +58,7 @@ impl Conductor {
         max_timeout: Duration,
         flags: &[String],
         metrics: Arc<Metrics>,
+        state: Arc<StateStore>,
     ) -> Self {
         let permissions = if flags.is_empty() { "none".to_string() } else { flags.join(" ") };
         let instructions = format!(
@@ -80,6 +84,7 @@ impl Conductor {
             tool_router,
             log_level: Default::default(),
             client: ClientId::stdio(),
+            state,
         }
     }
 
@@ -87,6 +92,17 @@ impl Conductor {
     /// large results go to a directory of their own.
     pub fn for_new_client(&self) -> Conductor {
         Conductor { client: ClientId::fresh(), ..self.clone() }
+    }
+
+    /// Who the state handles of this call belong to (`src/state/`): the stdio client, this HTTP
+    /// session, or, for a stateless HTTP request (no session to bind to), whoever holds the
+    /// server's bearer token.
+    fn state_owner(&self, headers: Option<&http::HeaderMap>) -> StateOwner {
+        match headers {
+            None => StateOwner(self.client.as_str().to_string()),
+            Some(headers) if headers.contains_key("mcp-session-id") => StateOwner(self.client.as_str().to_string()),
+            Some(_) => StateOwner("http-stateless".into()),
+        }
     }
 }
 
@@ -117,8 +133,10 @@ impl ServerHandler for Conductor {
                 opentelemetry::KeyValue::new("gen_ai.operation.name", "execute_tool"),
             ],
         );
+        let owner = self.state_owner(headers);
         let mut context = context;
         context.extensions.insert(CallTrace(span.clone()));
+        context.extensions.insert(owner);
         let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
         let response = self.tool_router.call(call).await;
         let outcome = match &response {

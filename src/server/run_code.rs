@@ -13,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Conductor, schema};
 use crate::sandbox::contract::{GLUE_GLOBALS, SERVER_GLOBALS};
-use crate::sandbox::{Attachment, AttachmentKind, ExecRequest, Outcome, StructuredRunResult};
+use crate::sandbox::{Attachment, AttachmentKind, ErrorType, ExecRequest, Failure, Outcome, StructuredRunResult};
+use crate::state::StateOwner;
 
 /// Globals every execution already has; a call may not replace them.
 fn is_injected_global(name: &str) -> bool {
@@ -34,11 +35,14 @@ the tool's result (structuredContent or parsed JSON text) and throws when the to
 Imports: `node:` built-ins, and npm packages the administrator installed (`npm:name`, bare `name`). \
 `await importPlaybook(\"folder\")` returns a saved playbook's exports (see `list_playbooks`). \
 `progress(current, total?, message?)` sends MCP progress notifications while the code runs (when the call has a progressToken). \
+State between calls: pass `state: \"new\"` and the result has a `stateHandle`; pass it back as `state` in later calls, \
+whose code keeps JSON values with `await state.set(key, value)`, `await state.get(key)`, `state.delete(key)`, `state.keys()` \
+(nothing else survives a call; a handle expires when unused for a while). \
 `mcp.image(data, mimeType)`, `mcp.audio(data, mimeType)` (Uint8Array, ArrayBuffer or base64) and `mcp.file(path, mimeType?)` add \
 image, audio and embedded-file content to this tool's result. Permissions are set \
 by the administrator and cannot be changed by code; when an egress policy is set, `fetch` to an API it covers gets \
 the credentials added by the server (send none) and a request outside it throws NotCapable naming the rule. Result: {status, output, returnValue | error, \
-errorType (syntax|runtime|timeout|permission|exit|memory|limit), executionTime}; `truncated` when \
+errorType (syntax|runtime|timeout|permission|exit|memory|limit|state), executionTime}; `truncated` when \
 output exceeded the cap, `returnValueFile` when a large result was written to a file on the server (out of code's reach).";
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -52,6 +56,11 @@ pub struct RunDenoCodeParams {
     /// global holding the JSON value.
     #[serde(default)]
     pub globals: Option<Map<String, Value>>,
+    /// State kept between calls: "new" for a new state handle, or the `stateHandle` an earlier
+    /// result returned. The code then reads and writes JSON values with `await state.get(key)`,
+    /// `state.set(key, value)`, `state.delete(key)` and `state.keys()`.
+    #[serde(default)]
+    pub state: Option<String>,
 }
 
 #[tool_router(router = run_code_router, vis = "pub(super)")]
@@ -69,6 +78,7 @@ impl Conductor {
         peer: Peer<RoleServer>,
         meta: RequestMetaObject,
         Extension(call_trace): Extension<super::CallTrace>,
+        Extension(owner): Extension<StateOwner>,
     ) -> Result<CallToolResult, ErrorData> {
         // Deserialized here (not through rmcp's `Parameters`, which turns bad input into a tool
         // result) so that invalid input is an invalid-params error, like every other check below.
@@ -80,6 +90,21 @@ impl Conductor {
             validate_global_name(key).map_err(|e| ErrorData::invalid_params(e, None))?;
         }
         let code_bytes = params.deno_code.len();
+        let (state_handle, state) = match params.state.as_deref() {
+            None => (None, None),
+            Some(requested) => {
+                let opened = if crate::state::is_new(requested) {
+                    self.state.mint(&owner)
+                } else {
+                    self.state.open(requested, &owner).map(|slot| (requested.to_string(), slot))
+                };
+                match opened {
+                    Ok((handle, slot)) => (Some(handle), Some(slot)),
+                    // A tool error (the model can act on it), not a protocol error.
+                    Err(message) => return Ok(tool_result(&Outcome::failed(Failure::new(ErrorType::State, message)))),
+                }
+            }
+        };
         // Until the result is returned: a drain must not end the session while the last
         // notifications are still being sent.
         let _in_flight = self.sandbox.hold();
@@ -92,8 +117,9 @@ impl Conductor {
         // The execution's span: `mcpFactory` requests are its children.
         let span = crate::telemetry::start("execution".into(), SpanKind::Internal, &call_trace.0, Vec::new());
         let trace = crate::telemetry::headers_of(&span);
-        let request = ExecRequest { code: params.deno_code, timeout, globals, progress, lines, client, trace };
+        let request = ExecRequest { code: params.deno_code, timeout, globals, progress, lines, client, trace, state };
         let outcome = self.sandbox.execute(request, cancel).await;
+        let outcome = Outcome { state_handle, ..outcome };
         end_execution_span(&span, &outcome);
         if let Some(forwarder) = forwarder {
             forwarder.finish().await;
