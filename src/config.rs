@@ -111,6 +111,14 @@ pub const ENV_VARS: &[EnvVar] = &[
             deleted first, and a value larger than this fails with errorType \"limit\".",
     },
     EnvVar {
+        name: "MCP_CONDUCTOR_TASK_TTL",
+        aliases: &[],
+        default: "the larger of `3600000` (1 hour) and MCP_CONDUCTOR_MAX_TIMEOUT + 60000",
+        help: "How long (ms) the result of a task is kept after it ends, for a client that runs run_deno_code as \
+            an MCP Task (the io.modelcontextprotocol/tasks extension); then tasks/get answers that it is unknown. \
+            Must be above MCP_CONDUCTOR_MAX_TIMEOUT.",
+    },
+    EnvVar {
         name: "MCP_CONDUCTOR_STATE_TTL",
         aliases: &[],
         default: "`3600000` (1 hour)",
@@ -453,6 +461,8 @@ pub struct Config {
     pub packages: PackageSettings,
     pub results: ResultsSettings,
     pub state: crate::state::StateSettings,
+    /// `MCP_CONDUCTOR_TASK_TTL`: how long a task is kept (`server/tasks.rs`).
+    pub task_ttl: Duration,
     /// `MCP_CONDUCTOR_ROOT` (or its alias) was set: the root is not derived from the workspace.
     root_from_env: bool,
     /// `$HOME`, for the default upstream-config files.
@@ -982,10 +992,26 @@ impl Config {
             max_bytes: count_var(&env, "MCP_CONDUCTOR_STATE_MAX_BYTES", 1 << 20, 1..=1 << 30)?,
             max_handles: count_var(&env, "MCP_CONDUCTOR_STATE_MAX_HANDLES", 1000, 1..=1_000_000)?,
         };
+        let task_ttl = match env.var("MCP_CONDUCTOR_TASK_TTL") {
+            None => (max_timeout + Duration::from_secs(60)).max(Duration::from_secs(3600)),
+            Some(_) => {
+                let ttl = timeout_var(&env, "MCP_CONDUCTOR_TASK_TTL", 0)?;
+                if ttl <= max_timeout {
+                    return Err(ConfigError(format!(
+                        "MCP_CONDUCTOR_TASK_TTL ({} ms) must be above MCP_CONDUCTOR_MAX_TIMEOUT ({} ms): a task is \
+                         dropped at its TTL, and must outlive its execution",
+                        ttl.as_millis(),
+                        max_timeout.as_millis()
+                    )));
+                }
+                ttl
+            }
+        };
         Ok(Config {
             packages,
             results,
             state,
+            task_ttl,
             proxy,
             http,
             log_format,

@@ -231,6 +231,7 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
         &flags,
         metrics.clone(),
         mcp_conductor::state::StateStore::new(config.state.clone()),
+        config.task_ttl,
     );
     tracing::info!(
         engine = engine::NAME,

@@ -10,6 +10,7 @@ mod progress;
 mod proxy_tools;
 mod run_code;
 pub mod schema;
+mod tasks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +48,8 @@ pub struct Conductor {
     client: ClientId,
     /// State handles (`src/state/`), shared by every client of this process.
     state: Arc<StateStore>,
+    /// `run_deno_code` calls run as MCP Tasks ([`tasks`]), shared by every client.
+    tasks: Arc<tasks::Tasks>,
 }
 
 impl Conductor {
@@ -59,6 +62,7 @@ impl Conductor {
         flags: &[String],
         metrics: Arc<Metrics>,
         state: Arc<StateStore>,
+        task_ttl: Duration,
     ) -> Self {
         let permissions = if flags.is_empty() { "none".to_string() } else { flags.join(" ") };
         let instructions = format!(
@@ -85,6 +89,7 @@ impl Conductor {
             log_level: Default::default(),
             client: ClientId::stdio(),
             state,
+            tasks: tasks::Tasks::new(task_ttl),
         }
     }
 
@@ -136,9 +141,26 @@ impl ServerHandler for Conductor {
         let owner = self.state_owner(headers);
         let mut context = context;
         context.extensions.insert(CallTrace(span.clone()));
-        context.extensions.insert(owner);
-        let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
-        let response = self.tool_router.call(call).await;
+        context.extensions.insert(owner.clone());
+        let as_task = tool == "run_deno_code" && context.client_capabilities().is_some_and(|c| c.supports_tasks());
+        let response = if as_task {
+            // The request is answered now; the progress token it carried would point at nothing
+            // (progress becomes the task's status message instead).
+            context.meta.0.remove("progressToken");
+            let conductor = self.clone();
+            Ok(self.tasks.spawn(owner, move |status, cancel| {
+                Box::pin(async move {
+                    let mut context = context;
+                    context.ct = cancel;
+                    context.extensions.insert(status);
+                    let call = rmcp::handler::server::tool::ToolCallContext::new(&conductor, request, context);
+                    conductor.tool_router.call(call).await
+                })
+            }))
+        } else {
+            let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+            self.tool_router.call(call).await
+        };
         let outcome = match &response {
             Ok(rmcp::model::CallToolResponse::Complete(result)) if result.is_error == Some(true) => "error",
             Ok(_) => "ok",
@@ -156,6 +178,30 @@ impl ServerHandler for Conductor {
         response
     }
 
+    async fn get_task(
+        &self,
+        request: rmcp::model::GetTaskParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::GetTaskResult, rmcp::ErrorData> {
+        self.tasks.get(&request.task_id, &self.state_owner(request_headers(&context)))
+    }
+
+    async fn update_task(
+        &self,
+        request: rmcp::model::UpdateTaskParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<(), rmcp::ErrorData> {
+        self.tasks.update(&request.task_id, &self.state_owner(request_headers(&context)), request.input_responses)
+    }
+
+    async fn cancel_task(
+        &self,
+        request: rmcp::model::CancelTaskParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<(), rmcp::ErrorData> {
+        self.tasks.cancel(&request.task_id, &self.state_owner(request_headers(&context)))
+    }
+
     /// Printed lines become logging notifications at this level and above (`logging.rs`).
     #[allow(deprecated)]
     async fn set_level(
@@ -170,10 +216,15 @@ impl ServerHandler for Conductor {
     // The logging capability is deprecated (SEP-2577) but still in the deprecation window.
     #[allow(deprecated)]
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_logging().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_logging().enable_tasks().build())
             .with_server_info(Implementation::new("mcp-conductor", env!("CARGO_PKG_VERSION")))
             .with_instructions(self.instructions.clone())
     }
+}
+
+/// The HTTP request's headers (none on stdio).
+fn request_headers(context: &rmcp::service::RequestContext<rmcp::RoleServer>) -> Option<&http::HeaderMap> {
+    context.extensions.get::<http::request::Parts>().map(|parts| &parts.headers)
 }
 
 /// A successful result: `text` for the model, `structured` (whose type is the tool's declared

@@ -79,6 +79,7 @@ impl Conductor {
         meta: RequestMetaObject,
         Extension(call_trace): Extension<super::CallTrace>,
         Extension(owner): Extension<StateOwner>,
+        extensions: rmcp::model::Extensions,
     ) -> Result<CallToolResult, ErrorData> {
         // Deserialized here (not through rmcp's `Parameters`, which turns bad input into a tool
         // result) so that invalid input is an invalid-params error, like every other check below.
@@ -109,7 +110,10 @@ impl Conductor {
         // notifications are still being sent.
         let _in_flight = self.sandbox.hold();
         let forwarder = meta.get_progress_token().map(|token| super::progress::Forwarder::start(peer.clone(), token));
-        let progress = forwarder.as_ref().map(super::progress::Forwarder::sink);
+        let progress = match extensions.get::<super::tasks::TaskStatus>() {
+            Some(task) => Some(task.progress_sink()),
+            None => forwarder.as_ref().map(super::progress::Forwarder::sink),
+        };
         let log_level = self.log_level.for_request(&meta);
         let log_forwarder = log_level.map(|_| super::logging::Forwarder::start(peer));
         let lines = log_forwarder.as_ref().zip(log_level).map(|(f, level)| f.sink(level));

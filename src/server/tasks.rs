@@ -1,0 +1,153 @@
+//! MCP Tasks (the `io.modelcontextprotocol/tasks` extension, SEP-2663) for `run_deno_code`: a
+//! client that declared the extension gets a task for each call instead of waiting on the
+//! request; the execution runs as it would for a direct call, `tasks/get` reports `working` and
+//! then the same result a direct call returns, `tasks/cancel` stops the execution (the path a
+//! `notifications/cancelled` takes). rmcp's `TaskManager` keeps the lifecycle; this file adds
+//! what a shared server needs:
+//!
+//! - a task belongs to the caller that created it ([`StateOwner`], as state handles do): another
+//!   client asking for it gets "unknown task", as for an id that never existed;
+//! - `progress()` of the code becomes the task's `statusMessage` (the request that carried a
+//!   progress token has already been answered);
+//! - a task's result is kept `MCP_CONDUCTOR_TASK_TTL` after it ends, then dropped (`tasks/get`
+//!   says it is unknown); rmcp also fails a task still running that long after its start, which
+//!   no execution does (a startup check keeps the TTL above `MCP_CONDUCTOR_MAX_TIMEOUT`).
+//!
+//! Clients that did not declare the extension see no change. Tasks are kept in this process's
+//! memory: a `tasks/get` that reaches another replica does not find them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::ErrorData;
+use rmcp::model::{CallToolResponse, CreateTaskResult, GetTaskResult};
+use rmcp::task_manager::{TaskContext, TaskExit, TaskManager, TaskOptions};
+
+use crate::sandbox::{Progress, ProgressSink};
+use crate::state::StateOwner;
+
+/// How often clients are asked to poll (`pollIntervalMs`).
+const POLL_INTERVAL_MS: u64 = 500;
+
+/// The task of the execution running under it, for `progress()` (an extension of the call's
+/// context while the task runs).
+#[derive(Clone)]
+pub struct TaskStatus(pub TaskContext);
+
+impl TaskStatus {
+    /// `progress(current, total?, message?)` as the task's status message.
+    pub fn progress_sink(&self) -> ProgressSink {
+        let task = self.0.clone();
+        Arc::new(move |p: Progress| {
+            let mut text = match p.total {
+                Some(total) => format!("{}/{}", p.current, total),
+                None => p.current.to_string(),
+            };
+            if let Some(message) = p.message {
+                text = format!("{text}: {message}");
+            }
+            task.set_status_message(text);
+        })
+    }
+}
+
+pub struct Tasks {
+    manager: TaskManager,
+    owners: Mutex<HashMap<String, StateOwner>>,
+    ttl: Duration,
+}
+
+/// A tool call turned into a task's work: resolves to the call's result, or to how it ended.
+pub type TaskWork = std::pin::Pin<Box<dyn std::future::Future<Output = Result<CallToolResponse, ErrorData>> + Send>>;
+
+impl Tasks {
+    pub fn new(ttl: Duration) -> Arc<Tasks> {
+        Arc::new(Tasks { manager: TaskManager::new(), owners: Mutex::default(), ttl })
+    }
+
+    fn owners(&self) -> std::sync::MutexGuard<'_, HashMap<String, StateOwner>> {
+        self.owners.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts `work` as a task of `owner`: `work` gets the task's status and a token that
+    /// `tasks/cancel` cancels, and must end soon after it is cancelled.
+    pub fn spawn(
+        &self,
+        owner: StateOwner,
+        work: impl FnOnce(TaskStatus, tokio_util::sync::CancellationToken) -> TaskWork + Send + 'static,
+    ) -> CallToolResponse {
+        let options = TaskOptions::new().with_ttl_ms(self.ttl.as_millis() as u64).with_poll_interval_ms(POLL_INTERVAL_MS);
+        let task = self.manager.spawn(options, move |context| {
+            Box::pin(async move {
+                let cancel = tokio_util::sync::CancellationToken::new();
+                let run = work(TaskStatus(context.clone()), cancel.clone());
+                tokio::pin!(run);
+                let response = tokio::select! {
+                    response = &mut run => response,
+                    () = context.cancelled() => {
+                        // The execution stops as for a cancelled request; its result is not kept.
+                        cancel.cancel();
+                        let _ = run.await;
+                        return Err(TaskExit::Cancelled);
+                    }
+                };
+                match response {
+                    Ok(CallToolResponse::Complete(result)) => Ok(result),
+                    Ok(_) => Err(TaskExit::Error(ErrorData::internal_error("the tool did not complete", None))),
+                    Err(error) => Err(TaskExit::Error(error)),
+                }
+            })
+        });
+        let mut owners = self.owners();
+        // Forget the owners of tasks the manager has dropped (expired).
+        owners.retain(|id, _| self.manager.get_task(id).is_ok());
+        owners.insert(task.task_id.clone(), owner);
+        CallToolResponse::Task(CreateTaskResult::new(task))
+    }
+
+    /// Refuses a task id that is not `owner`'s exactly as one that does not exist.
+    fn check(&self, task_id: &str, owner: &StateOwner) -> Result<(), ErrorData> {
+        match self.owners().get(task_id) {
+            Some(o) if o == owner => Ok(()),
+            _ => Err(self.unknown(task_id)),
+        }
+    }
+
+    /// -32602, as the extension asks, saying how long tasks are kept.
+    fn unknown(&self, task_id: &str) -> ErrorData {
+        ErrorData::invalid_params(
+            format!(
+                "unknown task: {task_id} (a task's result is kept for {} after it ends, MCP_CONDUCTOR_TASK_TTL, and only \
+                 for the client that started it)",
+                crate::sandbox::human_duration(self.ttl)
+            ),
+            None,
+        )
+    }
+
+    /// The manager's own "unknown task" (an expired one) in the words of [`Tasks::unknown`].
+    fn known<T>(&self, task_id: &str, result: Result<T, ErrorData>) -> Result<T, ErrorData> {
+        result.map_err(|e| if e.code == rmcp::model::ErrorCode::INVALID_PARAMS { self.unknown(task_id) } else { e })
+    }
+
+    pub fn get(&self, task_id: &str, owner: &StateOwner) -> Result<GetTaskResult, ErrorData> {
+        self.check(task_id, owner)?;
+        self.known(task_id, self.manager.get_task(task_id)).map(GetTaskResult::new)
+    }
+
+    pub fn cancel(&self, task_id: &str, owner: &StateOwner) -> Result<(), ErrorData> {
+        self.check(task_id, owner)?;
+        self.known(task_id, self.manager.cancel_task(task_id))
+    }
+
+    pub fn update(
+        &self,
+        task_id: &str,
+        owner: &StateOwner,
+        responses: impl IntoIterator<Item = (String, serde_json::Value)>,
+    ) -> Result<(), ErrorData> {
+        self.check(task_id, owner)?;
+        self.known(task_id, self.manager.update_task(task_id, responses))
+    }
+}

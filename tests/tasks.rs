@@ -1,0 +1,163 @@
+//! `run_deno_code` as an MCP Task (the `io.modelcontextprotocol/tasks` extension) for a client
+//! that declares it: created at once, polled to the same result a direct call returns,
+//! cancelled midway (the execution stops), expired after MCP_CONDUCTOR_TASK_TTL, refused to
+//! another HTTP session. rmcp's client declares the extension here; a client that does not gets
+//! the direct result (every other test).
+
+mod common;
+
+use std::time::Duration;
+
+use common::http::HttpServer;
+use common::launch;
+use rmcp::ServiceExt;
+use rmcp::model::*;
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::{Value, json};
+
+fn tasks_client() -> ClientConfig {
+    ClientConfig::new(ClientCapabilities::builder().enable_tasks().build(), Implementation::new("tasks-test", "0"))
+}
+
+/// The binary over stdio with a client that declares the tasks extension (and the temporary
+/// directory it runs in, kept alive by the caller).
+async fn start(env: &[(&str, &str)]) -> (RunningService<RoleClient, ClientConfig>, u32, tempfile::TempDir) {
+    let common::Launched { dir, transport, .. } = launch("", env);
+    let pid = transport.id().unwrap();
+    let client = tasks_client().serve(transport).await.expect("initialize");
+    (client, pid, dir)
+}
+
+fn call(code: &str) -> CallToolRequestParams {
+    let Value::Object(args) = json!({ "deno_code": code }) else { unreachable!() };
+    CallToolRequestParams::new("run_deno_code").with_arguments(args)
+}
+
+async fn create(client: &RunningService<RoleClient, ClientConfig>, code: &str) -> Task {
+    match client.call_tool_once(call(code)).await.expect("tools/call") {
+        CallToolResponse::Task(created) => created.task,
+        other => panic!("a task, got {other:?}"),
+    }
+}
+
+async fn poll(client: &RunningService<RoleClient, ClientConfig>, id: &str) -> DetailedTask {
+    for _ in 0..600 {
+        let task = client.peer().get_task(GetTaskParams::new(id.to_string())).await.expect("tasks/get").task;
+        if task.status().is_terminal() {
+            return task;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("task {id} did not end");
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[tokio::test]
+async fn a_task_runs_to_the_result_a_direct_call_returns() {
+    let (client, _pid, _launched) = start(&[]).await;
+    let code = "progress(1, 2, 'half'); await new Promise((r) => setTimeout(r, 1500)); console.log('done'); 6 * 7";
+    let task = create(&client, code).await;
+    assert_eq!(task.status, TaskStatus::Working);
+    assert!(task.poll_interval_ms.is_some() && task.ttl_ms.is_some(), "{task:?}");
+    // While it runs: working, with the code's progress as the status message.
+    let mut saw_progress = false;
+    for _ in 0..20 {
+        let now = client.peer().get_task(GetTaskParams::new(task.task_id.clone())).await.unwrap().task;
+        if now.status() == TaskStatus::Working && now.task.status_message.as_deref() == Some("1/2: half") {
+            saw_progress = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(saw_progress, "progress() shows as the status message");
+    let done = poll(&client, &task.task_id).await;
+    let TaskPayload::Completed { result } = done.payload else { panic!("completed: {done:?}") };
+    let result: CallToolResult = serde_json::from_value(Value::Object(result)).unwrap();
+    let structured = result.structured_content.unwrap();
+    assert_eq!(structured["returnValue"], json!(42));
+    assert_eq!(structured["output"], json!(["done"]));
+    let text: Value = serde_json::from_str(&result.content[0].as_text().unwrap().text).unwrap();
+    assert_eq!(text["status"], json!("success"), "the text item as a direct call sends it");
+
+    // A failing execution is a completed task whose result is an error, as a direct call's is.
+    let failed = poll(&client, &create(&client, "throw new Error('boom')").await.task_id).await;
+    let TaskPayload::Completed { result } = failed.payload else { panic!("{failed:?}") };
+    assert_eq!(result["isError"], json!(true));
+    assert_eq!(result["structuredContent"]["errorType"], json!("runtime"));
+
+    // Unknown ids are -32602.
+    let err = client.peer().get_task(GetTaskParams::new("no-such-task".to_string())).await.unwrap_err();
+    assert!(format!("{err:?}").contains("unknown task"), "{err:?}");
+}
+
+#[tokio::test]
+async fn cancelling_a_task_stops_its_execution() {
+    let (client, pid, _launched) = start(&[]).await;
+    let task = create(&client, "while (true) {}").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    client.peer().cancel_task(CancelTaskParams::new(task.task_id.clone())).await.expect("tasks/cancel");
+    let ended = poll(&client, &task.task_id).await;
+    assert_eq!(ended.status(), TaskStatus::Cancelled, "{ended:?}");
+    // The busy loop is gone: the process is nearly idle over the next second.
+    let before = cpu_ticks(pid);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let spent = cpu_ticks(pid) - before;
+    assert!(spent < 50, "the execution kept running after the cancel: {spent} ticks in 1 s");
+    // And the server still serves.
+    let again = poll(&client, &create(&client, "1 + 1").await.task_id).await;
+    assert_eq!(again.status(), TaskStatus::Completed);
+}
+
+#[tokio::test]
+async fn a_task_expires_after_its_ttl() {
+    let (client, _pid, _launched) = start(&[("MCP_CONDUCTOR_MAX_TIMEOUT", "1000"), ("MCP_CONDUCTOR_TASK_TTL", "1200")]).await;
+    let task = create(&client, "1").await;
+    assert_eq!(task.ttl_ms, Some(1200));
+    assert_eq!(poll(&client, &task.task_id).await.status(), TaskStatus::Completed);
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let err = client.peer().get_task(GetTaskParams::new(task.task_id.clone())).await.unwrap_err();
+    let text = format!("{err:?}");
+    assert!(text.contains("unknown task") && text.contains("MCP_CONDUCTOR_TASK_TTL"), "{text}");
+}
+
+#[test]
+fn a_task_ttl_shorter_than_an_execution_is_a_startup_error() {
+    let out = std::process::Command::new(common::BIN)
+        .arg("doctor")
+        .env("MCP_CONDUCTOR_MAX_TIMEOUT", "5000")
+        .env("MCP_CONDUCTOR_TASK_TTL", "4000")
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && text.contains("MCP_CONDUCTOR_TASK_TTL"), "{text}");
+}
+
+/// Over HTTP a task belongs to the session that created it.
+#[tokio::test]
+async fn another_session_cannot_see_or_cancel_a_task() {
+    let server = HttpServer::start(&[], &[]);
+    let connect = || async {
+        let config = StreamableHttpClientTransportConfig::with_uri(server.url.as_str());
+        tasks_client().serve(StreamableHttpClientTransport::from_config(config)).await.expect("initialize")
+    };
+    let a = connect().await;
+    let b = connect().await;
+    let task = create(&a, "await new Promise((r) => setTimeout(r, 300)); 'mine'").await;
+    for err in [
+        b.peer().get_task(GetTaskParams::new(task.task_id.clone())).await.unwrap_err(),
+        b.peer().cancel_task(CancelTaskParams::new(task.task_id.clone())).await.unwrap_err(),
+    ] {
+        assert!(format!("{err:?}").contains("unknown task"), "{err:?}");
+    }
+    let done = poll(&a, &task.task_id).await;
+    let TaskPayload::Completed { result } = done.payload else { panic!("{done:?}") };
+    assert_eq!(result["structuredContent"]["returnValue"], json!("mine"));
+}
