@@ -291,6 +291,8 @@ async fn main() {
     server.client.cancel().await.ok();
 
     mcp_factory_rows(&mut table).await;
+    state_rows(&mut table).await;
+    task_rows(&mut table).await;
     package_rows(&mut table).await;
 
     match find_deno() {
@@ -463,6 +465,89 @@ async fn mcp_factory_rows(table: &mut Table) {
         "  round trip minus a 1+1 round trip (p50)",
         format!("{:.2} ms", percentile(&round_trips, 0.5) - percentile(&baseline, 0.5)),
     );
+}
+
+/// A call with a state handle (one `state.get`) against a `1+1` call without one, interleaved;
+/// and `state.set`/`state.get` inside one execution.
+async fn state_rows(table: &mut Table) {
+    const OPS: usize = 1000;
+    let server = Server::start(None).await;
+    let args = |code: &str, state: &str| {
+        let Value::Object(args) = json!({ "deno_code": code, "state": state }) else { unreachable!() };
+        CallToolRequestParams::new("run_deno_code").with_arguments(args)
+    };
+    let minted = server.client.call_tool(args("await state.set('k', {n: 1}); 1", "new")).await.unwrap();
+    let handle = minted.structured_content.unwrap()["stateHandle"].as_str().unwrap().to_string();
+    let mut with_handle = Vec::new();
+    let mut baseline = Vec::new();
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let t = Instant::now();
+        let r = server.client.call_tool(args("(await state.get('k')).n", &handle)).await.unwrap();
+        with_handle.push(ms(t.elapsed()));
+        assert_eq!(r.structured_content.unwrap()["returnValue"], json!(1));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        baseline.push(server.one().await);
+    }
+    table.row("run_deno_code with a state handle (one state.get), 50 ms apart", p50_p99(&with_handle));
+    table.row(
+        "  minus a 1+1 round trip without one (p50)",
+        format!("{:.2} ms", percentile(&with_handle, 0.5) - percentile(&baseline, 0.5)),
+    );
+    let code = format!(
+        "const t = performance.now();
+         for (let i = 0; i < {OPS}; i++) {{ await state.set('k' + (i % 10), {{ i }}); await state.get('k' + (i % 10)); }}
+         (performance.now() - t) / {OPS}"
+    );
+    let r = server.client.call_tool(args(&code, &handle)).await.unwrap();
+    let per_pair = r.structured_content.unwrap()["returnValue"].as_f64().unwrap();
+    table.row("  state.set + state.get inside one execution (mean)", format!("{:.1} us", per_pair * 1000.0));
+    server.client.cancel().await.ok();
+}
+
+/// `run_deno_code` as an MCP Task (created, then `tasks/get` every 2 ms until it completes)
+/// against the same code as a direct call on the same server.
+async fn task_rows(table: &mut Table) {
+    use rmcp::model::{CallToolResponse, ClientCapabilities, ClientConfig, GetTaskParams, Implementation};
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = dir.path().join("workspace");
+    let command = tokio::process::Command::new(BIN).configure(|cmd| {
+        cmd.env("MCP_CONDUCTOR_WORKSPACE", &workspace).env("MCP_CONDUCTOR_LOG", "error");
+    });
+    let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::inherit()).spawn().unwrap();
+    let config = ClientConfig::new(ClientCapabilities::builder().enable_tasks().build(), Implementation::new("bench", "0"));
+    let tasks_client = config.serve(transport).await.unwrap();
+    let plain = Server::start(None).await;
+    let call = || {
+        let Value::Object(args) = json!({ "deno_code": "1+1" }) else { unreachable!() };
+        CallToolRequestParams::new("run_deno_code").with_arguments(args)
+    };
+    let mut as_task = Vec::new();
+    let mut direct = Vec::new();
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let t = Instant::now();
+        let CallToolResponse::Task(created) = tasks_client.call_tool_once(call()).await.unwrap() else {
+            panic!("a task");
+        };
+        loop {
+            let task = tasks_client.peer().get_task(GetTaskParams::new(created.task.task_id.clone())).await.unwrap();
+            if task.task.status().is_terminal() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        as_task.push(ms(t.elapsed()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        direct.push(plain.one().await);
+    }
+    table.row("run_deno_code 1+1 as a task, until tasks/get says completed", p50_p99(&as_task));
+    table.row(
+        "  minus the same call made directly (p50)",
+        format!("{:.2} ms", percentile(&as_task, 0.5) - percentile(&direct, 0.5)),
+    );
+    tasks_client.cancel().await.ok();
+    plain.client.cancel().await.ok();
 }
 
 async fn direct_call_ms(calls: usize) -> f64 {

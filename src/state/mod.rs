@@ -241,7 +241,9 @@ mod tests {
         let (handle, _) = s.mint(&me).unwrap();
         let refused = s.open(&handle, &StateOwner("session-b".into())).err().unwrap();
         assert!(refused.contains("belongs to another client"), "{refused}");
-        let forged = format!("{}0", &handle[..handle.len() - 1]);
+        // The real handle with its last digit changed.
+        let last = if handle.ends_with('0') { '1' } else { '0' };
+        let forged = format!("{}{last}", &handle[..handle.len() - 1]);
         let refused = s.open(&forged, &me).err().unwrap();
         assert!(refused.contains("unknown state handle"), "{refused}");
         std::thread::sleep(Duration::from_millis(80));
