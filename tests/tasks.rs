@@ -1,8 +1,9 @@
 //! `run_deno_code` as an MCP Task (the `io.modelcontextprotocol/tasks` extension) for a client
-//! that declares it: created at once, polled to the same result a direct call returns,
-//! cancelled midway (the execution stops), expired after MCP_CONDUCTOR_TASK_TTL, refused to
-//! another HTTP session. rmcp's client declares the extension here; a client that does not gets
-//! the direct result (every other test).
+//! that declares it: an execution still running after a second becomes a task, polled to the
+//! same result a direct call returns, cancelled midway (the execution stops), expired after
+//! MCP_CONDUCTOR_TASK_TTL, refused to another HTTP session; a quick one is answered directly.
+//! rmcp's client declares the extension here; a client that does not gets the direct result
+//! (every other test).
 
 mod common;
 
@@ -16,6 +17,9 @@ use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
+
+/// Code that runs past the second after which an execution becomes a task.
+const SLOW: &str = "await new Promise((r) => setTimeout(r, 1300));";
 
 fn tasks_client() -> ClientConfig {
     ClientConfig::new(ClientCapabilities::builder().enable_tasks().build(), Implementation::new("tasks-test", "0"))
@@ -87,10 +91,16 @@ async fn a_task_runs_to_the_result_a_direct_call_returns() {
     assert_eq!(text["status"], json!("success"), "the text item as a direct call sends it");
 
     // A failing execution is a completed task whose result is an error, as a direct call's is.
-    let failed = poll(&client, &create(&client, "throw new Error('boom')").await.task_id).await;
+    let failed = poll(&client, &create(&client, &format!("{SLOW} throw new Error('boom')")).await.task_id).await;
     let TaskPayload::Completed { result } = failed.payload else { panic!("{failed:?}") };
     assert_eq!(result["isError"], json!(true));
     assert_eq!(result["structuredContent"]["errorType"], json!("runtime"));
+
+    // A quick execution is answered directly, task or no task.
+    match client.call_tool_once(call("1 + 1")).await.unwrap() {
+        CallToolResponse::Complete(result) => assert_eq!(result.structured_content.unwrap()["returnValue"], json!(2)),
+        other => panic!("a direct answer, got {other:?}"),
+    }
 
     // Unknown ids are -32602.
     let err = client.peer().get_task(GetTaskParams::new("no-such-task".to_string())).await.unwrap_err();
@@ -111,17 +121,17 @@ async fn cancelling_a_task_stops_its_execution() {
     let spent = cpu_ticks(pid) - before;
     assert!(spent < 50, "the execution kept running after the cancel: {spent} ticks in 1 s");
     // And the server still serves.
-    let again = poll(&client, &create(&client, "1 + 1").await.task_id).await;
+    let again = poll(&client, &create(&client, &format!("{SLOW} 1 + 1")).await.task_id).await;
     assert_eq!(again.status(), TaskStatus::Completed);
 }
 
 #[tokio::test]
 async fn a_task_expires_after_its_ttl() {
-    let (client, _pid, _launched) = start(&[("MCP_CONDUCTOR_MAX_TIMEOUT", "1000"), ("MCP_CONDUCTOR_TASK_TTL", "1200")]).await;
-    let task = create(&client, "1").await;
-    assert_eq!(task.ttl_ms, Some(1200));
+    let (client, _pid, _launched) = start(&[("MCP_CONDUCTOR_MAX_TIMEOUT", "3000"), ("MCP_CONDUCTOR_TASK_TTL", "3100")]).await;
+    let task = create(&client, &format!("{SLOW} 1")).await;
+    assert_eq!(task.ttl_ms, Some(3100));
     assert_eq!(poll(&client, &task.task_id).await.status(), TaskStatus::Completed);
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     let err = client.peer().get_task(GetTaskParams::new(task.task_id.clone())).await.unwrap_err();
     let text = format!("{err:?}");
     assert!(text.contains("unknown task") && text.contains("MCP_CONDUCTOR_TASK_TTL"), "{text}");
@@ -150,7 +160,7 @@ async fn another_session_cannot_see_or_cancel_a_task() {
     };
     let a = connect().await;
     let b = connect().await;
-    let task = create(&a, "await new Promise((r) => setTimeout(r, 300)); 'mine'").await;
+    let task = create(&a, &format!("{SLOW} 'mine'")).await;
     for err in [
         b.peer().get_task(GetTaskParams::new(task.task_id.clone())).await.unwrap_err(),
         b.peer().cancel_task(CancelTaskParams::new(task.task_id.clone())).await.unwrap_err(),

@@ -148,15 +148,18 @@ impl ServerHandler for Conductor {
             // (progress becomes the task's status message instead).
             context.meta.0.remove("progressToken");
             let conductor = self.clone();
-            Ok(self.tasks.spawn(owner, move |status, cancel| {
-                Box::pin(async move {
-                    let mut context = context;
-                    context.ct = cancel;
-                    context.extensions.insert(status);
-                    let call = rmcp::handler::server::tool::ToolCallContext::new(&conductor, request, context);
-                    conductor.tool_router.call(call).await
+            let request_cancelled = context.ct.clone();
+            self.tasks
+                .run(owner, request_cancelled, move |status, stop| {
+                    Box::pin(async move {
+                        let mut context = context;
+                        context.ct = stop;
+                        context.extensions.insert(status);
+                        let call = rmcp::handler::server::tool::ToolCallContext::new(&conductor, request, context);
+                        conductor.tool_router.call(call).await
+                    })
                 })
-            }))
+                .await
         } else {
             let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
             self.tool_router.call(call).await

@@ -7,6 +7,7 @@
 //!
 //! - a task belongs to the caller that created it ([`StateOwner`], as state handles do): another
 //!   client asking for it gets "unknown task", as for an id that never existed;
+//! - an execution that ends within [`ANSWER_DIRECTLY_WITHIN`] is answered directly, no task;
 //! - `progress()` of the code becomes the task's `statusMessage` (the request that carried a
 //!   progress token has already been answered);
 //! - a task's result is kept `MCP_CONDUCTOR_TASK_TTL` after it ends, then dropped (`tasks/get`
@@ -30,15 +31,35 @@ use crate::state::StateOwner;
 /// How often clients are asked to poll (`pollIntervalMs`).
 const POLL_INTERVAL_MS: u64 = 500;
 
-/// The task of the execution running under it, for `progress()` (an extension of the call's
-/// context while the task runs).
-#[derive(Clone)]
-pub struct TaskStatus(pub TaskContext);
+/// An execution that ends within this long is answered directly, as the extension allows ("a
+/// task-supporting tool MAY skip task creation" for a fast operation): no polling for the many
+/// short calls, and clients that declare the extension without handling tasks for every tool
+/// keep working for them.
+pub const ANSWER_DIRECTLY_WITHIN: Duration = Duration::from_secs(1);
+
+/// Where the execution's `progress()` goes when it runs as a task: the task's status message
+/// (the latest one is kept until the task exists). An extension of the call's context.
+#[derive(Clone, Default)]
+pub struct TaskStatus(Arc<Mutex<StatusTarget>>);
+
+#[derive(Default)]
+struct StatusTarget {
+    task: Option<TaskContext>,
+    latest: Option<String>,
+}
 
 impl TaskStatus {
-    /// `progress(current, total?, message?)` as the task's status message.
+    fn attach(&self, task: TaskContext) {
+        let mut target = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(message) = target.latest.take() {
+            task.set_status_message(message);
+        }
+        target.task = Some(task);
+    }
+
+    /// `progress(current, total?, message?)` as the task's status message: `3/10: page 3`.
     pub fn progress_sink(&self) -> ProgressSink {
-        let task = self.0.clone();
+        let target = self.0.clone();
         Arc::new(move |p: Progress| {
             let mut text = match p.total {
                 Some(total) => format!("{}/{}", p.current, total),
@@ -47,7 +68,11 @@ impl TaskStatus {
             if let Some(message) = p.message {
                 text = format!("{text}: {message}");
             }
-            task.set_status_message(text);
+            let mut target = target.lock().unwrap_or_else(|e| e.into_inner());
+            match &target.task {
+                Some(task) => task.set_status_message(text),
+                None => target.latest = Some(text),
+            }
         })
     }
 }
@@ -70,25 +95,40 @@ impl Tasks {
         self.owners.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts `work` as a task of `owner`: `work` gets the task's status and a token that
-    /// `tasks/cancel` cancels, and must end soon after it is cancelled.
-    pub fn spawn(
+    /// Runs `work` (which gets the status its `progress()` goes to and a token that stops it)
+    /// and answers directly when it ends within [`ANSWER_DIRECTLY_WITHIN`]; otherwise it goes on
+    /// as a task of `owner`, which `tasks/cancel` stops. `request_cancelled` is the request's own
+    /// cancellation, which stops it while the request is still open.
+    pub async fn run(
         &self,
         owner: StateOwner,
-        work: impl FnOnce(TaskStatus, tokio_util::sync::CancellationToken) -> TaskWork + Send + 'static,
-    ) -> CallToolResponse {
+        request_cancelled: tokio_util::sync::CancellationToken,
+        work: impl FnOnce(TaskStatus, tokio_util::sync::CancellationToken) -> TaskWork,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let status = TaskStatus::default();
+        let mut running = tokio::spawn(work(status.clone(), stop.clone()));
+        let joined = |joined: Result<Result<CallToolResponse, ErrorData>, tokio::task::JoinError>| {
+            joined.unwrap_or_else(|e| Err(ErrorData::internal_error(format!("the execution's task ended: {e}"), None)))
+        };
+        tokio::select! {
+            done = &mut running => return joined(done),
+            () = request_cancelled.cancelled() => {
+                stop.cancel();
+                return joined(running.await);
+            }
+            () = tokio::time::sleep(ANSWER_DIRECTLY_WITHIN) => {}
+        }
         let options = TaskOptions::new().with_ttl_ms(self.ttl.as_millis() as u64).with_poll_interval_ms(POLL_INTERVAL_MS);
         let task = self.manager.spawn(options, move |context| {
             Box::pin(async move {
-                let cancel = tokio_util::sync::CancellationToken::new();
-                let run = work(TaskStatus(context.clone()), cancel.clone());
-                tokio::pin!(run);
+                status.attach(context.clone());
                 let response = tokio::select! {
-                    response = &mut run => response,
+                    done = &mut running => joined(done),
                     () = context.cancelled() => {
                         // The execution stops as for a cancelled request; its result is not kept.
-                        cancel.cancel();
-                        let _ = run.await;
+                        stop.cancel();
+                        let _ = running.await;
                         return Err(TaskExit::Cancelled);
                     }
                 };
@@ -103,7 +143,7 @@ impl Tasks {
         // Forget the owners of tasks the manager has dropped (expired).
         owners.retain(|id, _| self.manager.get_task(id).is_ok());
         owners.insert(task.task_id.clone(), owner);
-        CallToolResponse::Task(CreateTaskResult::new(task))
+        Ok(CallToolResponse::Task(CreateTaskResult::new(task)))
     }
 
     /// Refuses a task id that is not `owner`'s exactly as one that does not exist.
