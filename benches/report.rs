@@ -525,7 +525,8 @@ async fn task_rows(table: &mut Table) {
     });
     let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::inherit()).spawn().unwrap();
     let config = ClientConfig::new(ClientCapabilities::builder().enable_tasks().build(), Implementation::new("bench", "0"));
-    let tasks_client = config.serve(transport).await.unwrap();
+    let modern = rmcp::service::ClientLifecycleMode::Discover { preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28] };
+    let tasks_client = rmcp::service::ClientServiceExt::serve_with_lifecycle(config, transport, modern).await.unwrap();
     let plain = Server::start(None).await;
     let call = || {
         let Value::Object(args) = json!({ "deno_code": SLOW }) else { unreachable!() };

@@ -119,6 +119,13 @@ pub const ENV_VARS: &[EnvVar] = &[
             Must be above MCP_CONDUCTOR_MAX_TIMEOUT.",
     },
     EnvVar {
+        name: "MCP_CONDUCTOR_TASK_MAX",
+        aliases: &[],
+        default: "`64`",
+        help: "Tasks kept at once (running, or finished within MCP_CONDUCTOR_TASK_TTL), 1-10000: their results stay \
+            in memory. While that many are kept, further calls are answered directly, without a task.",
+    },
+    EnvVar {
         name: "MCP_CONDUCTOR_STATE_TTL",
         aliases: &[],
         default: "`3600000` (1 hour)",
@@ -136,6 +143,13 @@ pub const ENV_VARS: &[EnvVar] = &[
         aliases: &[],
         default: "`1000`",
         help: "State handles alive at once (all clients); asking for a new one beyond it fails until one expires.",
+    },
+    EnvVar {
+        name: "MCP_CONDUCTOR_STATE_MAX_HANDLES_PER_CLIENT",
+        aliases: &[],
+        default: "`100` (at most MCP_CONDUCTOR_STATE_MAX_HANDLES)",
+        help: "State handles one client (the stdio client, an HTTP session; stateless HTTP is one client) may hold \
+            at once, so that one cannot take them all.",
     },
     EnvVar {
         name: "MCP_CONDUCTOR_MAX_CONTENT_BYTES",
@@ -463,6 +477,8 @@ pub struct Config {
     pub state: crate::state::StateSettings,
     /// `MCP_CONDUCTOR_TASK_TTL`: how long a task is kept (`server/tasks.rs`).
     pub task_ttl: Duration,
+    /// `MCP_CONDUCTOR_TASK_MAX`: tasks kept at once.
+    pub task_max: usize,
     /// `MCP_CONDUCTOR_ROOT` (or its alias) was set: the root is not derived from the workspace.
     root_from_env: bool,
     /// `$HOME`, for the default upstream-config files.
@@ -991,6 +1007,12 @@ impl Config {
             ttl: timeout_var(&env, "MCP_CONDUCTOR_STATE_TTL", 3_600_000)?,
             max_bytes: count_var(&env, "MCP_CONDUCTOR_STATE_MAX_BYTES", 1 << 20, 1..=1 << 30)?,
             max_handles: count_var(&env, "MCP_CONDUCTOR_STATE_MAX_HANDLES", 1000, 1..=1_000_000)?,
+            max_handles_per_client: 0,
+        };
+        let state = crate::state::StateSettings {
+            max_handles_per_client: count_var(&env, "MCP_CONDUCTOR_STATE_MAX_HANDLES_PER_CLIENT", 100, 1..=1_000_000)?
+                .min(state.max_handles),
+            ..state
         };
         let task_ttl = match env.var("MCP_CONDUCTOR_TASK_TTL") {
             None => (max_timeout + Duration::from_secs(60)).max(Duration::from_secs(3600)),
@@ -1007,11 +1029,13 @@ impl Config {
                 ttl
             }
         };
+        let task_max = count_var(&env, "MCP_CONDUCTOR_TASK_MAX", 64, 1..=10_000)?;
         Ok(Config {
             packages,
             results,
             state,
             task_ttl,
+            task_max,
             proxy,
             http,
             log_format,

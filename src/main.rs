@@ -232,6 +232,7 @@ fn serve(http: Option<HttpFlags>) -> Result<(), Box<dyn std::error::Error>> {
         metrics.clone(),
         mcp_conductor::state::StateStore::new(config.state.clone()),
         config.task_ttl,
+        config.task_max,
     );
     tracing::info!(
         engine = engine::NAME,

@@ -1,9 +1,10 @@
-//! `run_deno_code` as an MCP Task (the `io.modelcontextprotocol/tasks` extension) for a client
-//! that declares it: an execution still running after a second becomes a task, polled to the
-//! same result a direct call returns, cancelled midway (the execution stops), expired after
-//! MCP_CONDUCTOR_TASK_TTL, refused to another HTTP session; a quick one is answered directly.
-//! rmcp's client declares the extension here; a client that does not gets the direct result
-//! (every other test).
+//! `run_deno_code` as an MCP Task (the `io.modelcontextprotocol/tasks` extension) for a
+//! 2026-07-28 client that declares it in its requests: an execution still running after a second
+//! becomes a task, polled to the same result a direct call returns, cancelled midway (the
+//! execution stops), expired after MCP_CONDUCTOR_TASK_TTL, also over stateless HTTP; a quick one
+//! is answered directly, and so is every call of a 2025-11-25 session that listed the extension
+//! at `initialize` (the Inspector does). rmcp's client declares the extension here; a client that
+//! does not gets the direct result (every other test).
 
 mod common;
 
@@ -13,7 +14,7 @@ use common::http::HttpServer;
 use common::launch;
 use rmcp::ServiceExt;
 use rmcp::model::*;
-use rmcp::service::{RoleClient, RunningService};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
@@ -25,12 +26,17 @@ fn tasks_client() -> ClientConfig {
     ClientConfig::new(ClientCapabilities::builder().enable_tasks().build(), Implementation::new("tasks-test", "0"))
 }
 
+/// 2026-07-28: `server/discover`, then client capabilities in every request's `_meta`.
+fn modern() -> ClientLifecycleMode {
+    ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] }
+}
+
 /// The binary over stdio with a client that declares the tasks extension (and the temporary
 /// directory it runs in, kept alive by the caller).
 async fn start(env: &[(&str, &str)]) -> (RunningService<RoleClient, ClientConfig>, u32, tempfile::TempDir) {
     let common::Launched { dir, transport, .. } = launch("", env);
     let pid = transport.id().unwrap();
-    let client = tasks_client().serve(transport).await.expect("initialize");
+    let client = tasks_client().serve_with_lifecycle(transport, modern()).await.expect("server/discover");
     (client, pid, dir)
 }
 
@@ -137,6 +143,19 @@ async fn a_task_expires_after_its_ttl() {
     assert!(text.contains("unknown task") && text.contains("MCP_CONDUCTOR_TASK_TTL"), "{text}");
 }
 
+/// Results are kept in memory: past MCP_CONDUCTOR_TASK_MAX kept tasks, calls are answered
+/// directly.
+#[tokio::test]
+async fn past_the_task_limit_calls_are_answered_directly() {
+    let (client, _pid, _dir) = start(&[("MCP_CONDUCTOR_TASK_MAX", "1")]).await;
+    let first = create(&client, &format!("{SLOW} 1")).await;
+    match client.call_tool_once(call(&format!("{SLOW} 2"))).await.unwrap() {
+        CallToolResponse::Complete(result) => assert_eq!(result.structured_content.unwrap()["returnValue"], json!(2)),
+        other => panic!("a direct answer, got {other:?}"),
+    }
+    assert_eq!(poll(&client, &first.task_id).await.status(), TaskStatus::Completed);
+}
+
 #[test]
 fn a_task_ttl_shorter_than_an_execution_is_a_startup_error() {
     let out = std::process::Command::new(common::BIN)
@@ -150,24 +169,35 @@ fn a_task_ttl_shorter_than_an_execution_is_a_startup_error() {
     assert!(!out.status.success() && text.contains("MCP_CONDUCTOR_TASK_TTL"), "{text}");
 }
 
-/// Over HTTP a task belongs to the session that created it.
+/// Over stateless HTTP each request stands alone: the task outlives the request that made it,
+/// and `tasks/get` from another connection finds it (the token's holders are one caller).
 #[tokio::test]
-async fn another_session_cannot_see_or_cancel_a_task() {
+async fn tasks_work_over_stateless_http() {
     let server = HttpServer::start(&[], &[]);
     let connect = || async {
         let config = StreamableHttpClientTransportConfig::with_uri(server.url.as_str());
-        tasks_client().serve(StreamableHttpClientTransport::from_config(config)).await.expect("initialize")
+        tasks_client()
+            .serve_with_lifecycle(StreamableHttpClientTransport::from_config(config), modern())
+            .await
+            .expect("server/discover")
     };
     let a = connect().await;
-    let b = connect().await;
     let task = create(&a, &format!("{SLOW} 'mine'")).await;
-    for err in [
-        b.peer().get_task(GetTaskParams::new(task.task_id.clone())).await.unwrap_err(),
-        b.peer().cancel_task(CancelTaskParams::new(task.task_id.clone())).await.unwrap_err(),
-    ] {
-        assert!(format!("{err:?}").contains("unknown task"), "{err:?}");
-    }
-    let done = poll(&a, &task.task_id).await;
+    drop(a);
+    let b = connect().await;
+    let done = poll(&b, &task.task_id).await;
     let TaskPayload::Completed { result } = done.payload else { panic!("{done:?}") };
     assert_eq!(result["structuredContent"]["returnValue"], json!("mine"));
+}
+
+/// A 2025-11-25 session that lists the extension at `initialize` (the Inspector does, expecting it
+/// to be ignored there) gets the direct result of a long call, never a task.
+#[tokio::test]
+async fn a_session_that_lists_the_extension_at_initialize_is_answered_directly() {
+    let common::Launched { dir: _dir, transport, .. } = launch("", &[]);
+    let client = tasks_client().serve(transport).await.expect("initialize");
+    match client.call_tool_once(call(&format!("{SLOW} 7"))).await.unwrap() {
+        CallToolResponse::Complete(result) => assert_eq!(result.structured_content.unwrap()["returnValue"], json!(7)),
+        other => panic!("a direct answer, got {other:?}"),
+    }
 }

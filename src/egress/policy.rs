@@ -406,11 +406,12 @@ impl Policy {
 
     /// Whether a connection whose bytes the server does not read as requests (`Deno.connect`,
     /// `Deno.connectTls`, `node:net`/`tls`/`http`/`https`/`dgram`, a proxy, a DNS server) may
-    /// reach `host:port`: only where a rule covers it that checks nothing such a connection could
-    /// escape (no methods, paths or credentials). A rule that checks them is honoured by `fetch`
-    /// and WebSocket alone; a socket would let the code send any method to any path, and a
-    /// credential could never be added to it. A port the API does not name is covered only if
-    /// every rule of the host is open.
+    /// reach `host:port`: only where rules cover it and none of them checks anything such a
+    /// connection could escape (methods, paths, credentials), whatever its scheme (a socket can
+    /// speak plain HTTP to a port an `https` rule names). A rule that checks them is honoured by
+    /// `fetch` and WebSocket alone; a socket would let the code send any method to any path, and
+    /// a credential could never be added to it. A port the API does not name: every rule of the
+    /// host.
     pub fn decide_connection(&self, api: &str, host: &str, port: Option<u16>) -> Result<(), String> {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let shown = match port {
@@ -423,11 +424,7 @@ impl Policy {
             return Err(format!("{api} to {}", self.no_rule(&shown)));
         }
         let open = |r: &&Rule| r.checks().is_empty();
-        let allowed = match port {
-            Some(_) => candidates.iter().any(open),
-            None => candidates.iter().all(open),
-        };
-        if allowed {
+        if candidates.iter().all(open) {
             return Ok(());
         }
         let reasons: Vec<String> = candidates
@@ -539,10 +536,13 @@ mod tests {
         // No port named: every rule of the host must be open.
         assert!(p.decide_connection("x", "example.com", None).is_ok());
         assert!(p.decide_connection("x", "api.github.com", None).is_err());
-        // An open rule beside a checked one for the same origin: the socket gets what fetch gets
-        // without credentials anyway.
-        let both = policy("rules:\n  - host: api.github.com\n    methods: [GET]\n  - host: api.github.com\n    name: open\n").unwrap();
-        assert!(both.decide_connection("Deno.connectTls()", "api.github.com", Some(443)).is_ok());
+        // An open rule beside a checked one for the same port (here another scheme) does not
+        // open it: a socket could speak the checked rule's scheme.
+        let both = policy(
+            "rules:\n  - host: api.github.com\n    scheme: http\n    port: 443\n    methods: [GET]\n  - host: api.github.com\n    name: open\n",
+        )
+        .unwrap();
+        assert!(both.decide_connection("Deno.connectTls()", "api.github.com", Some(443)).is_err());
         let only_paths = policy("rules:\n  - host: 10.0.0.1\n    paths: [/v1/]\n").unwrap();
         let refusal = only_paths.decide_connection("node:net.connect()", "10.0.0.1", Some(443)).unwrap_err();
         assert!(refusal.contains("checks paths,") && !refusal.contains("credentials"), "{refusal}");

@@ -5,7 +5,9 @@
 //! A request still pending when the execution ended (a timeout, a cancel) is listed as
 //! unfinished.
 //!
-//! Bounded: [`MAX_CALLS`] entries (the rest only counted), names and errors cut at
+//! Bounded: the first [`MAX_CALLS`] requests are listed; the rest are summed up per server and
+//! name (how many, how many failed), so no request goes unseen behind many cheap ones, for up to
+//! [`MAX_CALLS`] distinct names (beyond that only counted). Names and errors are cut at
 //! [`MAX_TEXT`] characters: code chooses them, the result must stay small.
 //!
 //! Self-contained (serde_json): `build.rs` includes this file with `glue.rs`.
@@ -59,20 +61,40 @@ struct Pending {
     ended: Option<(Duration, CallEnd)>,
 }
 
+/// Requests past the first [`MAX_CALLS`] of one server and name, summed up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OmittedCalls {
+    pub kind: CallKind,
+    pub server: String,
+    pub name: String,
+    pub count: usize,
+    pub errors: usize,
+}
+
+/// The requests not listed: summed up per server and name, and how many past those.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Omitted {
+    pub by_name: Vec<OmittedCalls>,
+    pub others: usize,
+}
+
 /// The execution's trace; put into the op state with the job.
 #[derive(Default)]
 pub struct CallTrace {
     calls: Vec<Pending>,
-    omitted: usize,
+    omitted: Omitted,
 }
 
 /// Which entry [`CallTrace::begin`] made, for [`CallTrace::end`].
 #[derive(Debug, Clone, Copy)]
-pub struct CallSlot(usize);
+pub enum CallSlot {
+    Listed(usize),
+    Summed(usize),
+}
 
 impl CallTrace {
-    /// Records the start of `request` when it is traced; `None` for an untraced request or
-    /// past [`MAX_CALLS`] (then only counted).
+    /// Records the start of `request` when it is traced; `None` for an untraced request or one
+    /// only counted.
     pub fn begin(&mut self, request: &HostRequest) -> Option<CallSlot> {
         let (kind, server, name) = match request {
             HostRequest::CallTool { server, tool, .. } | HostRequest::CallToolRaw { server, tool, .. } => {
@@ -83,8 +105,21 @@ impl CallTrace {
             _ => return None,
         };
         if self.calls.len() >= MAX_CALLS {
-            self.omitted += 1;
-            return None;
+            let (server, name) = (cut(server), cut(name));
+            let by_name = &mut self.omitted.by_name;
+            let at = match by_name.iter().position(|o| o.kind == kind && o.server == server && o.name == name) {
+                Some(at) => at,
+                None if by_name.len() < MAX_CALLS => {
+                    by_name.push(OmittedCalls { kind, server, name, count: 0, errors: 0 });
+                    by_name.len() - 1
+                }
+                None => {
+                    self.omitted.others += 1;
+                    return None;
+                }
+            };
+            by_name[at].count += 1;
+            return Some(CallSlot::Summed(at));
         }
         self.calls.push(Pending {
             kind,
@@ -93,13 +128,12 @@ impl CallTrace {
             started: Instant::now(),
             ended: None,
         });
-        Some(CallSlot(self.calls.len() - 1))
+        Some(CallSlot::Listed(self.calls.len() - 1))
     }
 
     /// Records how the request in `slot` ended. A raw tool result (`callToolRaw`) that reports
     /// `isError` is an error though the request succeeded.
     pub fn end(&mut self, slot: CallSlot, reply: &Result<Value, HostError>) {
-        let Some(call) = self.calls.get_mut(slot.0) else { return };
         let end = match reply {
             Err(error) => CallEnd::Error(cut(&error.message)),
             Ok(value) if value.get("isError") == Some(&Value::Bool(true)) => {
@@ -107,11 +141,22 @@ impl CallTrace {
             }
             Ok(_) => CallEnd::Ok,
         };
-        call.ended = Some((call.started.elapsed(), end));
+        match slot {
+            CallSlot::Listed(at) => {
+                if let Some(call) = self.calls.get_mut(at) {
+                    call.ended = Some((call.started.elapsed(), end));
+                }
+            }
+            CallSlot::Summed(at) => {
+                if let (Some(summed), CallEnd::Error(_)) = (self.omitted.by_name.get_mut(at), &end) {
+                    summed.errors += 1;
+                }
+            }
+        }
     }
 
-    /// The records, in the order the requests started, and how many were left out.
-    pub fn finish(self) -> (Vec<CallRecord>, usize) {
+    /// The records, in the order the requests started, and those left out.
+    pub fn finish(self) -> (Vec<CallRecord>, Omitted) {
         let records = self
             .calls
             .into_iter()
@@ -156,7 +201,7 @@ mod tests {
         trace.end(failed, &Err(HostError::new("no such resource")));
         trace.end(reported, &Ok(json!({"isError": true, "content": []})));
         let (records, omitted) = trace.finish();
-        assert_eq!(omitted, 0);
+        assert_eq!(omitted, Omitted::default());
         let ends: Vec<(CallKind, &str, &CallEnd)> = records.iter().map(|r| (r.kind, r.name.as_str(), &r.end)).collect();
         assert_eq!(
             ends,
@@ -179,8 +224,27 @@ mod tests {
             }
         }
         let (records, omitted) = trace.finish();
-        assert_eq!((records.len(), omitted), (MAX_CALLS, 7));
+        assert_eq!(records.len(), MAX_CALLS);
         assert_eq!(records[0].name.chars().count(), MAX_TEXT + 1, "cut, with the ellipsis");
         assert!(matches!(&records[0].end, CallEnd::Error(e) if e.ends_with('…')));
+        assert_eq!((omitted.by_name.len(), omitted.by_name[0].count, omitted.by_name[0].errors), (1, 7, 7));
+    }
+
+    #[test]
+    fn a_call_after_many_cheap_ones_is_still_seen() {
+        let mut trace = CallTrace::default();
+        for _ in 0..MAX_CALLS + 3 {
+            let slot = trace.begin(&tool("echo")).unwrap();
+            trace.end(slot, &Ok(json!("x")));
+        }
+        let slot = trace.begin(&tool("delete_everything")).unwrap();
+        trace.end(slot, &Ok(json!("done")));
+        for i in 0..MAX_CALLS + 5 {
+            trace.begin(&tool(&format!("t{i}")));
+        }
+        let (_, omitted) = trace.finish();
+        let names: Vec<(&str, usize)> = omitted.by_name.iter().take(2).map(|o| (o.name.as_str(), o.count)).collect();
+        assert_eq!(names, [("echo", 3), ("delete_everything", 1)]);
+        assert_eq!((omitted.by_name.len(), omitted.others), (MAX_CALLS, 7));
     }
 }

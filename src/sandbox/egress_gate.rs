@@ -43,9 +43,9 @@ pub fn install(worker: &mut deno_runtime::worker::MainWorker, policy: Option<Arc
     state.put(options);
 }
 
-/// The policy in force when the job arrives, for a worker prepared before a change: fetch and
-/// WebSocket follow it at once (the permission check, which holds raw sockets to the hosts,
-/// keeps the policy the worker was built with).
+/// The policy in force when the job arrives, for a worker prepared before a change: fetch,
+/// WebSocket, sockets ([`check_connection`]) and imports follow it at once; only the host list of
+/// Deno's permission check keeps the policy the worker was built with.
 pub fn refresh(policy: Arc<Policy>) {
     POLICY.with(|p| {
         if let Some(current) = p.borrow_mut().as_mut() {
@@ -105,8 +105,19 @@ fn check_request(request: &mut http::Request<deno_fetch::ReqBody>) -> Result<(),
     }
 }
 
-/// The APIs whose network check is about a name, not a connection: nothing is sent to the host.
-const NAME_LOOKUPS: &[&str] = &["node:dns.lookup()", "node:dns.lookupService()"];
+/// The APIs whose network check is about a name or a local address, not a connection out:
+/// lookups send nothing to the host, a listener or a bound UDP socket receives (sending from it
+/// is checked: `socket.send()`, `Deno.DatagramConn.send()`). Deno's permission check, narrowed
+/// to the policy's hosts, still applies to them.
+const NOT_OUTBOUND: &[&str] = &[
+    "node:dns.lookup()",
+    "node:dns.lookupService()",
+    "Deno.listen()",
+    "Deno.listenTls()",
+    "Deno.listenDatagram()",
+    "node:net.listen()",
+    "dgram.createSocket()",
+];
 
 /// The APIs whose requests [`check_request`] sees whole (their `api_name`s in deno_fetch and
 /// deno_websocket).
@@ -117,7 +128,7 @@ const SEEN_WHOLE: &[&str] = &["fetch()", "new WebSocket()", "WebSocket.abort()",
 fn check_connection(target: NetTarget<'_>, api: &str) -> Result<(), String> {
     let (host, port) = match target {
         NetTarget::Url(_) if SEEN_WHOLE.contains(&api) => return Ok(()),
-        NetTarget::Host { .. } if NAME_LOOKUPS.contains(&api) => return Ok(()),
+        NetTarget::Host { .. } if NOT_OUTBOUND.contains(&api) => return Ok(()),
         NetTarget::Url(url) => (url.host_str().unwrap_or_default().to_string(), url.port_or_known_default()),
         NetTarget::Host { host, port } => (host.to_string(), port),
     };
@@ -137,8 +148,10 @@ fn check_connection(target: NetTarget<'_>, api: &str) -> Result<(), String> {
 }
 
 /// A remote import (each redirect hop): a `GET` the policy must allow as it would a `fetch`.
-/// It carries no credentials (the loader's client is not the code's `fetch`); a rule that adds
-/// some still lets it through without them, as it lets a `fetch` through a client of the code's.
+/// It never carries credentials: the loader is the server's own client, so a rule that adds
+/// some lets it through without them (a server that needs them answers 401, and the import
+/// fails saying so). A `fetch` through a client the code configured is refused instead, because
+/// there the code chose the proxy, CAs and Host that would receive them.
 pub fn check_import(url: &deno_core::url::Url) -> Result<(), String> {
     let Some(policy) = POLICY.with(|p| p.borrow().clone()) else {
         return Ok(()); // no policy: the import permissions alone decide

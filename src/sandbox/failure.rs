@@ -277,5 +277,8 @@ fn is_memory_error(message: &str) -> bool {
 }
 
 fn is_permission_error(name: &str, message: &str) -> bool {
-    matches!(name, "NotCapable" | "PermissionDenied") || (message.contains("Requires ") && message.contains(" access to "))
+    // A refusal can arrive re-wrapped (a failed dynamic import is a TypeError): its text decides.
+    matches!(name, "NotCapable" | "PermissionDenied")
+        || (message.contains("Requires ") && message.contains(" access to "))
+        || message.contains(crate::egress::policy::REFUSED)
 }

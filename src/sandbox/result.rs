@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::call_trace::{CallEnd, CallKind, CallRecord};
+use super::call_trace::{CallEnd, CallKind, CallRecord, Omitted};
 use super::glue::{Attachment, AttachmentKind};
 use super::output::Captured;
 use super::usage::Usage;
@@ -78,7 +78,7 @@ pub struct Outcome {
     /// The `mcpFactory` requests for upstream data, in order (`call_trace.rs`), and how many
     /// more were left out.
     pub calls: Vec<CallRecord>,
-    pub calls_omitted: usize,
+    pub calls_omitted: Omitted,
     /// The state handle the call used or got (`src/state/`).
     pub state_handle: Option<String>,
     /// The job's resources, when code ran.
@@ -103,7 +103,7 @@ impl Outcome {
             return_file: None,
             attachments: Vec::new(),
             calls: Vec::new(),
-            calls_omitted: 0,
+            calls_omitted: Omitted::default(),
             state_handle: None,
             usage: None,
             queue_ms: 0.0,
@@ -157,11 +157,7 @@ impl Outcome {
                 .calls
                 .iter()
                 .map(|call| CallView {
-                    kind: match call.kind {
-                        CallKind::Tool => "tool",
-                        CallKind::Resource => "resource",
-                        CallKind::Prompt => "prompt",
-                    },
+                    kind: kind_name(call.kind),
                     server: call.server.clone(),
                     name: call.name.clone(),
                     status: match call.end {
@@ -176,7 +172,19 @@ impl Outcome {
                     },
                 })
                 .collect(),
-            calls_omitted: (self.calls_omitted > 0).then_some(self.calls_omitted),
+            calls_omitted: self
+                .calls_omitted
+                .by_name
+                .iter()
+                .map(|o| OmittedView {
+                    kind: kind_name(o.kind),
+                    server: o.server.clone(),
+                    name: o.name.clone(),
+                    count: o.count,
+                    errors: o.errors,
+                })
+                .collect(),
+            calls_omitted_others: (self.calls_omitted.others > 0).then_some(self.calls_omitted.others),
             state_handle: self.state_handle.clone(),
             queue_time: (self.queue_ms > 0.0).then(|| round(self.queue_ms)),
             execution_time: round(self.execution_time_ms),
@@ -239,9 +247,12 @@ pub struct RunResult {
     /// 100).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<CallView>,
-    /// How many more such requests were made than `calls` lists.
+    /// The requests past the first 100, summed up per server and name (at most 100 of those).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub calls_omitted: Vec<OmittedView>,
+    /// How many requests are past those too.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub calls_omitted: Option<usize>,
+    pub calls_omitted_others: Option<usize>,
     /// The state handle this call used or was given (`"state"` of the call): pass it back as
     /// `state` to keep the values its code stored with `state.set`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -310,6 +321,28 @@ pub struct CallView {
     /// Why it failed (status "error").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// `mcpFactory` requests of one kind, server and name that `calls` does not list.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct OmittedView {
+    /// tool | resource | prompt
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub server: String,
+    pub name: String,
+    /// How many were made.
+    pub count: usize,
+    /// How many of them failed.
+    pub errors: usize,
+}
+
+fn kind_name(kind: CallKind) -> &'static str {
+    match kind {
+        CallKind::Tool => "tool",
+        CallKind::Resource => "resource",
+        CallKind::Prompt => "prompt",
+    }
 }
 
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]

@@ -63,6 +63,7 @@ impl Conductor {
         metrics: Arc<Metrics>,
         state: Arc<StateStore>,
         task_ttl: Duration,
+        task_max: usize,
     ) -> Self {
         let permissions = if flags.is_empty() { "none".to_string() } else { flags.join(" ") };
         let instructions = format!(
@@ -89,7 +90,7 @@ impl Conductor {
             log_level: Default::default(),
             client: ClientId::stdio(),
             state,
-            tasks: tasks::Tasks::new(task_ttl),
+            tasks: tasks::Tasks::new(task_ttl, task_max),
         }
     }
 
@@ -142,7 +143,12 @@ impl ServerHandler for Conductor {
         let mut context = context;
         context.extensions.insert(CallTrace(span.clone()));
         context.extensions.insert(owner.clone());
-        let as_task = tool == "run_deno_code" && context.client_capabilities().is_some_and(|c| c.supports_tasks());
+        // Only a request that declares the tasks extension itself (2026-07-28: per-request client
+        // capabilities in `_meta`) gets a task. A 2025-11-25 session that listed it at
+        // `initialize` is answered directly: clients advertise it there by default expecting
+        // it to be ignored on that protocol (the Inspector does, and cannot read a task there),
+        // and the extension lets the server answer any call directly.
+        let as_task = tool == "run_deno_code" && context.meta.client_capabilities().is_some_and(|c| c.supports_tasks());
         let response = if as_task {
             // The request is answered now; the progress token it carried would point at nothing
             // (progress becomes the task's status message instead).

@@ -7,7 +7,8 @@
 //!
 //! - a task belongs to the caller that created it ([`StateOwner`], as state handles do): another
 //!   client asking for it gets "unknown task", as for an id that never existed;
-//! - an execution that ends within [`ANSWER_DIRECTLY_WITHIN`] is answered directly, no task;
+//! - an execution that ends within [`ANSWER_DIRECTLY_WITHIN`] is answered directly, no task, and
+//!   so is every call while `MCP_CONDUCTOR_TASK_MAX` tasks are kept (results stay in memory);
 //! - `progress()` of the code becomes the task's `statusMessage` (the request that carried a
 //!   progress token has already been answered);
 //! - a task's result is kept `MCP_CONDUCTOR_TASK_TTL` after it ends, then dropped (`tasks/get`
@@ -36,6 +37,9 @@ const POLL_INTERVAL_MS: u64 = 500;
 /// short calls, and clients that declare the extension without handling tasks for every tool
 /// keep working for them.
 pub const ANSWER_DIRECTLY_WITHIN: Duration = Duration::from_secs(1);
+
+/// The longest status message kept (characters; `progress()`'s message is the code's).
+const MAX_STATUS_CHARS: usize = 500;
 
 /// Where the execution's `progress()` goes when it runs as a task: the task's status message
 /// (the latest one is kept until the task exists). An extension of the call's context.
@@ -68,6 +72,11 @@ impl TaskStatus {
             if let Some(message) = p.message {
                 text = format!("{text}: {message}");
             }
+            // Kept for the task's life, outside the execution's memory cap.
+            if let Some((at, _)) = text.char_indices().nth(MAX_STATUS_CHARS) {
+                text.truncate(at);
+                text.push('…');
+            }
             let mut target = target.lock().unwrap_or_else(|e| e.into_inner());
             match &target.task {
                 Some(task) => task.set_status_message(text),
@@ -79,20 +88,27 @@ impl TaskStatus {
 
 pub struct Tasks {
     manager: TaskManager,
-    owners: Mutex<HashMap<String, StateOwner>>,
+    /// Each task's owner and start. Forgotten two TTLs after the start, by when rmcp has dropped
+    /// the task (it ends within a TTL of its start and is kept a TTL after its end).
+    owners: Mutex<HashMap<String, (StateOwner, std::time::Instant)>>,
     ttl: Duration,
+    /// `MCP_CONDUCTOR_TASK_MAX`: tasks kept at once (running, or finished and within the TTL).
+    max: usize,
 }
 
 /// A tool call turned into a task's work: resolves to the call's result, or to how it ended.
 pub type TaskWork = std::pin::Pin<Box<dyn std::future::Future<Output = Result<CallToolResponse, ErrorData>> + Send>>;
 
 impl Tasks {
-    pub fn new(ttl: Duration) -> Arc<Tasks> {
-        Arc::new(Tasks { manager: TaskManager::new(), owners: Mutex::default(), ttl })
+    pub fn new(ttl: Duration, max: usize) -> Arc<Tasks> {
+        Arc::new(Tasks { manager: TaskManager::new(), owners: Mutex::default(), ttl, max })
     }
 
-    fn owners(&self) -> std::sync::MutexGuard<'_, HashMap<String, StateOwner>> {
-        self.owners.lock().unwrap_or_else(|e| e.into_inner())
+    /// The owners map, without the tasks rmcp has certainly dropped.
+    fn owners(&self) -> std::sync::MutexGuard<'_, HashMap<String, (StateOwner, std::time::Instant)>> {
+        let mut owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
+        owners.retain(|_, (_, started)| started.elapsed() < self.ttl * 2);
+        owners
     }
 
     /// Runs `work` (which gets the status its `progress()` goes to and a token that stops it)
@@ -108,6 +124,8 @@ impl Tasks {
         let stop = tokio_util::sync::CancellationToken::new();
         let status = TaskStatus::default();
         let mut running = tokio::spawn(work(status.clone(), stop.clone()));
+        // Until a task holds it, the execution ends with this request (a client that goes away).
+        let unheld = stop.clone().drop_guard();
         let joined = |joined: Result<Result<CallToolResponse, ErrorData>, tokio::task::JoinError>| {
             joined.unwrap_or_else(|e| Err(ErrorData::internal_error(format!("the execution's task ended: {e}"), None)))
         };
@@ -119,6 +137,20 @@ impl Tasks {
             }
             () = tokio::time::sleep(ANSWER_DIRECTLY_WITHIN) => {}
         }
+        let kept = self.owners().len();
+        if kept >= self.max {
+            // No room for another task: the call is answered when it ends, as a direct one.
+            tracing::info!(kept, "task not created: MCP_CONDUCTOR_TASK_MAX reached, answering directly");
+            let done = tokio::select! {
+                done = &mut running => done,
+                () = request_cancelled.cancelled() => {
+                    stop.cancel();
+                    running.await
+                }
+            };
+            return joined(done);
+        }
+        unheld.disarm();
         let options = TaskOptions::new().with_ttl_ms(self.ttl.as_millis() as u64).with_poll_interval_ms(POLL_INTERVAL_MS);
         let task = self.manager.spawn(options, move |context| {
             Box::pin(async move {
@@ -139,17 +171,14 @@ impl Tasks {
                 }
             })
         });
-        let mut owners = self.owners();
-        // Forget the owners of tasks the manager has dropped (expired).
-        owners.retain(|id, _| self.manager.get_task(id).is_ok());
-        owners.insert(task.task_id.clone(), owner);
+        self.owners().insert(task.task_id.clone(), (owner, std::time::Instant::now()));
         Ok(CallToolResponse::Task(CreateTaskResult::new(task)))
     }
 
     /// Refuses a task id that is not `owner`'s exactly as one that does not exist.
     fn check(&self, task_id: &str, owner: &StateOwner) -> Result<(), ErrorData> {
         match self.owners().get(task_id) {
-            Some(o) if o == owner => Ok(()),
+            Some((o, _)) if o == owner => Ok(()),
             _ => Err(self.unknown(task_id)),
         }
     }

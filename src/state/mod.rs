@@ -11,8 +11,9 @@
 //!   another owner's handle is refused.
 //! - Expires after `MCP_CONDUCTOR_STATE_TTL` without use; for as long again its expiry is
 //!   remembered, so a late call is told it expired rather than that the handle is unknown.
-//! - Bounded: `MCP_CONDUCTOR_STATE_MAX_BYTES` per handle (keys and JSON text),
-//!   `MCP_CONDUCTOR_STATE_MAX_HANDLES` alive at once.
+//! - Bounded: `MCP_CONDUCTOR_STATE_MAX_BYTES` per handle (keys, JSON text and
+//!   [`BYTES_PER_KEY`] per key), `MCP_CONDUCTOR_STATE_MAX_HANDLES` alive at once, of which
+//!   `MCP_CONDUCTOR_STATE_MAX_HANDLES_PER_CLIENT` per owner.
 //!
 //! This store lives in the server's memory: replicas behind a load balancer do not share it.
 
@@ -28,7 +29,13 @@ pub struct StateSettings {
     pub ttl: Duration,
     pub max_bytes: usize,
     pub max_handles: usize,
+    /// Handles one owner may hold at once (so that one client cannot take them all).
+    pub max_handles_per_client: usize,
 }
+
+/// What one key costs besides its text and its value's: the map's node and the strings' headers
+/// (a handle of many tiny keys holds far more memory than their text).
+pub const BYTES_PER_KEY: usize = 64;
 
 /// Who may use a handle: the caller that minted it (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +78,15 @@ impl StateStore {
     pub fn mint(self: &Arc<Self>, owner: &StateOwner) -> Result<(String, Arc<dyn StateSlot>), String> {
         let mut handles = self.lock();
         self.sweep(&mut handles, Instant::now());
+        let own = handles.live.values().filter(|e| e.owner == *owner).count();
+        if own >= self.settings.max_handles_per_client {
+            return Err(format!(
+                "no new state handle: this client holds {own}, the most MCP_CONDUCTOR_STATE_MAX_HANDLES_PER_CLIENT \
+                 allows; reuse one (a handle keeps any number of keys), or wait until one has not been used for {} \
+                 (MCP_CONDUCTOR_STATE_TTL)",
+                human(self.settings.ttl)
+            ));
+        }
         if handles.live.len() >= self.settings.max_handles {
             return Err(format!(
                 "no new state handle: {} are alive, the most MCP_CONDUCTOR_STATE_MAX_HANDLES allows; one frees \
@@ -148,8 +164,8 @@ impl StateStore {
         match request {
             StateRequest::Get { key } => Ok(entry.values.get(&key).cloned()),
             StateRequest::Set { key, json } => {
-                let old = entry.values.get(&key).map_or(0, |v| key.len() + v.len());
-                let bytes = entry.bytes - old + key.len() + json.len();
+                let old = entry.values.get(&key).map_or(0, |v| BYTES_PER_KEY + key.len() + v.len());
+                let bytes = entry.bytes - old + BYTES_PER_KEY + key.len() + json.len();
                 if bytes > max_bytes {
                     return Err(format!(
                         "state.set('{}'): the handle would hold {bytes} bytes, more than MCP_CONDUCTOR_STATE_MAX_BYTES \
@@ -164,7 +180,7 @@ impl StateStore {
             StateRequest::Delete { key } => {
                 let removed = entry.values.remove(&key);
                 if let Some(value) = &removed {
-                    entry.bytes -= key.len() + value.len();
+                    entry.bytes -= BYTES_PER_KEY + key.len() + value.len();
                 }
                 Ok(Some(removed.is_some().to_string()))
             }
@@ -204,7 +220,9 @@ mod tests {
     use super::*;
 
     fn store(ttl_ms: u64, max_bytes: usize, max_handles: usize) -> Arc<StateStore> {
-        StateStore::new(StateSettings { ttl: Duration::from_millis(ttl_ms), max_bytes, max_handles })
+        let settings =
+            StateSettings { ttl: Duration::from_millis(ttl_ms), max_bytes, max_handles, max_handles_per_client: max_handles };
+        StateStore::new(settings)
     }
 
     fn run(slot: &Arc<dyn StateSlot>, request: StateRequest) -> Result<Option<String>, String> {
@@ -253,17 +271,29 @@ mod tests {
 
     #[test]
     fn quotas_name_their_variable() {
-        let s = store(60_000, 20, 2);
+        let s = store(60_000, BYTES_PER_KEY + 20, 2);
         let me = StateOwner("stdio".into());
         let (_, slot) = s.mint(&me).unwrap();
-        run(&slot, set("k", "\"0123456789\"")).unwrap(); // 1 + 12 bytes
-        run(&slot, set("k", "\"01234567890123\"")).unwrap(); // replaced: 1 + 16
+        run(&slot, set("k", "\"0123456789\"")).unwrap(); // 64 + 1 + 12 bytes
+        run(&slot, set("k", "\"01234567890123\"")).unwrap(); // replaced: 64 + 1 + 16
         let refused = run(&slot, set("k2", "[1,2]")).unwrap_err();
         assert!(refused.contains("MCP_CONDUCTOR_STATE_MAX_BYTES"), "{refused}");
         run(&slot, StateRequest::Delete { key: "k".into() }).unwrap();
         run(&slot, set("k2", "[1,2]")).unwrap();
         s.mint(&me).unwrap();
-        let refused = s.mint(&me).err().unwrap();
+        let refused = s.mint(&StateOwner("other".into())).err().unwrap();
         assert!(refused.contains("MCP_CONDUCTOR_STATE_MAX_HANDLES"), "{refused}");
+        // One client cannot take every handle.
+        let s = StateStore::new(StateSettings {
+            ttl: Duration::from_secs(60),
+            max_bytes: 1 << 20,
+            max_handles: 10,
+            max_handles_per_client: 2,
+        });
+        s.mint(&me).unwrap();
+        s.mint(&me).unwrap();
+        let refused = s.mint(&me).err().unwrap();
+        assert!(refused.contains("MCP_CONDUCTOR_STATE_MAX_HANDLES_PER_CLIENT"), "{refused}");
+        assert!(s.mint(&StateOwner("other".into())).is_ok());
     }
 }
