@@ -213,21 +213,28 @@ fn already_exists(folder: &str) -> String {
     format!("playbook '{folder}' already exists; pass overwrite: true to replace it")
 }
 
-/// [`stage`], again from the start when the old folder was replaced while it was being copied
-/// (a concurrent overwrite swapped it and removed the previous copy: files listed a moment ago
-/// are gone).
+/// [`stage`], again from the start when the old folder was replaced while it was being copied:
+/// a concurrent overwrite swapped it and is removing the previous copy, so a file listed a
+/// moment ago is gone (NotFound), or was never listed at all (the copy looks complete but lacks
+/// it: only the folder's identity, which changed, tells).
 fn stage_current(staged: &Path, old: &Path, md: &str, code: Option<&str>) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
     const ATTEMPTS: usize = 16;
+    let identity = || std::fs::metadata(old).ok().map(|m| (m.dev(), m.ino()));
     let mut attempt = 1;
     loop {
+        let before = identity();
         match stage(staged, old, md, code) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < ATTEMPTS => {
-                let _ = std::fs::remove_dir_all(staged);
-                attempt += 1;
-            }
+            Ok(()) if identity() == before => return Ok(()),
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(format!("cannot write {}: {e}", staged.display())),
         }
+        if attempt >= ATTEMPTS {
+            return Err(format!("cannot write {}: {} was replaced {ATTEMPTS} times while it was copied", staged.display(), old.display()));
+        }
+        let _ = std::fs::remove_dir_all(staged);
+        attempt += 1;
     }
 }
 
