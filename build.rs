@@ -57,6 +57,10 @@ fn git_commit() -> Option<String> {
 #[allow(dead_code)]
 mod glue;
 
+#[path = "src/text.rs"]
+#[allow(dead_code)]
+mod text;
+
 #[path = "src/sandbox/call_trace.rs"]
 #[allow(dead_code)]
 mod call_trace;

@@ -37,6 +37,7 @@ pub mod server;
 pub mod state;
 pub mod stdio;
 pub mod telemetry;
+pub mod text;
 pub mod unique;
 
 use std::sync::Arc;

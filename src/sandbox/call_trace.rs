@@ -10,7 +10,7 @@
 //! [`MAX_CALLS`] distinct names (beyond that only counted). Names and errors are cut at
 //! [`MAX_TEXT`] characters: code chooses them, the result must stay small.
 //!
-//! Self-contained (serde_json): `build.rs` includes this file with `glue.rs`.
+//! Self-contained (serde_json, `crate::text`): `build.rs` includes this file with `glue.rs`.
 
 use std::time::{Duration, Instant};
 
@@ -171,10 +171,7 @@ impl CallTrace {
 
 /// `text` cut at [`MAX_TEXT`] characters (an ellipsis marks the cut).
 fn cut(text: &str) -> String {
-    match text.char_indices().nth(MAX_TEXT) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_string(),
-    }
+    crate::text::cut_chars(text, MAX_TEXT)
 }
 
 #[cfg(test)]

@@ -43,6 +43,11 @@ pub fn install(worker: &mut deno_runtime::worker::MainWorker, policy: Option<Arc
     state.put(options);
 }
 
+/// The policy of the execution on this thread, if it runs under one.
+fn current() -> Option<Arc<Policy>> {
+    POLICY.with(|p| p.borrow().clone())
+}
+
 /// The policy in force when the job arrives, for a worker prepared before a change: fetch,
 /// WebSocket, sockets ([`check_connection`]) and imports follow it at once; only the host list of
 /// Deno's permission check keeps the policy the worker was built with.
@@ -59,7 +64,7 @@ fn check_request(request: &mut http::Request<deno_fetch::ReqBody>) -> Result<(),
     // What deno_runtime's own hook does, which this one replaces: code may not send the header
     // Deno Deploy uses to recognize its own requests.
     request.headers_mut().remove("x-deno-fetch-token");
-    let Some(policy) = POLICY.with(|p| p.borrow().clone()) else {
+    let Some(policy) = current() else {
         return Err(JsErrorBox::new("NotCapable", "the egress policy is not available on this thread; request refused"));
     };
     let url = deno_core::url::Url::parse(&request.uri().to_string())
@@ -132,7 +137,7 @@ fn check_connection(target: NetTarget<'_>, api: &str) -> Result<(), String> {
         NetTarget::Url(url) => (url.host_str().unwrap_or_default().to_string(), url.port_or_known_default()),
         NetTarget::Host { host, port } => (host.to_string(), port),
     };
-    let Some(policy) = POLICY.with(|p| p.borrow().clone()) else {
+    let Some(policy) = current() else {
         return Err(format!("{api} to {host}: the egress policy is not available on this thread; connection refused"));
     };
     let decision = policy.decide_connection(api, &host, port);
@@ -153,7 +158,7 @@ fn check_connection(target: NetTarget<'_>, api: &str) -> Result<(), String> {
 /// fails saying so). A `fetch` through a client the code configured is refused instead, because
 /// there the code chose the proxy, CAs and Host that would receive them.
 pub fn check_import(url: &deno_core::url::Url) -> Result<(), String> {
-    let Some(policy) = POLICY.with(|p| p.borrow().clone()) else {
+    let Some(policy) = current() else {
         return Ok(()); // no policy: the import permissions alone decide
     };
     match policy.decide_http("GET", url) {

@@ -73,10 +73,7 @@ impl TaskStatus {
                 text = format!("{text}: {message}");
             }
             // Kept for the task's life, outside the execution's memory cap.
-            if let Some((at, _)) = text.char_indices().nth(MAX_STATUS_CHARS) {
-                text.truncate(at);
-                text.push('…');
-            }
+            let text = crate::text::cut_chars(&text, MAX_STATUS_CHARS);
             let mut target = target.lock().unwrap_or_else(|e| e.into_inner());
             match &target.task {
                 Some(task) => task.set_status_message(text),

@@ -170,7 +170,7 @@ impl StateStore {
                     return Err(format!(
                         "state.set('{}'): the handle would hold {bytes} bytes, more than MCP_CONDUCTOR_STATE_MAX_BYTES \
                          ({max_bytes}); delete keys or store less",
-                        cut(&key)
+                        crate::text::cut_chars(&key, 60)
                     ));
                 }
                 entry.bytes = bytes;
@@ -207,13 +207,6 @@ fn human(d: Duration) -> String {
     crate::sandbox::human_duration(d)
 }
 
-/// A key as an error message shows it: at most 60 characters.
-fn cut(key: &str) -> String {
-    match key.char_indices().nth(60) {
-        Some((at, _)) => format!("{}…", &key[..at]),
-        None => key.to_string(),
-    }
-}
 
 #[cfg(test)]
 mod tests {
