@@ -78,7 +78,6 @@ impl Conductor {
         peer: Peer<RoleServer>,
         meta: RequestMetaObject,
         Extension(call_trace): Extension<super::CallTrace>,
-        Extension(owner): Extension<StateOwner>,
         extensions: rmcp::model::Extensions,
     ) -> Result<CallToolResult, ErrorData> {
         // Deserialized here (not through rmcp's `Parameters`, which turns bad input into a tool
@@ -91,6 +90,11 @@ impl Conductor {
             validate_global_name(key).map_err(|e| ErrorData::invalid_params(e, None))?;
         }
         let code_bytes = params.deno_code.len();
+        // Put in by `call_tool` with the call's trace.
+        let owner = extensions
+            .get::<StateOwner>()
+            .cloned()
+            .ok_or_else(|| ErrorData::internal_error("run_deno_code: the caller is not known", None))?;
         let (state_handle, state) = match params.state.as_deref() {
             None => (None, None),
             Some(requested) => {
